@@ -1,0 +1,5 @@
+import sys
+
+from dialogqa.cli import main
+
+sys.exit(main())
