@@ -1,0 +1,116 @@
+"""The KGConv importer: gold facts (inverse properties flipped), labels, transcripts, bad files."""
+
+import json
+
+import pytest
+from rdflib import RDFS, XSD, Graph, Literal, URIRef
+
+from dialogqa.cli import main
+from dialogqa.kg.kgconv import to_term
+
+WD = "http://www.wikidata.org/entity/"
+WDT = "http://www.wikidata.org/prop/direct/"
+
+THEME = {
+    "c1": [
+        {"triple": ["Q20", "P36", "Q585"],
+         "out-of-context questions": ["What is the capital of Norway?"],
+         "in-context questions": [{"question": "What is the capital of Norway?", "subject ref": "Norway"}],
+         "synthetic-in-context questions": ["What is the capital of Norway?", "Norway's capital?"],
+         "answer": "Oslo"},
+        {"triple": ["Q20", "-P1376", "Q585"],
+         "out-of-context questions": ["Which city is capital of Norway?"],
+         "in-context questions": [{"question": "Which city is capital of it?", "subject ref": "it"}],
+         "synthetic-in-context questions": ["Which city is the capital?"],
+         "answer": "Oslo"},
+        {"triple": ["Q585", "P571", "+1040-00-00T00:00:00Z"],
+         "out-of-context questions": ["When was Oslo founded?"],
+         "in-context questions": [],
+         "synthetic-in-context questions": ["When was it founded?"],
+         "answer": "1040"},
+    ]
+}
+LABELS = {"Q20": "Norway", "Q585": "Oslo", "P36": "capital", "P1376": "capital of", "P571": "inception"}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    (tmp_path / "test").mkdir()
+    theme = tmp_path / "test" / "country.json"
+    theme.write_text(json.dumps(THEME))
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps(LABELS))
+    return theme, labels
+
+
+def _import(theme, labels, out, *extra):
+    return main(["import", "kgconv", str(theme), "--labels", str(labels), "--out", str(out), *extra])
+
+
+def test_graph_holds_flipped_gold_facts_with_labels(corpus, tmp_path):
+    theme, labels = corpus
+    assert _import(theme, labels, tmp_path / "out") == 0
+    g = Graph().parse(tmp_path / "out" / "kgconv.ttl")
+    norway, oslo = URIRef(WD + "Q20"), URIRef(WD + "Q585")
+    assert (norway, URIRef(WDT + "P36"), oslo) in g
+    # ["Q20", "-P1376", "Q585"] asks about Norway for the subject of "capital of": (Oslo, P1376, Norway)
+    assert (oslo, URIRef(WDT + "P1376"), norway) in g
+    assert (norway, URIRef(WDT + "P1376"), oslo) not in g
+    assert (oslo, URIRef(WDT + "P571"), Literal("1040", datatype=XSD.gYear)) in g
+    for term, text in [(norway, "Norway"), (oslo, "Oslo"), (URIRef(WDT + "P1376"), "capital of"),
+                       (URIRef(WDT + "P571"), "inception")]:
+        assert g.value(term, RDFS.label) == Literal(text, lang="en")
+    assert len([t for t in g if t[1] != RDFS.label]) == 3
+
+
+def test_transcripts_follow_the_design_format(corpus, tmp_path):
+    theme, labels = corpus
+    assert _import(theme, labels, tmp_path / "out") == 0
+    lines = (tmp_path / "out" / "test-country.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    conv = json.loads(lines[0])
+    assert conv["id"] == "test-country-c1" and conv["kg"] == ["kgconv.ttl"]
+    first, second, third = conv["turns"]
+    assert first["user"] == "What is the capital of Norway?" and first["expected"] == ["Oslo"]
+    assert second["user"] == "Which city is the capital?"  # synthetic form by default
+    assert second["expected"] == ["Oslo"]
+    assert second["expected_evidence"] == [[WD + "Q585", WDT + "P1376", WD + "Q20"]]
+    assert third["expected_evidence"] == [[WD + "Q585", WDT + "P571", "1040"]]
+
+
+def test_question_forms(corpus, tmp_path):
+    theme, labels = corpus
+    assert _import(theme, labels, tmp_path / "o", "--questions", "in-context") == 0
+    turns = json.loads((tmp_path / "o" / "test-country.jsonl").read_text())["turns"]
+    assert turns[1]["user"] == "Which city is capital of it?"
+    assert turns[2]["user"] == "When was it founded?"  # no in-context variant: falls back
+
+
+def test_literal_values():
+    assert to_term("+1990-05-17T00:00:00Z") == Literal("1990-05-17", datatype=XSD.date)
+    assert to_term("+1990-05-00T00:00:00Z") == Literal("1990-05", datatype=XSD.gYearMonth)
+    assert to_term("+5367580") == Literal("5367580", datatype=XSD.integer)
+    assert to_term("left") == Literal("left")
+    assert to_term("Q5") == URIRef(WD + "Q5")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "invalid JSON"),
+    ('["a list"]', "expected a JSON object"),
+    ('{"c": [{"triple": ["Q1", "X9", "Q2"], "answer": "a", "out-of-context questions": ["q"]}]}',
+     "not a Wikidata property"),
+    ('{"c": [{"triple": ["Q1", "P9"], "answer": "a"}]}', "conversation c, turn 1"),
+])
+def test_bad_theme_files_exit_2_naming_the_problem(corpus, tmp_path, capsys, content, message):
+    _, labels = corpus
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert _import(bad, labels, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert message in err and "bad.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_file_exits_2(corpus, tmp_path, capsys):
+    theme, _ = corpus
+    assert _import(theme, tmp_path / "nope.json", tmp_path / "out") == 2
+    assert "nope.json: no such file" in capsys.readouterr().err
