@@ -1,0 +1,208 @@
+"""``dialogqa kg ...``: look into a graph (info, query, search, validate) and build stores (load).
+
+``recall`` and ``build-world`` are registered by their own modules when they exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+from dialogqa.cli import add_graph_args, langs_from_args, open_graph_from_args
+from dialogqa.errors import UserError
+
+# Other modules' subcommands: (module, function taking the kg subparsers).
+_HOOKS = (
+    ("dialogqa.kg.recall", "register_recall"),
+    ("dialogqa.kg.world", "register_build_world"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    kg = subparsers.add_parser("kg", help="inspect, search, query and load knowledge graphs",
+                               description="Inspect, search, query and load RDF knowledge graphs.")
+    kg.set_defaults(handler=lambda args: _usage(kg))
+    sub = kg.add_subparsers(dest="kg_command", metavar="KG_COMMAND")
+
+    p = sub.add_parser("info", help="counts, top predicates and namespaces of a graph")
+    add_graph_args(p, files_positional=True)
+    p.add_argument("--top", type=int, default=15, metavar="N", help="predicates to list (default 15)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("query", help="run a SPARQL SELECT or ASK query")
+    p.add_argument("sparql", metavar="SPARQL", help="the query text, or @FILE to read it from a file")
+    add_graph_args(p, files_positional=True)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_query)
+
+    p = sub.add_parser("search", help="entities a text mentions (entity linking), with scores")
+    p.add_argument("text", metavar="TEXT", help="a question or any text")
+    add_graph_args(p, files_positional=True)
+    p.add_argument("--limit", type=int, default=10, metavar="N", help="at most N entities (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("validate", help="check syntax and label coverage of RDF files")
+    add_graph_args(p, files_positional=True)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("load", help="build an on-disk store from RDF files (reopens instantly)",
+                       description="Load RDF files into an on-disk store: `dialogqa kg load "
+                                   "big.nt.gz --store DIR`, then `--store DIR` on any command.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="RDF files (any syntax, .gz ok)")
+    p.add_argument("--store", required=True, metavar="DIR", help="directory of the store to create")
+    p.add_argument("--format", dest="rdf_format", metavar="FMT", help="RDF syntax; default: from extension")
+    p.add_argument("--lang", default="en", metavar="LANGS", help="preferred label languages (default en)")
+    p.add_argument("--force", action="store_true", help="replace a store that already exists in DIR")
+    p.set_defaults(handler=cmd_load)
+
+    for module_name, function in _HOOKS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # that command is not written yet
+            if exc.name != module_name:
+                raise
+            continue
+        getattr(module, function)(sub)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, show_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)
+
+
+# -- kg info ------------------------------------------------------------------------------
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from dialogqa.kg.stats import graph_stats
+
+    kg = open_graph_from_args(args)
+    try:
+        stats = graph_stats(kg, top=args.top)
+    finally:
+        kg.close()
+    if args.json:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return 0
+    print(f"graph       {stats['name']}")
+    print(f"triples     {stats['triples']:,}")
+    print(f"entities    {stats['entities']:,}")
+    print(f"predicates  {stats['predicates']:,}")
+    if stats["top_predicates"]:
+        _print_table(["predicate", "label", "triples"],
+                     [[p["iri"], p["label"], f"{p['triples']:,}"] for p in stats["top_predicates"]])
+    if stats["namespaces"]:
+        _print_table(["namespace", "terms"], [[n["namespace"], f"{n['terms']:,}"] for n in stats["namespaces"]])
+    return 0
+
+
+# -- kg query -----------------------------------------------------------------------------
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from dialogqa.kg.base import term_key
+
+    text = args.sparql
+    if text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise UserError(f"{text[1:]}: cannot read the query file ({exc.strerror})") from None
+    kg = open_graph_from_args(args)
+    try:
+        result = kg.query(text)
+    finally:
+        kg.close()
+    if result.boolean is not None:
+        print(json.dumps({"boolean": result.boolean}) if args.json else ("yes" if result.boolean else "no"))
+        return 0
+    if args.json:
+        rows = [{v: (None if t is None else term_key(t)) for v, t in zip(result.variables, row)}
+                for row in result.rows]
+        print(json.dumps({"variables": result.variables, "rows": rows}, indent=2, ensure_ascii=False))
+        return 0
+    _print_table(result.variables, [["" if t is None else term_key(t) for t in row] for row in result.rows])
+    print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", file=sys.stderr)
+    return 0
+
+
+# -- kg search ----------------------------------------------------------------------------
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    kg = open_graph_from_args(args)
+    try:
+        matches = kg.search(args.text, limit=args.limit)
+        rows = [{"entity": str(m.entity), "label": m.label, "score": m.score,
+                 "text": args.text[m.start:m.end] if m.start >= 0 else "",
+                 "start": m.start, "end": m.end} for m in matches]
+    finally:
+        kg.close()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        print("no entity found", file=sys.stderr)
+    else:
+        _print_table(["score", "mention", "label", "entity"],
+                     [[f"{r['score']:.2f}", r["text"], r["label"], r["entity"]] for r in rows])
+    return 0
+
+
+# -- kg validate --------------------------------------------------------------------------
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dialogqa.kg.stats import label_coverage
+
+    files = list(args.files or []) + list(args.kg or [])
+    if not files and not args.store and not args.endpoint:
+        raise UserError("give the RDF files to validate (FILE... or --kg FILE...), or --store DIR")
+    kg = open_graph_from_args(args)  # raises FILE:LINE on the first bad file
+    try:
+        report = label_coverage(kg)
+    finally:
+        kg.close()
+    report["syntax"] = "ok"
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"syntax ok: {kg.name}, {report['triples']:,} triples")
+    print(f"entities with a label: {report['labelled']:,} of {report['entities']:,} "
+          f"({100 * report['coverage']:.1f}%)")
+    print(f"predicates with a label: {report['labelled_predicates']:,} of {report['predicates']:,}")
+    for term in report["unlabelled_examples"]:
+        print(f"  no label: {term}")
+    return 0
+
+
+# -- kg load ------------------------------------------------------------------------------
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from dialogqa.kg.store import StoreKG
+
+    start = time.perf_counter()
+    kg = StoreKG.load(args.files, args.store, fmt=args.rdf_format, langs=langs_from_args(args),
+                      progress=sys.stderr.isatty(), force=args.force)
+    try:
+        n = kg.count()
+    finally:
+        kg.close()
+    elapsed = time.perf_counter() - start
+    print(f"stored {n:,} triples in {args.store} ({elapsed:.1f} s); "
+          f"use it with --store {args.store}")
+    return 0

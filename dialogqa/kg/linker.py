@@ -1,0 +1,313 @@
+"""Entity linking: which entities does a text mention?
+
+One sqlite-backed index serves every backend (":memory:" for an in-memory graph, a file in
+the store directory for the on-disk one, so reopening costs nothing).  Lookup never scans
+the labels: the text's word n-grams are looked up by their normalised form (case- and
+accent-folded) in an indexed column, and words that are not in the label vocabulary are
+corrected through a SymSpell-style table of one-character deletions, so "Swedn" finds
+"Sweden" with a handful of indexed queries whatever the graph's size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+
+from dialogqa.kg.labels import LOCAL_NAME_RANK
+
+_WORD = re.compile(r"\w+")
+MAX_NGRAM = 12  # labels longer than this many words are only found by their first 12
+MIN_FUZZY_LEN = 4  # shorter words are too ambiguous to correct ("cat" -> "car", "bat", ...)
+MAX_PER_LABEL = 50  # a label shared by more entities than this is not telling us much
+MAX_VARIANTS = 64  # spelling variants tried per n-gram
+_BATCH = 500  # parameters per IN (...) query, well under sqlite's limit
+
+# Words that alone are never an entity mention, however the graph labels something.
+STOPWORDS = frozenset(
+    """a an and are as at be by did do does for from had has have he her his how i in is it
+    its me my of on or our she so than that the their them then there these they this those
+    to us was we were what when where which who whom whose why will with you your about also
+    and but can could many much more most not no yes if into out up down over under again
+    other some such only own same too very just should would tell give show name known""".split()
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS labels(entity TEXT NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
+                                  rank INTEGER NOT NULL, norm TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vocab(token TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deletes(del TEXT NOT NULL, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+INDEXES = """
+CREATE INDEX IF NOT EXISTS labels_norm ON labels(norm);
+CREATE INDEX IF NOT EXISTS labels_entity ON labels(entity);
+CREATE INDEX IF NOT EXISTS deletes_del ON deletes(del);
+"""
+
+
+def fold(word: str) -> str:
+    """Case- and accent-folded form of one word: "Ångström" -> "angstrom"."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(folded word, start, end) for each word of a text; spans index the original text."""
+    return [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def normalise(text: str) -> str:
+    return " ".join(t for t, _, _ in tokens(text))
+
+
+def deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One entity found in a text (entity as stored: an IRI, or "_:id" for a blank node)."""
+
+    entity: str
+    score: float
+    label: str
+    start: int
+    end: int
+    words: int  # length of the matched span in words: longer spans win overlaps
+    rank: int  # label predicate rank (0 = rdfs:label ... local name last)
+
+
+class LabelIndex:
+    """Labels of entities, by entity (for ``labels()``) and by normalised text (for linking)."""
+
+    def __init__(self, path: str = ":memory:"):
+        self.path = path
+        # check_same_thread=False: the chat UI reads the graph from a worker thread; the
+        # index is only written while it is built, before anyone else holds it.
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.executescript(SCHEMA)
+        row = self.db.execute("SELECT value FROM meta WHERE key='max_words'").fetchone()
+        self.max_words = int(row[0]) if row else 1
+
+    # -- building ---------------------------------------------------------------------
+
+    def build(self, rows: Iterable[tuple[str, str, str, int]]) -> int:
+        """Index (entity, label, lang, rank) rows; returns how many were indexed."""
+        db = self.db
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        vocab: Counter[str] = Counter()
+        max_words = 1
+        n = 0
+        seen: set[tuple[str, str, str]] = set()
+
+        def normalised_rows() -> Iterator[tuple[str, str, str, int, str]]:
+            nonlocal max_words, n
+            for entity, label, lang, rank in rows:
+                if (entity, label, lang) in seen:
+                    continue
+                seen.add((entity, label, lang))
+                words = [t for t, _, _ in tokens(label)]
+                if not words:
+                    continue
+                words = words[:MAX_NGRAM]
+                vocab.update(set(words))
+                max_words = max(max_words, len(words))
+                n += 1
+                yield entity, label, lang, rank, " ".join(words)
+
+        with db:
+            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?)", normalised_rows())
+            db.executemany("INSERT OR REPLACE INTO vocab VALUES (?,?)", vocab.items())
+            db.executemany(
+                "INSERT INTO deletes VALUES (?,?)",
+                ((d, w) for w in vocab if len(w) >= MIN_FUZZY_LEN and not _has_digit(w)
+                 for d in deletions(w)),
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('max_words', ?)", (str(max_words),))
+            db.executescript(INDEXES)
+        self.max_words = max_words
+        return n
+
+    # -- reading ----------------------------------------------------------------------
+
+    def labels(self, entity: str) -> list[tuple[str, str, int]]:
+        """(label, lang, rank) rows of one entity, in no particular order."""
+        return self.db.execute(
+            "SELECT label, lang, rank FROM labels WHERE entity=?", (entity,)
+        ).fetchall()
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM labels").fetchone()[0]
+
+    def entity_count(self) -> int:
+        return self.db.execute("SELECT count(DISTINCT entity) FROM labels").fetchone()[0]
+
+    def search(self, text: str, limit: int = 10) -> list[Hit]:
+        """Entities the text mentions: longest span first, then best score; spans that
+        overlap a longer chosen span are dropped ("New York City" hides "York")."""
+        words = tokens(text)
+        if not words:
+            return []
+        options = self._spellings([w for w, _, _ in words])
+        # every n-gram spelling -> (first word, length, edits)
+        wanted: dict[str, list[tuple[int, int, int]]] = {}
+        for i in range(len(words)):
+            for n in range(1, min(self.max_words, len(words) - i) + 1):
+                span = words[i:i + n]
+                if _skip_span(span, text):
+                    continue
+                choices = [options[i + k] for k in range(n)]
+                if any(not c for c in choices):
+                    break  # a word nothing is called: no longer span can match either
+                for combo in itertools.islice(itertools.product(*choices), MAX_VARIANTS):
+                    key = " ".join(w for w, _ in combo)
+                    wanted.setdefault(key, []).append((i, n, sum(e for _, e in combo)))
+        hits: list[Hit] = []
+        for norm, entity, label, rank in self._lookup(list(wanted)):
+            for i, n, edits in wanted[norm]:
+                score = 1.0 - 0.15 * edits / n - (0.05 if rank >= LOCAL_NAME_RANK else 0.0)
+                hits.append(Hit(entity, round(score, 4), label, words[i][1], words[i + n - 1][2],
+                                n, rank))
+        return _longest_first(hits, limit)
+
+    def _lookup(self, keys: list[str]) -> Iterator[tuple[str, str, str, int]]:
+        per_norm: Counter[str] = Counter()
+        for chunk in _chunks(keys, _BATCH):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT norm, entity, label, rank FROM labels WHERE norm IN ({marks})", chunk
+            ):
+                per_norm[row[0]] += 1
+                if per_norm[row[0]] <= MAX_PER_LABEL:
+                    yield row
+
+    def _spellings(self, words: list[str]) -> list[list[tuple[str, int]]]:
+        """For each word: [(spelling, edits)], the word itself when the labels use it,
+        else its corrections at one edit (adjacent swaps count one)."""
+        known = set()
+        for chunk in _chunks(sorted(set(words)), _BATCH):
+            marks = ",".join("?" * len(chunk))
+            known.update(r[0] for r in self.db.execute(
+                f"SELECT token FROM vocab WHERE token IN ({marks})", chunk))
+        out: list[list[tuple[str, int]]] = []
+        cache: dict[str, list[tuple[str, int]]] = {}
+        for w in words:
+            if w in known:
+                out.append([(w, 0)])
+            elif w in cache:
+                out.append(cache[w])
+            else:
+                cache[w] = self._corrections(w)
+                out.append(cache[w])
+        return out
+
+    def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
+        if len(word) < MIN_FUZZY_LEN or _has_digit(word) or word in STOPWORDS:
+            return []
+        dels = deletions(word)
+        marks = ",".join("?" * len(dels))
+        probe = list(dels)
+        rows = self.db.execute(
+            f"SELECT token, freq FROM vocab WHERE token IN ({marks}) "
+            f"UNION SELECT d.token, v.freq FROM deletes d JOIN vocab v ON v.token = d.token "
+            f"WHERE d.del IN ({marks},?)",
+            probe + probe + [word],
+        ).fetchall()
+        scored = []
+        for token, freq in rows:
+            dist = OSA.distance(word, token, score_cutoff=1)
+            if dist <= 1:
+                scored.append((dist, -freq, token))
+        scored.sort()
+        return [(t, d) for d, _, t in scored[:keep]]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
+
+
+def _skip_span(span: list[tuple[str, int, int]], text: str) -> bool:
+    """Spans that never name an entity on their own: a lone letter, or only stopwords
+    (unless written capitalised, as in a title: "The Who")."""
+    if len(span) == 1 and len(span[0][0]) == 1 and not span[0][0].isdigit():
+        return True
+    if all(w in STOPWORDS for w, _, _ in span):
+        return len(span) == 1 or not all(text[s:e][:1].isupper() for _, s, e in span)
+    return False
+
+
+def _longest_first(hits: list[Hit], limit: int) -> list[Hit]:
+    best: dict[tuple[str, int, int], Hit] = {}
+    for h in hits:  # one hit per entity and span: its best label
+        key = (h.entity, h.start, h.end)
+        if key not in best or h.score > best[key].score:
+            best[key] = h
+    ordered = sorted(best.values(), key=lambda h: (-h.words, -h.score, h.rank, h.start))
+    taken: list[tuple[int, int]] = []
+    out: list[Hit] = []
+    seen_entities: set[str] = set()
+    for h in ordered:
+        overlaps = any(h.start < e and s < h.end and (s, e) != (h.start, h.end) for s, e in taken)
+        if overlaps or h.entity in seen_entities:
+            continue
+        if (h.start, h.end) not in taken:
+            taken.append((h.start, h.end))
+        seen_entities.add(h.entity)
+        out.append(h)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# -- between the index (strings) and the graph (rdflib terms) -----------------------------
+
+def entity_key(term) -> str:
+    """How an entity is stored in the index: IRIs as themselves, blank nodes as "_:id"."""
+    from rdflib.term import BNode
+
+    return f"_:{term}" if isinstance(term, BNode) else str(term)
+
+
+def entity_term(key: str):
+    from rdflib.term import BNode, URIRef
+
+    return BNode(key[2:]) if key.startswith("_:") else URIRef(key)
+
+
+def opaque_local_name(name: str) -> bool:
+    """Local names that are identifiers, not names ("Q20", "P36", "n123", "a1b2c3"):
+    indexing them would link "Q20" typed in a question, but also every stray number."""
+    letters = sum(c.isalpha() for c in name)
+    return letters < 3 or re.fullmatch(r"[A-Za-z]{0,2}\d+", name.replace(" ", "")) is not None
+
+
+def to_matches(hits: list[Hit], is_predicate, degree, limit: int) -> list:
+    """Index hits -> ``Match``es: predicates dropped (a question's "capital" names a
+    relation, which the retriever ranks facts by, not an entity to start from), and among
+    equally good readings of the same span the better connected entity first."""
+    from dialogqa.kg.base import Match
+
+    kept = []
+    for h in hits:
+        term = entity_term(h.entity)
+        if is_predicate(term):
+            continue
+        kept.append((h, term, degree(term)))
+    kept.sort(key=lambda x: (-x[0].words, -x[0].score, -x[2], x[0].start))
+    return [Match(term, h.score, h.label, h.start, h.end) for h, term, _ in kept[:limit]]

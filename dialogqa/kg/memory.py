@@ -1,0 +1,187 @@
+"""The in-memory backend: an rdflib ``Graph`` for graphs that fit comfortably in RAM."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Iterator, Sequence
+
+from rdflib import Dataset, Graph
+from rdflib.term import Literal, Node, URIRef
+
+from dialogqa.errors import UserError
+from dialogqa.kg.base import DEFAULT_LANGS, QueryResult, Triple
+from dialogqa.kg.labels import (
+    LABEL_PREDICATE_RANK,
+    LABEL_PREDICATE_TERMS,
+    LOCAL_NAME_RANK,
+    fallback_label,
+    is_label_predicate,
+    label_literal_parts,
+    local_name,
+    sort_labels,
+)
+from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name, to_matches
+from dialogqa.kg.loading import (
+    QUAD_FORMATS,
+    check_file,
+    describe_parse_error,
+    guess_format,
+    has_line_number,
+    locate_with_oxigraph,
+    open_rdf,
+)
+
+_LABEL_PREDICATES = sorted(LABEL_PREDICATE_TERMS, key=lambda p: LABEL_PREDICATE_RANK[str(p)])
+
+
+class MemoryKG:
+    """Any RDF file rdflib reads, held in an rdflib ``Graph`` (quads flattened to triples)."""
+
+    def __init__(self, graph: Graph | None = None, langs: Sequence[str] = DEFAULT_LANGS,
+                 name: str = "memory"):
+        self.graph = graph if graph is not None else Graph()
+        self.langs = tuple(langs)
+        self.name = name
+        self._index: LabelIndex | None = None
+
+    @classmethod
+    def from_files(cls, files: Sequence[str | os.PathLike], fmt: str | None = None,
+                   langs: Sequence[str] = DEFAULT_LANGS, progress: bool = False) -> "MemoryKG":
+        kg = cls(langs=langs, name="memory: " + ", ".join(os.path.basename(str(f)) for f in files))
+        for f in files:
+            kg.add_file(f, fmt=fmt, progress=progress)
+        return kg
+
+    def add_file(self, path: str | os.PathLike, fmt: str | None = None, progress: bool = False) -> int:
+        """Parse one file into the graph; returns the triples it added.  All or nothing: on
+        bad RDF the graph keeps exactly what it held before and a ``UserError`` names the line."""
+        check_file(path)
+        syntax = guess_format(path, fmt)
+        before = len(self.graph)
+        # Parse straight into an empty graph; into a scratch graph otherwise, so a bad file
+        # cannot leave half of itself behind in a graph that is in use.
+        target = self.graph if before == 0 else Graph()
+        parsed = Dataset() if syntax in QUAD_FORMATS else target
+        with open_rdf(path, progress) as (stream, bar):
+            bar.counter = lambda: len(parsed)
+            try:
+                with _quiet_rdflib():
+                    parsed.parse(source=stream, format=syntax)
+            except (UserError, KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:  # rdflib raises many kinds of errors for bad input
+                message = describe_parse_error(path, exc)
+                if not has_line_number(message, path):
+                    message = locate_with_oxigraph(path, syntax) or message
+                if before == 0:
+                    self.graph.remove((None, None, None))
+                raise UserError(message) from None
+            if parsed is not target:
+                for s, p, o, _g in parsed.quads((None, None, None, None)):
+                    target.add((s, p, o))
+            bar.add_triples(0, count=len(target))
+        if target is not self.graph:
+            self.graph += target
+        self._index = None  # labels changed: rebuild on the next search
+        return len(self.graph) - before
+
+    # -- the KnowledgeGraph protocol ------------------------------------------------------
+
+    def triples(self, s: Node | None = None, p: Node | None = None, o: Node | None = None,
+                limit: int | None = None) -> Iterator[Triple]:
+        found = self.graph.triples((s, p, o))
+        return itertools.islice(found, limit) if limit is not None else iter(found)
+
+    def count(self) -> int:
+        return len(self.graph)
+
+    def labels(self, term: Node) -> list[tuple[str, str]]:
+        if isinstance(term, Literal):
+            return []
+        rows = []
+        for p in _LABEL_PREDICATES:
+            rank = LABEL_PREDICATE_RANK[str(p)]
+            for o in self.graph.objects(term, p):
+                parts = label_literal_parts(o)
+                if parts:
+                    rows.append((parts[0], parts[1], rank))
+        return sort_labels(rows, self.langs)
+
+    def label(self, term: Node) -> str:
+        found = self.labels(term)
+        return found[0][0] if found else fallback_label(term)
+
+    def search(self, text: str, limit: int = 10) -> list:
+        hits = self.index.search(text, limit=limit * 3)
+        return to_matches(hits, self._is_predicate, self._degree, limit)
+
+    def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
+        out = (t for t in self.graph.triples((entity, None, None)) if not is_label_predicate(t[1]))
+        into = (t for t in self.graph.triples((None, None, entity)) if not is_label_predicate(t[1]))
+        return list(itertools.islice(out, limit)) + list(itertools.islice(into, limit))
+
+    def query(self, sparql: str) -> QueryResult:
+        try:
+            result = self.graph.query(sparql)
+        except Exception as exc:  # pyparsing and evaluation errors alike
+            raise UserError(f"SPARQL error: {exc}") from None
+        if result.type == "ASK":
+            return QueryResult(boolean=bool(result.askAnswer))
+        if result.type != "SELECT":
+            raise UserError(f"only SELECT and ASK queries are supported, got {result.type}")
+        variables = [str(v) for v in (result.vars or [])]
+        return QueryResult(variables=variables, rows=[tuple(row) for row in result])
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # -- entity linking -------------------------------------------------------------------
+
+    @property
+    def index(self) -> LabelIndex:
+        if self._index is None:
+            index = LabelIndex(":memory:")
+            index.build(self._label_rows())
+            self._index = index
+        return self._index
+
+    def _label_rows(self) -> Iterator[tuple[str, str, str, int]]:
+        labelled: set[Node] = set()
+        for p in _LABEL_PREDICATES:
+            rank = LABEL_PREDICATE_RANK[str(p)]
+            for s, o in self.graph.subject_objects(p):
+                parts = label_literal_parts(o)
+                if parts:
+                    labelled.add(s)
+                    yield entity_key(s), parts[0], parts[1], rank
+        # Entities with no label are still found by their IRI's local name ("ex:NewYork").
+        seen: set[Node] = set()
+        for s, _p, o in self.graph:
+            for term in (s, o):
+                if isinstance(term, URIRef) and term not in labelled and term not in seen:
+                    seen.add(term)
+                    name = local_name(str(term))
+                    if not opaque_local_name(name):
+                        yield str(term), name, "", LOCAL_NAME_RANK
+
+    def _is_predicate(self, term: Node) -> bool:
+        return next(iter(self.graph.triples((None, term, None))), None) is not None
+
+    def _degree(self, term: Node) -> int:
+        return sum(1 for _ in itertools.islice(self.graph.triples((term, None, None)), 1000))
+
+
+class _quiet_rdflib:
+    """rdflib logs a warning per odd literal it meets; a load reports its own errors."""
+
+    def __enter__(self):
+        self.logger = logging.getLogger("rdflib")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.level)

@@ -1,0 +1,72 @@
+from dialogqa.kg.linker import LabelIndex, fold, tokens
+
+ROWS = [
+    ("http://x/Sweden", "Sweden", "en", 0),
+    ("http://x/NewYorkCity", "New York City", "en", 1),
+    ("http://x/York", "York", "en", 0),
+    ("http://x/NYC", "NYC", "en", 5),
+    ("http://x/Cote", "Côte d'Ivoire", "", 4),
+    ("http://x/USA", "United States of America", "", 2),
+    ("http://x/TheWho", "The Who", "en", 0),
+    ("http://x/Georgia1", "Georgia", "en", 0),
+    ("http://x/Georgia2", "Georgia", "en", 0),
+]
+
+
+def index() -> LabelIndex:
+    ix = LabelIndex(":memory:")
+    assert ix.build(ROWS) == len(ROWS)
+    return ix
+
+
+def found(ix, text):
+    return [(h.entity.rsplit("/", 1)[1], text[h.start:h.end]) for h in ix.search(text)]
+
+
+def test_fold_and_tokens_keep_spans_of_the_original_text():
+    assert fold("Ångström") == "angstrom"
+    assert tokens("Côte d'Ivoire?") == [("cote", 0, 4), ("d", 5, 6), ("ivoire", 7, 13)]
+
+
+def test_exact_case_and_accent_insensitive():
+    ix = index()
+    assert found(ix, "Where is SWEDEN?") == [("Sweden", "SWEDEN")]
+    assert found(ix, "cote d ivoire") == [("Cote", "cote d ivoire")]
+    assert ix.search("sweden")[0].score == 1.0
+
+
+def test_longest_match_first_hides_overlapping_shorter_spans():
+    ix = index()
+    assert found(ix, "I love New York City") == [("NewYorkCity", "New York City")]
+    assert found(ix, "York and the united states of america") == [
+        ("USA", "united states of america"), ("York", "York")]
+
+
+def test_small_typos_are_corrected_with_a_lower_score():
+    ix = index()
+    hits = ix.search("capital of Swedn")
+    assert [(h.entity, h.label) for h in hits] == [("http://x/Sweden", "Sweden")]
+    assert 0.5 < hits[0].score < 1.0
+    assert found(ix, "Sewden") == [("Sweden", "Sewden")]  # adjacent letters swapped
+    assert found(ix, "Untied States of America") == [("USA", "Untied States of America")]
+    assert found(ix, "Swzzzn") == []  # three edits away: not a typo
+
+
+def test_stopwords_alone_are_not_entities_but_titles_are():
+    ix = index()
+    assert found(ix, "who is the king") == []
+    assert found(ix, "songs by The Who") == [("TheWho", "The Who")]
+
+
+def test_ambiguous_label_returns_every_entity_in_the_span():
+    ix = index()
+    assert sorted(e for e, _ in found(ix, "Georgia")) == ["Georgia1", "Georgia2"]
+
+
+def test_labels_by_entity_and_reopening_a_file_index(tmp_path):
+    path = str(tmp_path / "labels.sqlite")
+    LabelIndex(path).build(ROWS)
+    again = LabelIndex(path)
+    assert again.labels("http://x/NYC") == [("NYC", "en", 5)]
+    assert found(again, "trip to new york city") == [("NewYorkCity", "new york city")]
+    assert again.count() == len(ROWS)
