@@ -1,0 +1,208 @@
+"""The headless dialogue engine: one conversation with a knowledge graph.
+
+``DialogueSession.ask(text) -> Turn`` owns history, focus and grounding; the CLI, the Textual
+app, replay and the tests only call it. One turn: retrieve candidate facts for the question in
+the light of the conversation, render them with the history (``render()``), let the model
+read the prompt (relevance score per fact line), pick the evidence, stream the answer.
+
+Evidence and abstention:
+- with a trained relevance head, evidence = facts scoring at least ``relevance_threshold``,
+  best first, each carrying its relevance as ``Fact.score``; none that high -> abstain
+  without generating (the bot must not invent);
+- without one (the base model: ``prefill`` returns None), evidence = the facts whose object
+  (or subject) the answer names, in retrieval order, else the top retrieved facts;
+- no candidate facts at all -> abstain without calling the model;
+- an answer that says it does not know counts as an abstention.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rdflib.term import Literal, Node
+
+from dialogqa.dialogue.matching import matches
+from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
+from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
+from dialogqa.errors import UserError
+from dialogqa.kg.base import Fact, KnowledgeGraph
+from dialogqa.turn import Turn
+
+MAX_QUESTION_CHARS = 1000
+
+# What a model says when it declines; the abstention sentence itself is what it is trained on.
+_ABSTAIN = re.compile(
+    r"(don'?t|do not|did not|didn'?t|cannot|can'?t|could ?n[o']t|unable to) (find|know|answer|say|tell)"
+    r"|not (in|found in|available in) the (knowledge )?graph|no (information|facts?|data) (about|on|for)",
+    re.IGNORECASE,
+)
+
+
+def says_abstain(answer: str) -> bool:
+    return not answer.strip() or bool(_ABSTAIN.search(answer))
+
+
+class DialogueSession:
+    def __init__(
+        self,
+        kg: KnowledgeGraph,
+        model,
+        retriever=None,
+        k: int = 30,
+        relevance_threshold: float = 0.5,
+        max_evidence: int = 3,
+        max_new_tokens: int = 64,
+        closed_book: bool = False,
+        record: str | Path | None = None,
+        kg_files: Sequence[str | Path] = (),
+        conversation_id: str | None = None,
+    ):
+        if k < 1:
+            raise UserError(f"--k must be >= 1, got {k}")
+        if not 0.0 <= relevance_threshold <= 1.0:
+            raise UserError(f"--relevance-threshold must be between 0 and 1, got {relevance_threshold}")
+        self.model = model
+        self.k = k
+        self.relevance_threshold = relevance_threshold
+        self.max_evidence = max_evidence
+        self.max_new_tokens = max_new_tokens
+        self.closed_book = closed_book  # baseline: no facts in the prompt
+        self.history: list[Turn] = []
+        self.kg: KnowledgeGraph = kg
+        self.retriever = retriever if retriever is not None else self._make_retriever(kg)
+        self.recorder = TranscriptRecorder(record, resume=conversation_id) if record else None
+        self.conversation = Conversation(id=conversation_id or _new_id(), turns=self.history)
+        self._set_kg_files(kg_files)
+
+    # -- conversation state -----------------------------------------------------------
+    @property
+    def focus(self) -> list[Node]:
+        """Entities the conversation is about now, most relevant first."""
+        return list(self.history[-1].focus) if self.history else []
+
+    def set_graph(self, kg: KnowledgeGraph, retriever=None, kg_files: Sequence[str | Path] = ()) -> None:
+        """Talk about another graph from the next turn on; the history stays."""
+        self.kg = kg
+        self.retriever = retriever if retriever is not None else self._make_retriever(kg)
+        self._set_kg_files(kg_files)
+
+    def reset(self) -> None:
+        """Start a new conversation (a new line in the recording)."""
+        if self.recorder:
+            self.recorder.finish(self.conversation)
+        self.history = []
+        self.conversation = Conversation(id=_new_id(), turns=self.history, kg=self.conversation.kg)
+
+    def load_history(self, turns: Sequence[Turn]) -> None:
+        """Continue an earlier conversation (``chat --resume``)."""
+        self.history[:] = list(turns)
+
+    # -- one turn ---------------------------------------------------------------------
+    def ask(self, text: str) -> Turn:
+        turn = None
+        for item in self.ask_stream(text):
+            if isinstance(item, Turn):
+                turn = item
+        assert turn is not None
+        return turn
+
+    def ask_stream(self, text: str) -> Iterator[str | Turn]:
+        """Yield the answer text piece by piece as it is generated, then the finished Turn.
+        Raises ``UserError`` at once for an empty question."""
+        question = clean_text(text, MAX_QUESTION_CHARS)
+        if not question:
+            raise UserError("empty question: type a question about the graph")
+        return self._turn(question)
+
+    def _turn(self, question: str) -> Iterator[str | Turn]:
+        t0 = time.perf_counter()
+        ms = lambda: (time.perf_counter() - t0) * 1000.0
+        timings: dict[str, float] = {}
+        facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
+        timings["retrieve_ms"] = ms()
+        turn = Turn(user=question, timings=timings)
+        if not facts and not self.closed_book:
+            yield from self._finish_abstained(turn, [], ms)
+            return
+
+        rendered = render(
+            self.model.tokenizer, question, None if self.closed_book else facts, self.history,
+            max_tokens=self.model.context_length - self.max_new_tokens,
+        )
+        turn.facts = rendered.facts
+        t_prefill = ms()
+        relevance = self.model.prefill(rendered.input_ids, rendered.fact_ends)
+        timings["prefill_ms"] = ms() - t_prefill
+        ranked: list[tuple[float, Fact]] | None = None
+        if relevance is not None and rendered.facts:
+            ranked = sorted(zip(relevance, rendered.facts), key=lambda x: -x[0])
+            if ranked[0][0] < self.relevance_threshold:  # nothing relevant enough: do not invent
+                yield from self._finish_abstained(turn, ranked, ms)
+                return
+
+        pieces: list[str] = []
+        for piece in self.model.decode(self.max_new_tokens):
+            if not pieces:
+                timings["first_token_ms"] = ms()
+            pieces.append(piece)
+            yield piece
+        turn.answer = "".join(pieces).strip()
+        if says_abstain(turn.answer):
+            turn.abstained = True
+        elif ranked is not None:
+            # cited facts carry the model's relevance as their score (the UI shows it)
+            turn.evidence = [replace(f, score=round(float(score), 4)) for score, f in ranked
+                             if score >= self.relevance_threshold][: self.max_evidence]
+        else:
+            turn.evidence = self._grounded(turn.answer, facts)
+        yield self._finish(turn, ms)
+
+    def _finish_abstained(self, turn: Turn, ranked, ms) -> Iterator[str | Turn]:
+        turn.answer, turn.abstained = ABSTAIN_TEXT, True
+        turn.timings.setdefault("prefill_ms", 0.0)
+        turn.timings["first_token_ms"] = ms()
+        yield ABSTAIN_TEXT
+        yield self._finish(turn, ms)
+
+    def _finish(self, turn: Turn, ms) -> Turn:
+        turn.timings.setdefault("first_token_ms", ms())
+        turn.timings["total_ms"] = ms()
+        self.history.append(turn)
+        try:
+            turn.focus = list(self.retriever.focus("", self.history)) if not self.closed_book else []
+        except Exception:  # focus is a display aid; never lose a turn over it
+            turn.focus = []
+        if self.recorder:
+            self.recorder.save(self.conversation)
+        return turn
+
+    def _grounded(self, answer: str, facts: Sequence[Fact]) -> list[Fact]:
+        """Without a relevance head: the facts (retrieval order) whose far end the answer names."""
+        named = [f for f in facts if _names(answer, f.o_label or str(f.o))]
+        if not named:
+            named = [f for f in facts if not isinstance(f.o, Literal) and _names(answer, f.s_label)]
+        return (named or list(facts))[: self.max_evidence]
+
+    # -- helpers ----------------------------------------------------------------------
+    def _make_retriever(self, kg: KnowledgeGraph):
+        from dialogqa.kg.retriever import Retriever
+
+        return Retriever(kg, k=self.k)
+
+    def _set_kg_files(self, files: Sequence[str | Path]) -> None:
+        if files:
+            base = self.recorder.path if self.recorder else Path.cwd() / "x.jsonl"
+            self.conversation.kg = relative_kg(files, base)
+
+
+def _names(answer: str, label: str) -> bool:
+    return bool(label) and len(label) <= 200 and matches(label, answer)
+
+
+def _new_id() -> str:
+    return time.strftime("chat-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
