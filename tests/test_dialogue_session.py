@@ -152,6 +152,17 @@ def test_recording_is_valid_after_every_turn(kg, model, tmp_path):
     assert [len(c.turns) for c in read_transcripts(path)] == [2, 1]
 
 
+def test_record_to_starts_recording_mid_conversation(kg, model, tmp_path):
+    model.enqueue("Oslo.").enqueue("Stockholm.")
+    session = DialogueSession(kg, model)
+    session.ask("What is the capital of Norway?")
+    session.record_to(tmp_path / "later.jsonl")
+    assert [len(c.turns) for c in read_transcripts(tmp_path / "later.jsonl")] == [1]
+    session.ask("What is the capital of Sweden?")
+    [conv] = read_transcripts(tmp_path / "later.jsonl")
+    assert [t.answer for t in conv.turns] == ["Oslo.", "Stockholm."]
+
+
 def test_closed_book_shows_no_facts(kg, model):
     model.enqueue("Oslo, I believe.")
     turn = DialogueSession(kg, model, closed_book=True).ask("What is the capital of Norway?")

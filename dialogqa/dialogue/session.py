@@ -96,7 +96,12 @@ class DialogueSession:
         if self.recorder:
             self.recorder.finish(self.conversation)
         self.history = []
-        self.conversation = Conversation(id=_new_id(), turns=self.history, kg=self.conversation.kg)
+        self.conversation = Conversation(id=_new_id(), turns=self.history)
+
+    def record_to(self, path: str | Path) -> None:
+        """Record this conversation (the turns so far, then each new one) into ``path``."""
+        self.recorder = TranscriptRecorder(path)
+        self._save()
 
     def load_history(self, turns: Sequence[Turn]) -> None:
         """Continue an earlier conversation (``chat --resume``)."""
@@ -177,8 +182,7 @@ class DialogueSession:
             turn.focus = list(self.retriever.focus("", self.history)) if not self.closed_book else []
         except Exception:  # focus is a display aid; never lose a turn over it
             turn.focus = []
-        if self.recorder:
-            self.recorder.save(self.conversation)
+        self._save()
         return turn
 
     def _grounded(self, answer: str, facts: Sequence[Fact]) -> list[Fact]:
@@ -195,9 +199,13 @@ class DialogueSession:
         return Retriever(kg, k=self.k)
 
     def _set_kg_files(self, files: Sequence[str | Path]) -> None:
-        if files:
-            base = self.recorder.path if self.recorder else Path.cwd() / "x.jsonl"
-            self.conversation.kg = relative_kg(files, base)
+        self._kg_files = [Path(f).resolve() for f in files]
+
+    def _save(self) -> None:
+        if self.recorder:
+            # graph paths are stored relative to the transcript file (DESIGN.md)
+            self.conversation.kg = relative_kg(self._kg_files, self.recorder.path)
+            self.recorder.save(self.conversation)
 
 
 def _names(answer: str, label: str) -> bool:
