@@ -20,6 +20,10 @@ def shipped() -> Graph:
 
 
 def test_rebuild_is_byte_identical_to_the_committed_file(tmp_path):
+    with open(default_world_path(), encoding="utf-8") as f:
+        built_with = [line for line in f if line.startswith("# Built with:")][0]
+    if world.source_versions() not in built_with:
+        pytest.skip(f"kb/world.ttl was {built_with[2:].strip()}; here: {world.source_versions()}")
     out, n = build_world(tmp_path / "world.ttl")
     assert out.read_bytes() == default_world_path().read_bytes(), (
         "kb/world.ttl is stale or the build is not deterministic: run `dialogqa kg build-world`")
