@@ -1,0 +1,372 @@
+"""Retrieval over a conversation: which facts is this question, in this conversation, about?
+
+A follow-up rarely names its subject ("How many people live there?", "And Sweden?", "Who is
+his spouse?"), so the retriever keeps the conversation's *focus*: the entities the earlier
+turns were about and the ones they answered with, weighted by recency and by how often they
+came up. Candidates are the edges (both directions) of the entities the question links plus
+the focus entities, and a short second hop from the best-matching first-hop facts; they are
+ranked by cheap scores: how well the question's words cover the predicate's label (stemmed,
+with a small synonym table), how strongly the fact's entity is in play, and type hints
+("when" wants a date, "how many" a number). Only the protocol of ``dialogqa.kg.base`` is
+used, so the same code runs on every backend; per-entity neighbours and labels are cached so
+a turn costs a handful of backend calls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import snowballstemmer
+from rdflib import XSD
+from rdflib.term import Literal, Node
+
+from dialogqa.kg.base import Fact, KnowledgeGraph, Triple
+from dialogqa.kg.linker import fold
+from dialogqa.turn import Turn
+
+_WORD = re.compile(r"\w+")
+_STEM = snowballstemmer.stemmer("english")
+
+# Words that say nothing about which predicate is asked for.
+STOPWORDS = frozenset("""
+a an the of in on at to for from by with into onto about as and or but than then so
+is are was were be been being am do does did has have had having will would shall should can
+could may might must what which who whom whose when where why how that this these those there
+here it its it's he him his she her hers they them their theirs we us our you your i me my
+one ones some any all each every other another such same own also only just very much many
+named name names called call known considered regarded tell give show list say please
+s d ll ve re thing things something someone somebody anything
+""".split())
+
+# Question words -> predicate words they stand for (after stemming both sides).  General
+# English, not tied to one graph: a user says "people" where the graph says "population".
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "people": ("population", "inhabitants"), "inhabitants": ("population",),
+    "live": ("population", "residence"), "populous": ("population",), "residents": ("population",),
+    "big": ("area", "population", "size"), "large": ("area", "size"), "size": ("area",),
+    "born": ("birth",), "birthplace": ("birth",), "die": ("death",), "died": ("death",),
+    "dead": ("death",),
+    "married": ("spouse",), "wife": ("spouse",), "husband": ("spouse",), "partner": ("spouse",),
+    "kids": ("child",), "children": ("child",), "son": ("child",), "daughter": ("child",),
+    "dad": ("father",), "mom": ("mother",), "mum": ("mother",), "parents": ("father", "mother"),
+    "founded": ("inception", "founder", "founded"), "established": ("inception",),
+    "created": ("inception", "creator"), "started": ("inception",), "formed": ("inception",),
+    "old": ("inception", "age"),
+    "leader": ("head",), "leads": ("head",), "led": ("head",), "lead": ("head",),
+    "governs": ("head", "government"), "president": ("head", "state"),
+    "prime": ("head", "government"), "minister": ("head", "government"), "ruler": ("head",),
+    "money": ("currency",), "pay": ("currency",),
+    "speak": ("language",), "spoken": ("language",), "tongue": ("language",),
+    "neighbours": ("border",), "neighbors": ("border",), "neighbour": ("border",),
+    "neighbor": ("border",), "borders": ("border",), "bordering": ("border",),
+    "adjacent": ("border",),
+    "highest": ("highest",), "tallest": ("highest",), "peak": ("highest",), "summit": ("highest",),
+    "zenith": ("highest",), "top": ("highest",), "lowest": ("lowest",), "deepest": ("lowest",),
+    "bottom": ("lowest",), "nadir": ("lowest",),
+    "where": ("located", "location", "place", "country"), "located": ("location", "located"),
+    "situated": ("located", "location"), "lies": ("located",), "find": ("located",),
+    "from": ("origin",), "originate": ("origin",), "originates": ("origin",), "comes": ("origin",),
+    "made": ("material", "made", "manufacturer", "producer"), "ingredient": ("material", "part"),
+    "ingredients": ("material", "part"), "contains": ("part", "material"),
+    "makes": ("manufacturer", "producer", "product"), "produces": ("product", "producer"),
+    "maker": ("manufacturer", "producer"), "brand": ("brand", "manufacturer"),
+    "owns": ("owner", "owned"), "owner": ("owned", "owner"),
+    "wrote": ("author",), "writer": ("author",), "written": ("author",),
+    "directed": ("director",), "painted": ("creator",), "invented": ("inventor", "discoverer"),
+    "discovered": ("discoverer",), "sings": ("performer",), "sang": ("performer",),
+    "type": ("instance", "subclass"), "kind": ("instance", "subclass"), "sort": ("instance",),
+    "what": (), "timezone": ("time", "zone"), "time": ("time",),
+    "drive": ("driving",), "drives": ("driving",), "driving": ("driving",),
+    "religion": ("religion", "religious"), "believe": ("religion",), "faith": ("religion",),
+    "anthem": ("anthem",), "song": ("anthem",), "motto": ("motto",),
+    "member": ("member",), "belongs": ("member", "part"), "belong": ("member", "part"),
+    "state": ("country",), "nation": ("country",), "founder": ("founded",),
+    "parent": ("father", "mother"), "job": ("occupation",), "profession": ("occupation",),
+    "continent": ("continent",), "region": ("region", "located"), "area": ("area",),
+    "coat": ("coat",), "arms": ("arms",), "symbol": ("symbol", "coat", "flag"),
+}
+
+DATE_WORDS = frozenset({"when", "year", "date", "day", "founded", "born", "died", "century", "since"})
+NUMBER_WORDS = frozenset({"many", "much", "number", "population", "size", "area", "big", "large",
+                          "long", "high", "tall", "old", "count"})
+PRONOUNS = frozenset({"it", "its", "he", "him", "his", "she", "her", "hers", "they", "them",
+                      "their", "there", "this", "that", "these", "those"})
+_DATE_TYPES = frozenset({XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth, XSD.dateTimeStamp})
+_NUMBER_TYPES = frozenset({XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int, XSD.long,
+                           XSD.nonNegativeInteger, XSD.positiveInteger, XSD.short})
+
+# Score weights: the predicate match dominates, the entity's weight in the conversation
+# breaks ties between entities that have a matching predicate, hints nudge.
+W_PREDICATE = 2.0
+W_ENTITY = 1.0
+W_TYPE = 0.5
+W_CARRY = 1.0  # "And Sweden?": the previous turn's predicate when the question names none
+CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next question asks
+# ... nor are its siblings reached through a hub answer: after "Norway drives on the right",
+# the other countries that drive on the right are rarely the next question.
+SIBLING_PENALTY = 0.3
+HOP2_DISCOUNT = 0.5
+
+LINK_WEIGHT = 3.0  # an entity the question names outweighs the focus
+DECAY = 0.75  # per turn back in history
+TOPIC_WEIGHT = 1.0  # what an earlier turn was about
+ANSWER_WEIGHT = 0.8  # what it answered with
+
+
+def stem(word: str) -> str:
+    return _STEM.stemWord(word)
+
+
+@dataclass
+class Question:
+    """The words of a question, as the scorer needs them."""
+
+    text: str
+    words: list[str]  # folded
+    content: set[str] = field(default_factory=set)  # stems of non-stopwords, synonyms included
+    wants_date: bool = False
+    wants_number: bool = False
+
+    @classmethod
+    def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
+        words, content = [], set()
+        for m in _WORD.finditer(text):
+            w = fold(m.group())
+            words.append(w)
+            if any(s <= m.start() < e for s, e in skip_spans) or w in STOPWORDS or w.isdigit():
+                continue
+            content.add(stem(w))
+            for syn in SYNONYMS.get(w, ()):
+                content.add(stem(syn))
+        for w in words:  # question words that are stopwords still carry synonyms ("where")
+            for syn in SYNONYMS.get(w, ()) if w in STOPWORDS else ():
+                content.add(stem(syn))
+        joined = " ".join(words)
+        return cls(text, words, content,
+                   wants_date=bool(DATE_WORDS & set(words)) or "what year" in joined,
+                   wants_number="how many" in joined or "how much" in joined
+                   or bool({"number", "population", "area"} & set(words)))
+
+
+@dataclass
+class _Anchor:
+    weight: float = 0.0
+    linked: bool = False
+
+
+class Retriever:
+    """``retrieve(question, history) -> list[Fact]`` ranked best first, at most ``k``."""
+
+    def __init__(self, kg: KnowledgeGraph, k: int = 30, per_entity: int = 100,
+                 max_anchors: int = 10, history_turns: int = 8, hop2: int = 3,
+                 cache_size: int = 4096):
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.kg = kg
+        self.k = k
+        self.per_entity = per_entity  # neighbours fetched per entity (each direction)
+        self.max_anchors = max_anchors
+        self.history_turns = history_turns
+        self.hop2 = hop2  # first-hop facts whose far end gets a second hop
+        self._neighbours: OrderedDict[Node, list[Triple]] = OrderedDict()
+        self._labels: OrderedDict[Node, str] = OrderedDict()
+        self._pred_stems: dict[Node, frozenset[str]] = {}
+        self._search: OrderedDict[str, list] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- public -----------------------------------------------------------------------
+
+    def focus(self, question: str, history: Sequence[Turn]) -> list[Node]:
+        """Entities the question is about, best first: those it names, then the conversation's."""
+        anchors, _ = self._anchors(question, history)
+        return [e for e, _ in anchors]
+
+    def retrieve(self, question: str, history: Sequence[Turn] = ()) -> list[Fact]:
+        anchors, q = self._anchors(question, history)
+        if not anchors:
+            return []
+        top = max(a.weight for _, a in anchors)
+        cited = self._cited(history)
+        cited_po = self._cited_po(cited)
+        carry = self._carried_predicates(history)
+
+        edges = [(entity, weight, triple) for entity, anchor in anchors
+                 for triple, weight in self._weighted_edges(entity, anchor.weight / top)]
+        matches = [self._predicate_match(t[1], q) for _, _, t in edges]
+        if any(matches):  # the question names a predicate: nothing to carry over
+            carry = set()
+        scored: dict[Triple, float] = {}
+        first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
+        for (entity, weight, triple), match in zip(edges, matches):
+            score = self._score(triple, match, weight, q, cited, cited_po, carry)
+            if score > scored.get(triple, -math.inf):
+                scored[triple] = score
+            if match > 0:
+                far = triple[2] if triple[0] == entity else triple[0]
+                first_hop.append((match, weight, far))
+        # Second hop ("the capital's population"): out from the far ends of the best
+        # matching first-hop facts, at a discount so it never drowns the first hop.
+        first_hop.sort(key=lambda x: -(x[0] + x[1]))
+        anchor_set = {e for e, _ in anchors}
+        for match, weight, far in first_hop[: self.hop2]:
+            if far in anchor_set or isinstance(far, Literal):
+                continue
+            for triple in self._edges(far):
+                m2 = self._predicate_match(triple[1], q)
+                if m2 <= 0:
+                    continue
+                score = HOP2_DISCOUNT * self._score(triple, m2, weight, q, cited, cited_po, set())
+                if score > scored.get(triple, -math.inf):
+                    scored[triple] = score
+        best = sorted(scored.items(), key=lambda kv: -kv[1])[: self.k]
+        return [Fact(s, p, o, self._label(s), self._label(p), self._label(o), round(score, 4))
+                for (s, p, o), score in best]
+
+    # -- focus ------------------------------------------------------------------------
+
+    def _anchors(self, question: str, history: Sequence[Turn]):
+        """(entity, anchor) pairs by weight, and the parsed question."""
+        anchors: dict[Node, _Anchor] = {}
+        matches = self._linked(question)
+        proper_spans = [(m.start, m.end) for m in matches
+                        if m.start >= 0 and question[m.start:m.start + 1].isupper()]
+        q = Question.parse(question, proper_spans)
+        for m in matches:
+            a = anchors.setdefault(m.entity, _Anchor())
+            a.weight += LINK_WEIGHT * m.score
+            a.linked = True
+
+        recent = list(history)[-self.history_turns:]
+        for age, turn in enumerate(reversed(recent)):
+            decay = DECAY ** age
+            for entity, role in self._turn_entities(turn):
+                a = anchors.setdefault(entity, _Anchor())
+                a.weight += decay * role
+
+        # A question naming a focus entity by part of its label ("Solberg" for "Erna
+        # Solberg") or a word of it points at that entity even when linking missed it.
+        words = {w for w in q.words if w not in STOPWORDS and len(w) > 2}
+        if words:
+            for entity, a in anchors.items():
+                if not a.linked and words & set(fold(self._label(entity)).split()):
+                    a.weight += LINK_WEIGHT * 0.8
+        ranked = sorted(anchors.items(), key=lambda kv: -kv[1].weight)
+        return ranked[: self.max_anchors], q
+
+    def _turn_entities(self, turn: Turn) -> list[tuple[Node, float]]:
+        """What an earlier turn was about (its topic) and answered with, with role weights."""
+        out: list[tuple[Node, float]] = []
+        answer = fold(turn.answer or "")
+        for rank, fact in enumerate(turn.evidence[:2]):
+            share = 1.0 if rank == 0 else 0.5
+            s_is_answer = _mentions(answer, self._label(fact.s))
+            o_is_answer = _mentions(answer, self._label(fact.o))
+            if o_is_answer and not s_is_answer:
+                ends = [(fact.s, TOPIC_WEIGHT), (fact.o, ANSWER_WEIGHT)]
+            elif s_is_answer and not o_is_answer:
+                ends = [(fact.o, TOPIC_WEIGHT), (fact.s, ANSWER_WEIGHT)]
+            else:
+                ends = [(fact.s, TOPIC_WEIGHT), (fact.o, ANSWER_WEIGHT)]
+            out += [(e, w * share) for e, w in ends if not isinstance(e, Literal)]
+        if not out:  # no evidence (live chat, abstained): link the question and answer texts
+            out += [(m.entity, TOPIC_WEIGHT * m.score) for m in self._linked(turn.user)]
+            if turn.answer and not turn.abstained:
+                out += [(m.entity, ANSWER_WEIGHT * m.score) for m in self._linked(turn.answer)[:1]]
+        return out
+
+    def _linked(self, text: str):
+        hit = self._search.get(text)
+        if hit is None:
+            hit = [m for m in self.kg.search(text, limit=5) if m.score >= 0.7]
+            _put(self._search, text, hit, self._cache_size)
+        return hit
+
+    @staticmethod
+    def _cited(history: Sequence[Turn]) -> set[Triple]:
+        return {f.triple for turn in list(history)[-4:] for f in turn.evidence[:2]}
+
+    @staticmethod
+    def _cited_po(cited: set[Triple]) -> set[tuple[Node, Node]]:
+        return {(p, o) for _, p, o in cited}
+
+    @staticmethod
+    def _carried_predicates(history: Sequence[Turn]) -> set[Node]:
+        return {f.p for f in history[-1].evidence[:1]} if history else set()
+
+    def _weighted_edges(self, entity: Node, weight: float) -> list[tuple[Triple, float]]:
+        """An entity's edges with its weight, damped for crowds: when many facts share one
+        predicate into a hub ("X continent Europe" for every country), each says little
+        about the hub, so they share its weight instead of flooding the top K."""
+        edges = self._edges(entity)
+        fan: dict[tuple[Node, bool], int] = {}
+        for s, p, _ in edges:
+            key = (p, s == entity)
+            fan[key] = fan.get(key, 0) + 1
+        return [(t, weight / (1.0 + math.log(fan[(t[1], t[0] == entity)]))) for t in edges]
+
+    # -- scoring ----------------------------------------------------------------------
+
+    def _score(self, triple: Triple, match: float, weight: float, q: Question,
+               cited: set[Triple], cited_po: set[tuple[Node, Node]], carry: set[Node]) -> float:
+        score = W_PREDICATE * match + W_ENTITY * weight
+        o = triple[2]
+        if isinstance(o, Literal) and o.datatype is not None:
+            if q.wants_date and o.datatype in _DATE_TYPES:
+                score += W_TYPE
+            elif q.wants_number and o.datatype in _NUMBER_TYPES:
+                score += W_TYPE
+        if match == 0 and triple[1] in carry:
+            score += W_CARRY
+        if triple in cited:
+            score -= CITED_PENALTY
+        elif (triple[1], triple[2]) in cited_po:
+            score -= SIBLING_PENALTY
+        return score
+
+    def _predicate_match(self, p: Node, q: Question) -> float:
+        """How well the question's words cover the predicate's label: matched stems over
+        the square root of the label's length, so "capital" fully matches "capital of"."""
+        stems = self._pred_stems.get(p)
+        if stems is None:
+            # every label in a wanted language, altLabels included: more ways to be asked
+            texts = [t for t, lang in self.kg.labels(p) if lang in self.kg.langs or not lang]
+            words = {fold(w) for t in texts or [self._label(p)] for w in _WORD.findall(t)}
+            stems = frozenset(stem(w) for w in words if w not in STOPWORDS)
+            self._pred_stems[p] = stems
+        if not q.content:
+            return 0.0
+        hits = len(stems & q.content)
+        return hits / math.sqrt(len(stems)) if hits else 0.0
+
+    # -- cached backend calls -----------------------------------------------------------
+
+    def _edges(self, entity: Node) -> list[Triple]:
+        edges = self._neighbours.get(entity)
+        if edges is None:
+            edges = self.kg.neighbours(entity, limit=self.per_entity)
+            _put(self._neighbours, entity, edges, self._cache_size)
+        else:
+            self._neighbours.move_to_end(entity)
+        return edges
+
+    def _label(self, term: Node) -> str:
+        text = self._labels.get(term)
+        if text is None:
+            text = str(term) if isinstance(term, Literal) else self.kg.label(term)
+            _put(self._labels, term, text, self._cache_size * 4)
+        return text
+
+
+def _mentions(answer_folded: str, label: str) -> bool:
+    label = fold(label.strip())
+    return bool(answer_folded and label) and label in answer_folded
+
+
+def _put(cache: OrderedDict, key, value, size: int) -> None:
+    cache[key] = value
+    if len(cache) > size:
+        cache.popitem(last=False)

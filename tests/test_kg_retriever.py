@@ -1,0 +1,231 @@
+"""Retrieval over a conversation on a small hand-made graph: linking, focus, follow-ups."""
+
+import pytest
+from rdflib import XSD, Graph, Literal, URIRef
+
+from dialogqa.kg.base import Fact
+from dialogqa.kg.memory import MemoryKG
+from dialogqa.kg.retriever import Question, Retriever
+from dialogqa.turn import Turn
+
+EX = "http://example.org/"
+TTL = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+ex:Norway rdfs:label "Norway"@en ; ex:capital ex:Oslo ; ex:continent ex:Europe ;
+    ex:population "5400000"^^xsd:integer ; ex:headOfGovernment ex:Erna ; ex:currency ex:NOK ;
+    ex:officialLanguage ex:Norwegian .
+ex:Sweden rdfs:label "Sweden"@en ; ex:capital ex:Stockholm ; ex:continent ex:Europe ;
+    ex:population "10400000"^^xsd:integer ; ex:headOfGovernment ex:Ulf ; ex:currency ex:SEK .
+ex:Denmark rdfs:label "Denmark"@en ; ex:capital ex:Copenhagen ; ex:continent ex:Europe .
+ex:Oslo rdfs:label "Oslo"@en ; ex:population "700000"^^xsd:integer ; ex:country ex:Norway ;
+    ex:inception "1040"^^xsd:gYear .
+ex:Stockholm rdfs:label "Stockholm"@en ; ex:population "975000"^^xsd:integer .
+ex:Copenhagen rdfs:label "Copenhagen"@en .
+ex:Erna rdfs:label "Erna Solberg"@en ; ex:spouse ex:Sindre ; ex:placeOfBirth ex:Bergen .
+ex:Ulf rdfs:label "Ulf Kristersson"@en ; ex:spouse ex:Birgitta .
+ex:Sindre rdfs:label "Sindre Finnes"@en .
+ex:Birgitta rdfs:label "Birgitta Ed"@en .
+ex:Bergen rdfs:label "Bergen"@en ; ex:country ex:Norway .
+ex:Europe rdfs:label "Europe"@en .
+ex:NOK rdfs:label "Norwegian krone"@en .
+ex:SEK rdfs:label "Swedish krona"@en .
+ex:Norwegian rdfs:label "Norwegian"@en .
+ex:capital rdfs:label "capital"@en .
+ex:continent rdfs:label "continent"@en .
+ex:population rdfs:label "population"@en .
+ex:headOfGovernment rdfs:label "head of government"@en .
+ex:currency rdfs:label "currency"@en .
+ex:officialLanguage rdfs:label "official language"@en .
+ex:country rdfs:label "country"@en .
+ex:inception rdfs:label "inception"@en .
+ex:spouse rdfs:label "spouse"@en .
+ex:placeOfBirth rdfs:label "place of birth"@en .
+"""
+
+
+def ex(name):
+    return URIRef(EX + name)
+
+
+@pytest.fixture(scope="module")
+def kg():
+    return MemoryKG(Graph().parse(data=TTL, format="turtle"))
+
+
+def turn(kg, question, answer, s, p, o):
+    """A gold earlier turn: the answer text and the fact it cited (``o`` a name or a term)."""
+    obj = o if isinstance(o, Literal) else ex(o)
+    fact = Fact(ex(s), ex(p), obj, kg.label(ex(s)), kg.label(ex(p)), kg.label(obj))
+    return Turn(user=question, answer=answer, evidence=[fact])
+
+
+def triples(facts):
+    return [f.triple for f in facts]
+
+
+def rank(facts, s, p, o=None):
+    for i, f in enumerate(facts):
+        if f.s == ex(s) and f.p == ex(p) and (o is None or f.o == ex(o)):
+            return i
+    return None
+
+
+def test_a_named_entity_and_a_predicate_word(kg):
+    facts = Retriever(kg).retrieve("What is the capital of Norway?", [])
+    assert facts[0].triple == (ex("Norway"), ex("capital"), ex("Oslo"))
+    assert (facts[0].s_label, facts[0].p_label, facts[0].o_label) == ("Norway", "capital", "Oslo")
+    assert all(a.score >= b.score for a, b in zip(facts, facts[1:]))
+
+
+def test_at_most_k_and_no_duplicates(kg):
+    facts = Retriever(kg, k=3).retrieve("Tell me about Norway and Sweden", [])
+    assert len(facts) == 3 and len(set(triples(facts))) == 3
+
+
+def test_ellipsis_keeps_the_predicate_and_switches_the_entity(kg):
+    history = [turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo")]
+    r = Retriever(kg)
+    for question in ("And Sweden?", "What about Sweden?"):
+        facts = r.retrieve(question, history)
+        assert facts[0].triple == (ex("Sweden"), ex("capital"), ex("Stockholm")), question
+        assert facts[0].score > facts[1].score  # the carried predicate, not a tie
+    assert r.focus("And Sweden?", history)[0] == ex("Sweden")
+
+
+def test_question_without_an_entity_uses_the_focus(kg):
+    history = [turn(kg, "Who is the head of government of Sweden?", "Ulf Kristersson",
+                    "Sweden", "headOfGovernment", "Ulf")]
+    facts = Retriever(kg).retrieve("Which currency is used?", history)
+    assert facts[0].triple == (ex("Sweden"), ex("currency"), ex("SEK"))
+
+
+def test_pronoun_reaches_the_previous_answer(kg):
+    history = [turn(kg, "Who leads Norway?", "Erna Solberg", "Norway", "headOfGovernment", "Erna")]
+    r = Retriever(kg)
+    facts = r.retrieve("Who is her spouse?", history)
+    assert facts[0].triple == (ex("Erna"), ex("spouse"), ex("Sindre"))
+    assert set(r.focus("Who is her spouse?", history)[:2]) == {ex("Norway"), ex("Erna")}
+
+
+def test_there_after_a_capital_question(kg):
+    history = [turn(kg, "Which city is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo")]
+    facts = Retriever(kg).retrieve("How many people live there?", history)
+    # "there" could be Norway or Oslo: both populations lead, before anything else
+    assert {rank(facts, "Oslo", "population"), rank(facts, "Norway", "population")} == {0, 1}
+
+
+def test_chain_where_the_answer_becomes_the_subject(kg):
+    history = [
+        turn(kg, "Who is the head of government of Norway?", "Erna Solberg",
+             "Norway", "headOfGovernment", "Erna"),
+        turn(kg, "Who is her spouse?", "Sindre Finnes", "Erna", "spouse", "Sindre"),
+    ]
+    r = Retriever(kg)
+    facts = r.retrieve("Where was she born?", history)
+    assert facts[0].triple == (ex("Erna"), ex("placeOfBirth"), ex("Bergen"))
+    # and the conversation's first subject is still in play two turns later
+    facts = r.retrieve("What is the official language?", history)
+    assert facts[0].triple == (ex("Norway"), ex("officialLanguage"), ex("Norwegian"))
+
+
+def test_focus_decays_with_age(kg):
+    history = [
+        turn(kg, "What is the capital of Sweden?", "Stockholm", "Sweden", "capital", "Stockholm"),
+        turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo"),
+    ]
+    facts = Retriever(kg).retrieve("Which currency?", history)
+    assert rank(facts, "Norway", "currency") < rank(facts, "Sweden", "currency")
+
+
+def test_date_question(kg):
+    history = [turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo")]
+    facts = Retriever(kg).retrieve("When was it founded?", history)
+    assert facts[0].triple[:2] == (ex("Oslo"), ex("inception"))  # founded -> inception, a date
+
+
+def test_a_fact_already_answered_steps_back(kg):
+    history = [
+        turn(kg, "What is the population of Norway?", "5400000", "Norway", "population",
+             Literal("5400000", datatype=XSD.integer)),
+        turn(kg, "What is its capital?", "Oslo", "Norway", "capital", "Oslo"),
+    ]
+    facts = Retriever(kg).retrieve("What is the population?", history)
+    assert facts[0].triple[:2] == (ex("Oslo"), ex("population"))
+    assert rank(facts, "Norway", "population") == 1
+
+
+def test_partial_name_of_a_focus_entity(kg):
+    history = [turn(kg, "Who leads Norway?", "Erna Solberg", "Norway", "headOfGovernment", "Erna"),
+               turn(kg, "Who leads Sweden?", "Ulf Kristersson", "Sweden", "headOfGovernment", "Ulf")]
+    facts = Retriever(kg).retrieve("Who is Solberg's spouse?", history)
+    assert facts[0].triple == (ex("Erna"), ex("spouse"), ex("Sindre"))
+
+
+def test_second_hop_through_the_best_first_hop(kg):
+    facts = Retriever(kg).retrieve("What is the population of the capital of Sweden?", [])
+    assert rank(facts, "Stockholm", "population") is not None
+    assert rank(facts, "Sweden", "capital") is not None
+
+
+def test_a_crowd_into_a_hub_shares_its_weight(kg):
+    # Norway, Sweden and Denmark all point at Europe with one predicate: each of those three
+    # facts says little about Europe, so together they weigh what one fact of Europe would.
+    weighted = dict(Retriever(kg)._weighted_edges(ex("Europe"), 1.0))
+    crowd = [w for (s, p, o), w in weighted.items() if p == ex("continent")]
+    assert len(crowd) == 3 and all(w < 0.5 for w in crowd)
+    oslo = dict(Retriever(kg)._weighted_edges(ex("Oslo"), 1.0))
+    assert len(oslo) == 4 and set(oslo.values()) == {1.0}  # one fact per predicate: no damping
+
+
+def test_no_entity_no_history_gives_nothing(kg):
+    assert Retriever(kg).retrieve("What is the capital?", []) == []
+
+
+def test_turn_without_evidence_links_its_texts(kg):
+    history = [Turn(user="Tell me about Denmark", answer="Denmark is in Europe.")]
+    facts = Retriever(kg).retrieve("What is the capital?", history)
+    assert facts[0].triple == (ex("Denmark"), ex("capital"), ex("Copenhagen"))
+
+
+def test_question_words():
+    q = Question.parse("How many people live in Oslo?", [(22, 26)])
+    assert q.wants_number and not q.wants_date
+    assert "popul" in q.content and "oslo" not in q.content
+    assert Question.parse("When was it founded?").wants_date
+
+
+class CountingKG:
+    """Only the protocol, and a count of the backend calls the retriever makes."""
+
+    def __init__(self, kg):
+        self.kg, self.calls = kg, {"neighbours": 0, "search": 0}
+        self.name, self.langs = "counting", kg.langs
+
+    def neighbours(self, entity, limit=200):
+        self.calls["neighbours"] += 1
+        return self.kg.neighbours(entity, limit=limit)
+
+    def search(self, text, limit=10):
+        self.calls["search"] += 1
+        return self.kg.search(text, limit=limit)
+
+    def __getattr__(self, name):
+        return getattr(self.kg, name)
+
+
+def test_backend_calls_are_cached(kg):
+    counting = CountingKG(kg)
+    r = Retriever(counting)
+    history = [turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo")]
+    first = r.retrieve("And Sweden?", history)
+    calls = dict(counting.calls)
+    assert r.retrieve("And Sweden?", history) == first
+    assert counting.calls == calls  # the same turn again: everything from the caches
+
+
+def test_bad_k():
+    with pytest.raises(ValueError, match="k must be"):
+        Retriever(None, k=0)
