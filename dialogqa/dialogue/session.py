@@ -74,7 +74,9 @@ class DialogueSession:
         self.closed_book = closed_book  # baseline: no facts in the prompt
         self.history: list[Turn] = []
         self.kg: KnowledgeGraph = kg
-        self.retriever = retriever if retriever is not None else self._make_retriever(kg)
+        if retriever is None and not closed_book:  # closed book: no graph needed (kg may be None)
+            retriever = self._make_retriever(kg)
+        self.retriever = retriever
         self.recorder = TranscriptRecorder(record, resume=conversation_id) if record else None
         self.conversation = Conversation(id=conversation_id or _new_id(), turns=self.history)
         self._set_kg_files(kg_files)
