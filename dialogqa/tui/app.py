@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -65,7 +66,8 @@ class ChatApp(App):
         self.show_evidence = show_evidence
         self._jobs: deque[_Job] = deque()
         self._busy = False
-        self._last_status = ""
+        self._status = ""  # what the status line says now
+        self._idle_status = "ready"  # what it says between jobs: the last turn's latency
         self.startup_error: str | None = None  # set when loading failed; the CLI reports it
 
     # ---- layout ---------------------------------------------------------------------
@@ -82,6 +84,8 @@ class ChatApp(App):
     def on_mount(self) -> None:
         self.set_class(not self.show_evidence, "-hide-evidence")
         self.query_one("#prompt", Input).focus()
+        # Stay scrolled to the newest message while it grows, until the person scrolls up.
+        self.query_one("#log", VerticalScroll).anchor()
         self._add_to_log(Note(WELCOME))
         if self.session is not None:
             self._session_ready(self.session, self._graph_info(self.session.kg))
@@ -161,16 +165,19 @@ class ChatApp(App):
             self._run_command(job)
 
     def _job_done(self, status: str | None = None) -> None:
+        """``status``: the new idle status (a turn's latency); commands leave it as it was."""
         self._busy = False
         self.query_one("#prompt", Input).remove_class("-busy")
-        self._set_status(status if status is not None else self._last_status or "ready")
+        if status is not None:
+            self._idle_status = status
+        self._set_status(self._idle_status)
         self._next_job()
 
     def _refresh_queue_status(self) -> None:
         if self._jobs:
             n = len(self._jobs)
             self.query_one("#status", Static).update(
-                Text(f"{self._last_status}  ·  {n} waiting", style="dim"))
+                Text(f"{self._status}  ·  {n} waiting", style="dim"))
 
     # ---- answering ------------------------------------------------------------------
 
@@ -178,9 +185,9 @@ class ChatApp(App):
     def _answer(self, text: str) -> None:
         worker = get_current_worker()
         bubble: BotMessage = self.call_from_thread(self._start_answer, text)
-        turn, error, stopped = None, None, False
-        stream = self.session.ask_stream(text)
+        turn, error, stopped, stream = None, None, False, None
         try:
+            stream = self.session.ask_stream(text)
             for piece in stream:
                 if worker.is_cancelled:
                     stopped = True
@@ -192,7 +199,7 @@ class ChatApp(App):
         except Exception as exc:  # a failed turn is reported in the log; the conversation goes on
             error = _one_line(exc)
         finally:
-            close = getattr(stream, "close", None)
+            close = getattr(stream, "close", None) if stream is not None else None
             if close is not None:  # lets the session end a turn that was stopped midway
                 close()
         focus = self._focus_labels() if turn is not None else None
@@ -200,12 +207,12 @@ class ChatApp(App):
 
     async def _start_answer(self, text: str) -> BotMessage:
         bubble = BotMessage()
+        self.query_one("#log", VerticalScroll).anchor()  # a new question brings the view back down
         await self._add_to_log(UserMessage(text), bubble)
         return bubble
 
     def _append(self, bubble: BotMessage, piece: str) -> None:
         bubble.append(piece)
-        self._scroll_end()
 
     def _finish_answer(self, bubble: BotMessage, turn: Any, error: str | None, stopped: bool,
                        focus: list[str] | None) -> None:
@@ -219,7 +226,6 @@ class ChatApp(App):
             status = "stopped" if stopped else "ready"
         if error:
             self._add_to_log(Note(error, error=True))
-        self._scroll_end()
         self._job_done(status)
 
     def _focus_labels(self) -> list[str]:
@@ -254,7 +260,10 @@ class ChatApp(App):
             else:
                 kg = self._open_graph(endpoint=job.args[0])
             old = session.kg
-            session.set_graph(kg)
+            if job.kind == "kg":  # the recording names the graph files it was made on
+                session.set_graph(kg, kg_files=list(job.args))
+            else:
+                session.set_graph(kg)
             if old is not kg and hasattr(old, "close"):
                 old.close()
             info = self._graph_info(kg)
@@ -264,7 +273,7 @@ class ChatApp(App):
             return "conversation reset", None, True
         if job.kind == "record":
             path = job.args[0]
-            session.record_to(path)
+            _record_to(session, path)
             return f"recording to {path}", None, False
         raise UserError(f"/{job.kind} is not handled here")  # parse_command and this list drifted
 
@@ -294,28 +303,22 @@ class ChatApp(App):
         self._add_to_log(Note("evidence shown" if self.show_evidence else "evidence hidden"))
 
     def _show_help(self) -> None:
-        text = Text()
-        for i, (usage, help_) in enumerate(slash.help_lines()):
-            if i:
-                text.append("\n")
-            text.append(f"{usage:<16}", style="bold")
-            text.append(help_)
-        text.append("\nEsc stops an answer · Ctrl+O shows or hides evidence · Ctrl+Q quits")
-        self._add_to_log(Note(text))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column()
+        for usage, help_ in slash.help_lines():
+            table.add_row(usage, help_)
+        table.add_row("Esc", "stop the answer being written")
+        table.add_row("Ctrl+O", "show or hide evidence (like /evidence)")
+        self._add_to_log(Note(table))
 
     # ---- helpers --------------------------------------------------------------------
 
     def _add_to_log(self, *widgets):
-        log = self.query_one("#log", VerticalScroll)
-        mounted = log.mount(*widgets)
-        self._scroll_end()
-        return mounted
-
-    def _scroll_end(self) -> None:
-        self.query_one("#log", VerticalScroll).scroll_end(animate=False, immediate=False)
+        return self.query_one("#log", VerticalScroll).mount(*widgets)
 
     def _set_status(self, text: str) -> None:
-        self._last_status = text
+        self._status = text
         self.query_one("#status", Static).update(Text(text, style="dim"))
         self._refresh_queue_status()
 
@@ -351,14 +354,29 @@ def _open_kg_quietly(**kwargs):
     return open_kg(progress=False, **kwargs)  # a progress bar would draw over the window
 
 
+def _record_to(session: Any, path: str) -> None:
+    """Start recording the conversation (so far and from now on) into ``path``."""
+    if hasattr(session, "record_to"):
+        session.record_to(path)
+        return
+    # DialogueSession has no public switch yet: give it a recorder as its constructor would.
+    from dialogqa.dialogue.transcript import TranscriptRecorder
+
+    session.recorder = TranscriptRecorder(path)
+    session.recorder.save(session.conversation)
+
+
 def _timing_status(timings: dict[str, float]) -> str:
+    def ms(name: str) -> float | None:  # the session writes "total_ms"; Turn's doc says "total"
+        value = timings.get(f"{name}_ms", timings.get(name))
+        return None if value is None else float(value)
+
     parts = []
-    if "total" in timings:
-        parts.append(f"last turn {timings['total']:.0f} ms")
-    if "first_token" in timings:
-        parts.append(f"first token {timings['first_token']:.0f} ms")
-    if "retrieve" in timings:
-        parts.append(f"retrieval {timings['retrieve']:.0f} ms")
+    for name, caption in (("total", "last turn"), ("first_token", "first token"),
+                          ("retrieve", "retrieval")):
+        value = ms(name)
+        if value is not None:
+            parts.append(f"{caption} {value:.0f} ms")
     return "  ·  ".join(parts) or "ready"
 
 

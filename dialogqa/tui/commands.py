@@ -38,9 +38,20 @@ def session_factory(args: argparse.Namespace):
         kg = open_graph_from_args(args, default_world=True)
         progress("loading model…", kg=kg)
         model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter)
-        return DialogueSession(kg, model, record=args.record)
+        return DialogueSession(kg, model, record=args.record, kg_files=_graph_files(args))
 
     return build
+
+
+def _graph_files(args: argparse.Namespace) -> list[str]:
+    """The files the recording names as its graph (the world graph when none was given)."""
+    if args.kg:
+        return list(args.kg)
+    if args.store is None and args.endpoint is None:
+        from dialogqa.kg.world import default_world_path
+
+        return [str(default_world_path())]
+    return []
 
 
 def graph_opener(args: argparse.Namespace):

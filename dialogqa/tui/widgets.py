@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.table import Table
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -25,9 +26,9 @@ class UserMessage(Static):
 
 
 class Note(Static):
-    """A one-line system message in the log: help, graph changes, errors (class ``error``)."""
+    """A system message in the log: help, graph changes, one-line errors (class ``error``)."""
 
-    def __init__(self, text: str | Text, error: bool = False) -> None:
+    def __init__(self, text: str | Text | Table, error: bool = False) -> None:
         super().__init__(Text(text) if isinstance(text, str) else text,
                          classes="error" if error else "")
 
