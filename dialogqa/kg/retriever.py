@@ -105,6 +105,7 @@ W_PREDICATE = 2.0
 W_ENTITY = 1.0
 W_TYPE = 0.5
 W_CARRY = 1.0  # "And Sweden?": the previous turn's predicate when the question names none
+CARRY_DISCOUNT = 0.5  # ... or the previous question's words, when that turn cited nothing
 CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next question asks
 # ... nor are its siblings reached through a hub answer: after "Norway drives on the right",
 # the other countries that drive on the right are rarely the next question.
@@ -199,6 +200,11 @@ class Retriever:
         matches = [self._predicate_match(t[1], q) for _, _, t in edges]
         if any(matches):  # the question names a predicate: nothing to carry over
             carry = set()
+        elif history and not history[-1].evidence:
+            # "And Sweden?" after a question the graph could not answer (no evidence to
+            # carry a predicate from): the previous question's words stand in, at a discount.
+            previous = self._question(history[-1].user)
+            matches = [CARRY_DISCOUNT * self._predicate_match(t[1], previous) for _, _, t in edges]
         scored: dict[Triple, float] = {}
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         for (entity, weight, triple), match in zip(edges, matches):
@@ -232,9 +238,7 @@ class Retriever:
         """(entity, anchor) pairs by weight, and the parsed question."""
         anchors: dict[Node, _Anchor] = {}
         matches = self._linked(question)
-        proper_spans = [(m.start, m.end) for m in matches
-                        if m.start >= 0 and question[m.start:m.start + 1].isupper()]
-        q = Question.parse(question, proper_spans)
+        q = self._question(question)
         for m in matches:
             a = anchors.setdefault(m.entity, _Anchor())
             a.weight += LINK_WEIGHT * m.score
@@ -277,6 +281,13 @@ class Retriever:
             if turn.answer and not turn.abstained:
                 out += [(m.entity, ANSWER_WEIGHT * m.score) for m in self._linked(turn.answer)[:1]]
         return out
+
+    def _question(self, text: str) -> Question:
+        """The question's words, less the names it links written as proper names (so
+        "Papua New Guinea" does not match a predicate with "new" in its label)."""
+        spans = [(m.start, m.end) for m in self._linked(text)
+                 if m.start >= 0 and text[m.start:m.start + 1].isupper()]
+        return Question.parse(text, spans)
 
     def _linked(self, text: str):
         hit = self._search.get(text)
