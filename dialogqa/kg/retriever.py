@@ -14,6 +14,7 @@ a turn costs a handful of backend calls.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import OrderedDict
@@ -118,6 +119,7 @@ TOPIC_WEIGHT = 1.0  # what an earlier turn was about
 ANSWER_WEIGHT = 0.8  # what it answered with
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     return _STEM.stemWord(word)
 
@@ -173,7 +175,8 @@ class Retriever:
         self.max_anchors = max_anchors
         self.history_turns = history_turns
         self.hop2 = hop2  # first-hop facts whose far end gets a second hop
-        self._neighbours: OrderedDict[Node, list[Triple]] = OrderedDict()
+        self._neighbours: OrderedDict[Node, list[tuple[Triple, float]]] = OrderedDict()
+        self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}
         self._search: OrderedDict[str, list] = OrderedDict()
@@ -221,7 +224,7 @@ class Retriever:
         for match, weight, far in first_hop[: self.hop2]:
             if far in anchor_set or isinstance(far, Literal):
                 continue
-            for triple in self._edges(far):
+            for triple, _ in self._edges(far):
                 m2 = self._predicate_match(triple[1], q)
                 if m2 <= 0:
                     continue
@@ -285,9 +288,13 @@ class Retriever:
     def _question(self, text: str) -> Question:
         """The question's words, less the names it links written as proper names (so
         "Papua New Guinea" does not match a predicate with "new" in its label)."""
-        spans = [(m.start, m.end) for m in self._linked(text)
-                 if m.start >= 0 and text[m.start:m.start + 1].isupper()]
-        return Question.parse(text, spans)
+        q = self._questions.get(text)
+        if q is None:
+            spans = [(m.start, m.end) for m in self._linked(text)
+                     if m.start >= 0 and text[m.start:m.start + 1].isupper()]
+            q = Question.parse(text, spans)
+            _put(self._questions, text, q, self._cache_size)
+        return q
 
     def _linked(self, text: str):
         hit = self._search.get(text)
@@ -312,12 +319,7 @@ class Retriever:
         """An entity's edges with its weight, damped for crowds: when many facts share one
         predicate into a hub ("X continent Europe" for every country), each says little
         about the hub, so they share its weight instead of flooding the top K."""
-        edges = self._edges(entity)
-        fan: dict[tuple[Node, bool], int] = {}
-        for s, p, _ in edges:
-            key = (p, s == entity)
-            fan[key] = fan.get(key, 0) + 1
-        return [(t, weight / (1.0 + math.log(fan[(t[1], t[0] == entity)]))) for t in edges]
+        return [(t, weight * damping) for t, damping in self._edges(entity)]
 
     # -- scoring ----------------------------------------------------------------------
 
@@ -355,10 +357,16 @@ class Retriever:
 
     # -- cached backend calls -----------------------------------------------------------
 
-    def _edges(self, entity: Node) -> list[Triple]:
+    def _edges(self, entity: Node) -> list[tuple[Triple, float]]:
+        """Neighbours of an entity (cached), each with its crowd damping factor."""
         edges = self._neighbours.get(entity)
         if edges is None:
-            edges = self.kg.neighbours(entity, limit=self.per_entity)
+            triples = self.kg.neighbours(entity, limit=self.per_entity)
+            fan: dict[tuple[Node, bool], int] = {}
+            for s, p, _ in triples:
+                key = (p, s == entity)
+                fan[key] = fan.get(key, 0) + 1
+            edges = [(t, 1.0 / (1.0 + math.log(fan[(t[1], t[0] == entity)]))) for t in triples]
             _put(self._neighbours, entity, edges, self._cache_size)
         else:
             self._neighbours.move_to_end(entity)
