@@ -54,6 +54,8 @@ CREATE INDEX IF NOT EXISTS deletes_del ON deletes(del);
 
 def fold(word: str) -> str:
     """Case- and accent-folded form of one word: "Ångström" -> "angstrom"."""
+    if word.isascii():  # most labels: skip the Unicode work
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -64,7 +66,9 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
 
 
 def normalise(text: str) -> str:
-    return " ".join(t for t, _, _ in tokens(text))
+    """A label's words, folded, space-separated: the key ``search`` looks n-grams up by.
+    Folds the whole text at once (index builds call this for every label)."""
+    return " ".join(_WORD.findall(fold(text)))
 
 
 def deletions(word: str) -> set[str]:
@@ -114,11 +118,11 @@ class LabelIndex:
                 if (entity, label, lang) in seen:
                     continue
                 seen.add((entity, label, lang))
-                words = [t for t, _, _ in tokens(label)]
+                words = _WORD.findall(fold(label))
                 if not words:
                     continue
                 words = words[:MAX_NGRAM]
-                vocab.update(set(words))
+                vocab.update(words)
                 max_words = max(max_words, len(words))
                 n += 1
                 yield entity, label, lang, rank, " ".join(words)

@@ -158,15 +158,12 @@ class MemoryKG:
                 if parts:
                     labelled.add(s)
                     yield entity_key(s), parts[0], parts[1], rank
-        # Entities with no label are still found by their IRI's local name ("ex:NewYork").
-        seen: set[Node] = set()
-        for s, _p, o in self.graph:
-            for term in (s, o):
-                if isinstance(term, URIRef) and term not in labelled and term not in seen:
-                    seen.add(term)
-                    name = local_name(str(term))
-                    if not opaque_local_name(name):
-                        yield str(term), name, "", LOCAL_NAME_RANK
+        # Subjects with no label are still found by their IRI's local name ("ex:NewYork").
+        for s in self.graph.subjects(unique=True):
+            if isinstance(s, URIRef) and s not in labelled:
+                name = local_name(str(s))
+                if not opaque_local_name(name):
+                    yield str(s), name, "", LOCAL_NAME_RANK
 
     def _is_predicate(self, term: Node) -> bool:
         return next(iter(self.graph.triples((None, term, None))), None) is not None

@@ -1,0 +1,102 @@
+"""Counts behind ``kg info`` and ``kg validate``.
+
+In memory a pass over the triples is quickest; a store or an endpoint is asked with SPARQL
+aggregates so the counting happens where the data is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from rdflib.term import BNode, Literal, URIRef
+
+from dialogqa.kg.labels import LABEL_PREDICATES, LABEL_PREDICATE_TERMS
+
+_LABEL_VALUES = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
+
+
+def namespace(iri: str) -> str:
+    """``http://example.org/onto#capital`` -> ``http://example.org/onto#``."""
+    m = re.match(r"(.*[/#:])[^/#:]*$", iri)
+    return m.group(1) if m else iri
+
+
+def graph_stats(kg, top: int = 15) -> dict:
+    from dialogqa.kg.memory import MemoryKG
+
+    if isinstance(kg, MemoryKG):
+        predicates, subjects, objects = Counter(), set(), set()
+        for s, p, o in kg.triples():
+            predicates[p] += 1
+            subjects.add(s)
+            if isinstance(o, (URIRef, BNode)):
+                objects.add(o)
+        entities = len(subjects | objects)
+        ns = Counter(namespace(str(t)) for t in (subjects | objects | set(predicates))
+                     if isinstance(t, URIRef))
+        top_predicates = predicates.most_common(top)
+        n_predicates = len(predicates)
+    else:
+        entities = _scalar(kg, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { "
+                               "{ ?e ?p ?o } UNION { ?s ?p ?e FILTER(!isLiteral(?e)) } }")
+        n_predicates = _scalar(kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }")
+        res = kg.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p "
+                       f"ORDER BY DESC(?n) LIMIT {int(top)}")
+        top_predicates = [(row[0], int(row[1])) for row in res.rows]
+        res = kg.query("SELECT ?ns (COUNT(DISTINCT ?t) AS ?n) WHERE { "
+                       "{ ?t ?p ?o } UNION { ?s ?t ?o } "
+                       "FILTER(isIRI(?t)) BIND(REPLACE(STR(?t), \"[^/#:]*$\", \"\") AS ?ns) } "
+                       "GROUP BY ?ns ORDER BY DESC(?n) LIMIT 20")
+        ns = Counter({str(row[0]): int(row[1]) for row in res.rows})
+    return {
+        "name": kg.name,
+        "triples": kg.count(),
+        "entities": entities,
+        "predicates": n_predicates,
+        "top_predicates": [{"iri": str(p), "label": kg.label(p), "triples": n}
+                           for p, n in top_predicates],
+        "namespaces": [{"namespace": k, "terms": v} for k, v in ns.most_common(20)],
+    }
+
+
+def label_coverage(kg, examples: int = 10) -> dict:
+    """How many entities (subjects) and predicates carry a label a person can read."""
+    from dialogqa.kg.memory import MemoryKG
+
+    if isinstance(kg, MemoryKG):
+        subjects, labelled, predicates = set(), set(), set()
+        for s, p, o in kg.triples():
+            subjects.add(s)
+            predicates.add(p)
+            if p in LABEL_PREDICATE_TERMS and isinstance(o, Literal):
+                labelled.add(s)
+        unlabelled = [str(s) for s in subjects - labelled][:examples]
+        n_entities, n_labelled = len(subjects), len(subjects & labelled)
+        n_predicates, n_labelled_predicates = len(predicates), len(predicates & labelled)
+    else:
+        n_entities = _scalar(kg, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")
+        n_labelled = _scalar(kg, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?lp ?l "
+                                 f"VALUES ?lp {{ {_LABEL_VALUES} }} FILTER(isLiteral(?l)) }}")
+        n_predicates = _scalar(kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }")
+        n_labelled_predicates = _scalar(
+            kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { { SELECT DISTINCT ?p WHERE { ?s ?p ?o } } "
+                f"?p ?lp ?l VALUES ?lp {{ {_LABEL_VALUES} }} }}")
+        res = kg.query("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER NOT EXISTS { ?s ?lp ?l "
+                       f"VALUES ?lp {{ {_LABEL_VALUES} }} }} }} LIMIT {int(examples)}")
+        unlabelled = [str(row[0]) for row in res.rows]
+    return {
+        "name": kg.name,
+        "triples": kg.count(),
+        "entities": n_entities,
+        "labelled": n_labelled,
+        "coverage": n_labelled / n_entities if n_entities else 1.0,
+        "predicates": n_predicates,
+        "labelled_predicates": n_labelled_predicates,
+        "unlabelled_examples": sorted(unlabelled),
+    }
+
+
+def _scalar(kg, sparql: str) -> int:
+    res = kg.query(sparql)
+    return int(res.rows[0][0]) if res.rows and res.rows[0][0] is not None else 0
