@@ -185,3 +185,17 @@ def test_bad_settings_name_the_flag(kg, model):
         DialogueSession(kg, model, k=0)
     with pytest.raises(UserError, match="--relevance-threshold"):
         DialogueSession(kg, model, relevance_threshold=2)
+
+
+def test_grounding_without_a_head_cites_the_best_tier_only(kg, model):
+    from dialogqa.kg.base import Fact
+
+    def f(s, p, o):
+        return Fact(URIRef(EX + s), URIRef(EX + p), URIRef(EX + o), s, p, o)
+
+    facts = [f("Finland", "border", "Norway"), f("Norway", "capital", "Oslo"), f("Sweden", "border", "Norway")]
+    session = DialogueSession(kg, model)
+    assert session._grounded("Capital?", "The capital of Norway is Oslo.", facts) == [facts[1]]
+    assert session._grounded("What is the capital of Norway?", "Oslo.", facts) == [facts[1]]
+    assert session._grounded("Neighbours?", "Norway.", facts) == [facts[0], facts[2]]
+    assert session._grounded("q", "no idea what", facts) == facts  # nothing named: top retrieved

@@ -64,6 +64,19 @@ def test_follow_up_prompt_extends_previous_prompt_and_answer(tok):
     assert len(second.input_ids) - len(cached) < 60  # only the new question is new
 
 
+def test_facts_of_the_previous_turn_keep_their_place_new_ones_appended(tok):
+    first = render(tok, "What is the capital of Norway?", FACTS[:3])
+    assert [f.o_label for f in first.facts] == ["Oslo", "5550203", "Stockholm"]
+    previous = Turn("What is the capital of Norway?", "Oslo.", facts=first.facts)
+    # the currency fact is new and sorts before "Norway | population": still appended at the end
+    extra = fact("Albania", "capital", "Tirana")
+    r = render(tok, "And the currency?", [FACTS[3], extra, FACTS[2], FACTS[0]], [previous])
+    assert [f.o_label for f in r.facts] == ["Oslo", "Stockholm", "Tirana", "Norwegian krone"]
+    assert prompt_order(FACTS, previous=FACTS[::-1]) == FACTS[::-1]
+    head = first.text.split("[2]")[0]
+    assert r.text.startswith(head)  # the block up to the first removed fact is unchanged
+
+
 def test_loss_mask_covers_answer_and_end_of_turn_only(tok):
     r = render(tok, "Capital of Norway?", FACTS, answer=" Oslo. ")
     masked = [i for i, m in zip(r.input_ids, r.loss_mask) if m]

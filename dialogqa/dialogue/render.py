@@ -23,14 +23,17 @@ Layout (ChatML, as SmolLM2-Instruct expects)::
     {answer, training only}<|im_end|>
 
 Why facts before history: the chat model keeps the KV cache of its previous prompt plus the
-answer it generated and reuses the longest common prefix. A follow-up about the same entity
-("How many people live there?") usually gets the same candidate set, so if the fact block is
-identical the cache covers system text, facts, all history and even the previous answer: the
-new turn costs only its question's tokens. For that the fact block must not depend on the
-retriever's ranking, which shifts with every question's wording; facts are therefore shown in
-a canonical order (by subject, predicate, object labels: ``prompt_order``), and
-``Rendered.facts`` says which fact each line is. With history first and facts last, every turn
-would re-read all ~30 fact lines (hundreds of tokens) after the previous answer.
+answer it generated and reuses the longest common prefix. Follow-ups about the same entity
+("How many people live there?") mostly get the same candidates back, a few added, rarely one
+removed. So the fact block must stay put from turn to turn: facts the previous turn showed keep
+their place (``history[-1].facts``, the prompt order the session records on every Turn), new
+ones are appended in a canonical order (subject, predicate, object labels), never in the
+retriever's ranking, which shifts with every question's wording (``prompt_order``). The cache
+then covers system text and the old fact block; the turn computes only the new fact lines, the
+history (short) and the question. Measured on the world graph (4 follow-ups about Norway): the
+reused prefix was the whole previous fact block on every turn, where a plain sort kept as
+little as one fact line. With history first and facts last, every turn would re-read all ~30
+fact lines (hundreds of tokens). ``Rendered.facts`` says which fact each line shows.
 
 Graph text is data, never instructions: labels are stripped of control and bidi characters,
 flattened to one line, capped in length, ChatML markers are broken up (and pieces are
@@ -113,14 +116,18 @@ def fact_line(fact: Fact) -> str:
     return f"{s} | {p} | {o}"
 
 
-def prompt_order(facts: Sequence[Fact]) -> list[Fact]:
-    """The canonical order fact lines are shown in: independent of retrieval rank, so a
-    follow-up that retrieves the same facts renders the same fact block (KV-cache reuse)."""
-    return sorted(
-        facts,
+def prompt_order(facts: Sequence[Fact], previous: Sequence[Fact] = ()) -> list[Fact]:
+    """The order fact lines are shown in: facts of the ``previous`` prompt that are still
+    candidates keep their relative order, then the new ones sorted by labels. Independent of
+    retrieval rank, so a follow-up re-renders the same fact block (KV-cache reuse)."""
+    place = {f.triple: i for i, f in reversed(list(enumerate(previous)))}
+    kept = sorted((f for f in facts if f.triple in place), key=lambda f: place[f.triple])
+    new = sorted(
+        (f for f in facts if f.triple not in place),
         key=lambda f: (f.s_label.casefold(), str(f.s), f.p_label.casefold(), str(f.p),
                        f.o_label.casefold(), str(f.o)),
     )
+    return kept + new
 
 
 @dataclass
@@ -181,13 +188,14 @@ def render(
 ) -> Rendered:
     """Render one turn for the model. ``facts`` are in retrieval rank order (best first): if
     even without history they do not fit ``max_tokens``, the lowest-ranked ones are dropped.
+    They are shown in ``prompt_order`` (the last history turn's ``facts`` keep their place).
     Earlier turns (``history``: objects with ``user`` and ``answer``) are dropped oldest first
     to fit; the question and the facts never are. ``facts=None`` renders a closed-book
     prompt (no fact section, closed-book instructions): the baseline without a graph."""
     tok = _Tok(tokenizer)
     question = clean_text(question, MAX_QUESTION_CHARS)
     hist = [(clean_text(t.user, MAX_HISTORY_CHARS), clean_text(t.answer, MAX_HISTORY_CHARS)) for t in history]
-    shown = prompt_order(facts or ())
+    shown = prompt_order(facts or (), previous=getattr(history[-1], "facts", None) or () if history else ())
     rank = {id(f): i for i, f in enumerate(facts or ())}
 
     # Tokenize every text piece in one batch call; ids are concatenated, so fact_ends are exact.

@@ -10,7 +10,7 @@ Evidence and abstention:
   best first, each carrying its relevance as ``Fact.score``; none that high -> abstain
   without generating (the bot must not invent);
 - without one (the base model: ``prefill`` returns None), evidence = the facts whose object
-  (or subject) the answer names, in retrieval order, else the top retrieved facts;
+  the answer names (and whose subject the answer or question names), else the top retrieved;
 - no candidate facts at all -> abstain without calling the model;
 - an answer that says it does not know counts as an abstention.
 """
@@ -166,7 +166,7 @@ class DialogueSession:
             turn.evidence = [replace(f, score=round(float(score), 4)) for score, f in ranked
                              if score >= self.relevance_threshold][: self.max_evidence]
         else:
-            turn.evidence = self._grounded(turn.answer, facts)
+            turn.evidence = self._grounded(question, turn.answer, facts)
         yield self._finish(turn, ms)
 
     def _finish_abstained(self, turn: Turn, ranked, ms) -> Iterator[str | Turn]:
@@ -187,12 +187,23 @@ class DialogueSession:
         self._save()
         return turn
 
-    def _grounded(self, answer: str, facts: Sequence[Fact]) -> list[Fact]:
-        """Without a relevance head: the facts (retrieval order) whose far end the answer names."""
-        named = [f for f in facts if _names(answer, f.o_label or str(f.o))]
-        if not named:
-            named = [f for f in facts if not isinstance(f.o, Literal) and _names(answer, f.s_label)]
-        return (named or list(facts))[: self.max_evidence]
+    def _grounded(self, question: str, answer: str, facts: Sequence[Fact]) -> list[Fact]:
+        """Without a relevance head: the facts the answer is about. A fact scores 2 when the
+        answer names its object and 1 more when the answer or the question names its subject;
+        only the best-scoring tier is cited (retrieval order within it), so "The capital of
+        Norway is Oslo." cites Norway-capital-Oslo and not every fact that mentions Norway."""
+        def score(f: Fact) -> int:
+            o_named = _names(answer, f.o_label or str(f.o))
+            s_named = _names(answer, f.s_label) or _names(question, f.s_label)
+            if not o_named and not isinstance(f.o, Literal) and _names(answer, f.s_label):
+                return 1  # "Oslo is the capital of Norway" for the inverse edge
+            return 2 * o_named + s_named if o_named else 0
+
+        scored = [(score(f), f) for f in facts]
+        best = max((x for x, _ in scored), default=0)
+        if best == 0:
+            return list(facts[: self.max_evidence])
+        return [f for x, f in scored if x == best][: self.max_evidence]
 
     # -- helpers ----------------------------------------------------------------------
     def _make_retriever(self, kg: KnowledgeGraph):
