@@ -173,11 +173,30 @@ def test_second_hop_through_the_best_first_hop(kg):
 def test_a_crowd_into_a_hub_shares_its_weight(kg):
     # Norway, Sweden and Denmark all point at Europe with one predicate: each of those three
     # facts says little about Europe, so together they weigh what one fact of Europe would.
-    weighted = dict(Retriever(kg)._weighted_edges(ex("Europe"), 1.0))
+    weighted = dict(Retriever(kg)._edges(ex("Europe")))
     crowd = [w for (s, p, o), w in weighted.items() if p == ex("continent")]
     assert len(crowd) == 3 and all(w < 0.5 for w in crowd)
-    oslo = dict(Retriever(kg)._weighted_edges(ex("Oslo"), 1.0))
+    oslo = dict(Retriever(kg)._edges(ex("Oslo")))
     assert len(oslo) == 4 and set(oslo.values()) == {1.0}  # one fact per predicate: no damping
+
+
+def test_a_hub_beyond_the_neighbour_cut():
+    # Europe has more edges than the retriever fetches per entity; the one asked for is
+    # looked up by its predicate (known here from the previous turn's evidence)
+    countries = "".join(f"ex:C{i} ex:continent ex:Europe .\n" for i in range(30))
+    ttl = TTL + countries + """
+ex:CoE rdfs:label "Council of Europe"@en .
+ex:Strasbourg rdfs:label "Strasbourg"@en ; ex:seatOf ex:CoE .
+ex:Brussels rdfs:label "Brussels"@en ; ex:seatOf ex:Europe .
+ex:seatOf rdfs:label "seat of"@en .
+"""
+    hub = MemoryKG(Graph().parse(data=ttl, format="turtle"))
+    r = Retriever(hub, per_entity=5)
+    history = [turn(hub, "What is the seat of the Council of Europe?", "Strasbourg",
+                    "Strasbourg", "seatOf", "CoE")]
+    facts = r.retrieve("And of Europe?", history)
+    assert (ex("Brussels"), ex("seatOf"), ex("Europe")) in triples(facts)
+    assert (ex("Brussels"), ex("seatOf"), ex("Europe")) not in hub.neighbours(ex("Europe"), limit=5)
 
 
 def test_no_entity_no_history_gives_nothing(kg):

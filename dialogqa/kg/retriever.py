@@ -112,6 +112,8 @@ CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next que
 # the other countries that drive on the right are rarely the next question.
 SIBLING_PENALTY = 0.3
 HOP2_DISCOUNT = 0.5
+MAX_TARGETED = 6  # predicates looked up directly on a hub
+TARGETED_LIMIT = 20  # facts per predicate and direction
 
 LINK_WEIGHT = 3.0  # an entity the question names outweighs the focus
 DECAY = 0.75  # per turn back in history
@@ -178,7 +180,9 @@ class Retriever:
         self._neighbours: OrderedDict[Node, list[tuple[Triple, float]]] = OrderedDict()
         self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
-        self._pred_stems: dict[Node, frozenset[str]] = {}
+        self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
+        self._preds_by_stem: dict[str, set[Node]] = {}
+        self._saturated: set[Node] = set()  # hubs whose neighbour list was cut
         self._search: OrderedDict[str, list] = OrderedDict()
         self._cache_size = cache_size
 
@@ -198,8 +202,13 @@ class Retriever:
         cited_po = self._cited_po(cited)
         carry = self._carried_predicates(history)
 
-        edges = [(entity, weight, triple) for entity, anchor in anchors
-                 for triple, weight in self._weighted_edges(entity, anchor.weight / top)]
+        edges = []
+        for entity, anchor in anchors:
+            weight = anchor.weight / top
+            edges += [(entity, weight * damping, t) for t, damping in self._edges(entity)]
+            if entity in self._saturated:
+                edges += [(entity, weight * damping, t)
+                          for t, damping in self._targeted(entity, q, carry)]
         matches = [self._predicate_match(t[1], q) for _, _, t in edges]
         if any(matches):  # the question names a predicate: nothing to carry over
             carry = set()
@@ -315,11 +324,25 @@ class Retriever:
     def _carried_predicates(history: Sequence[Turn]) -> set[Node]:
         return {f.p for f in history[-1].evidence[:1]} if history else set()
 
-    def _weighted_edges(self, entity: Node, weight: float) -> list[tuple[Triple, float]]:
-        """An entity's edges with its weight, damped for crowds: when many facts share one
-        predicate into a hub ("X continent Europe" for every country), each says little
-        about the hub, so they share its weight instead of flooding the top K."""
-        return [(t, weight * damping) for t, damping in self._edges(entity)]
+    def _targeted(self, entity: Node, q: Question, carry: set[Node]) -> list[tuple[Triple, float]]:
+        """A hub's edges under the predicates the question names: its neighbour list was cut
+        at ``per_entity`` and the fact asked for may lie beyond the cut, so look those
+        predicates up directly (an indexed pattern query each, both directions)."""
+        wanted = {p for w in q.content for p in self._preds_by_stem.get(w, ())} | carry
+        ranked = sorted(wanted, key=lambda p: -self._predicate_match(p, q))[:MAX_TARGETED]
+        out: list[tuple[Triple, float]] = []
+        for p in ranked:
+            key = (entity, p)
+            hit = self._neighbours.get(key)
+            if hit is None:
+                hit = []
+                for pattern in ((entity, p, None), (None, p, entity)):
+                    found = list(self.kg.triples(*pattern, limit=TARGETED_LIMIT))
+                    damping = 1.0 / (1.0 + math.log(len(found))) if found else 1.0
+                    hit += [(t, damping) for t in found]
+                _put(self._neighbours, key, hit, self._cache_size)
+            out += hit
+        return out
 
     # -- scoring ----------------------------------------------------------------------
 
@@ -343,6 +366,13 @@ class Retriever:
     def _predicate_match(self, p: Node, q: Question) -> float:
         """How well the question's words cover the predicate's label: matched stems over
         the square root of the label's length, so "capital" fully matches "capital of"."""
+        stems = self._predicate_stems(p)
+        if not q.content:
+            return 0.0
+        hits = len(stems & q.content)
+        return hits / math.sqrt(len(stems)) if hits else 0.0
+
+    def _predicate_stems(self, p: Node) -> frozenset[str]:
         stems = self._pred_stems.get(p)
         if stems is None:
             # every label in a wanted language, altLabels included: more ways to be asked
@@ -350,10 +380,9 @@ class Retriever:
             words = {fold(w) for t in texts or [self._label(p)] for w in _WORD.findall(t)}
             stems = frozenset(stem(w) for w in words if w not in STOPWORDS)
             self._pred_stems[p] = stems
-        if not q.content:
-            return 0.0
-        hits = len(stems & q.content)
-        return hits / math.sqrt(len(stems)) if hits else 0.0
+            for w in stems:
+                self._preds_by_stem.setdefault(w, set()).add(p)
+        return stems
 
     # -- cached backend calls -----------------------------------------------------------
 
@@ -368,6 +397,11 @@ class Retriever:
                 fan[key] = fan.get(key, 0) + 1
             edges = [(t, 1.0 / (1.0 + math.log(fan[(t[1], t[0] == entity)]))) for t in triples]
             _put(self._neighbours, entity, edges, self._cache_size)
+            out_edges = sum(1 for t in triples if t[0] == entity)
+            if max(out_edges, len(triples) - out_edges) >= self.per_entity:
+                self._saturated.add(entity)  # a hub: more edges than we fetched
+            for _, p, _ in triples:
+                self._predicate_stems(p)  # learn the predicate vocabulary as we go
         else:
             self._neighbours.move_to_end(entity)
         return edges
