@@ -50,9 +50,25 @@ def ex(name):
     return URIRef(EX + name)
 
 
-@pytest.fixture(scope="module")
-def kg():
-    return MemoryKG(Graph().parse(data=TTL, format="turtle"))
+@pytest.fixture(scope="module", params=["memory", "store",
+                                        pytest.param("endpoint", marks=pytest.mark.endpoint)])
+def kg(request, tmp_path_factory):
+    """The same conversation tests on every backend: the retriever uses only the protocol."""
+    if request.param == "memory":
+        yield MemoryKG(Graph().parse(data=TTL, format="turtle"))
+        return
+    path = tmp_path_factory.mktemp("graph") / "small.ttl"
+    path.write_text(TTL, encoding="utf-8")
+    if request.param == "store":
+        from dialogqa.kg.store import StoreKG
+
+        graph = StoreKG.load([path], path.parent / "store")
+    else:
+        url = request.getfixturevalue("virtuoso_graph")(path)
+        endpoint = pytest.importorskip("dialogqa.kg.endpoint")
+        graph = endpoint.EndpointKG(url)
+    yield graph
+    graph.close()
 
 
 def turn(kg, question, answer, s, p, o):
