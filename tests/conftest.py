@@ -42,3 +42,78 @@ def small_ttl(tmp_path: Path) -> Path:
     path = tmp_path / "small.ttl"
     path.write_text(SMALL_TTL, encoding="utf-8")
     return path
+
+
+# -- the Virtuoso endpoint that .ci/virtuoso.sh starts -------------------------------------
+
+def _virtuoso_dir() -> Path:
+    import os
+    import tempfile
+
+    default = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()) / "dialogqa-virtuoso"
+    return Path(os.environ.get("DIALOGQA_VIRTUOSO_DIR") or default)
+
+
+def _answers(url: str) -> bool:
+    import urllib.parse
+    import urllib.request
+
+    body = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Accept": "application/sparql-results+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def virtuoso() -> tuple[str, int]:
+    """(SPARQL URL, isql port) of the test Virtuoso; skipped when none answers, failed
+    instead when DIALOGQA_REQUIRE_ENDPOINT=1 (CI, where .ci/run has started one)."""
+    import os
+
+    state = _virtuoso_dir()
+    url = (state / "url").read_text().strip() if (state / "url").is_file() else "http://127.0.0.1:8890/sparql"
+    port = int((state / "isql-port").read_text()) if (state / "isql-port").is_file() else 1111
+    if not _answers(url):
+        message = f"no SPARQL endpoint answers at {url} (start one with .ci/virtuoso.sh start)"
+        if os.environ.get("DIALOGQA_REQUIRE_ENDPOINT") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url, port
+
+
+def _ascii_turtle(text: str) -> str:
+    """Non-ASCII characters as Turtle \\u escapes: isql would otherwise mangle them."""
+    return "".join(c if ord(c) < 128 else (f"\\u{ord(c):04X}" if ord(c) < 0x10000 else f"\\U{ord(c):08X}")
+                   for c in text)
+
+
+@pytest.fixture(scope="session")
+def virtuoso_graph(virtuoso):
+    """load(turtle_file) -> endpoint URL that reads only that file's triples: the file goes
+    into its own named graph of the test server (through isql, as the database
+    administrator: dialogqa itself never writes), and the URL names it as default graph."""
+    import hashlib
+    import subprocess
+    import urllib.parse
+
+    url, port = virtuoso
+    loaded: dict[Path, str] = {}
+
+    def load(path: Path) -> str:
+        if path not in loaded:
+            text = Path(path).read_text(encoding="utf-8")
+            graph = "http://dialogqa.test/graph/" + hashlib.sha1(text.encode()).hexdigest()[:16]
+            sql_text = _ascii_turtle(text).replace("\\", "\\\\").replace("'", "''")
+            sql = f"SPARQL CLEAR GRAPH <{graph}>;\nDB.DBA.TTLP('{sql_text}', '', '{graph}', 0);\n"
+            done = subprocess.run(["isql-vt", str(port), "dba", "dba", "VERBOSE=OFF", "BANNER=OFF",
+                                   "PROMPT=OFF", "ECHO=OFF"], input=sql, capture_output=True,
+                                  text=True, timeout=120)
+            if done.returncode != 0 or "*** Error" in done.stdout + done.stderr:
+                pytest.fail(f"loading {path} into Virtuoso failed: {done.stdout[-500:]} {done.stderr[-500:]}")
+            loaded[path] = f"{url}?{urllib.parse.urlencode({'default-graph-uri': graph})}"
+        return loaded[path]
+
+    return load

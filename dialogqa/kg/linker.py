@@ -180,7 +180,7 @@ class LabelIndex:
                 score = 1.0 - 0.15 * edits / n - (0.05 if rank >= LOCAL_NAME_RANK else 0.0)
                 hits.append(Hit(entity, round(score, 4), label, words[i][1], words[i + n - 1][2],
                                 n, rank))
-        return _longest_first(hits, limit)
+        return longest_first(hits, limit)
 
     def _lookup(self, keys: list[str]) -> Iterator[tuple[str, str, str, int]]:
         per_norm: Counter[str] = Counter()
@@ -251,7 +251,7 @@ def _skip_span(span: list[tuple[str, int, int]], text: str) -> bool:
     return False
 
 
-def _longest_first(hits: list[Hit], limit: int) -> list[Hit]:
+def longest_first(hits: list[Hit], limit: int) -> list[Hit]:
     best: dict[tuple[str, int, int], Hit] = {}
     for h in hits:  # one hit per entity and span: its best label
         key = (h.entity, h.start, h.end)
