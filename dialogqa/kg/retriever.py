@@ -80,7 +80,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "directed": ("director",), "painted": ("creator",), "invented": ("inventor", "discoverer"),
     "discovered": ("discoverer",), "sings": ("performer",), "sang": ("performer",),
     "type": ("instance", "subclass"), "kind": ("instance", "subclass"), "sort": ("instance",),
-    "what": (), "timezone": ("time", "zone"), "time": ("time",),
+    "timezone": ("time", "zone"), "time": ("time",),
     "drive": ("driving",), "drives": ("driving",), "driving": ("driving",),
     "religion": ("religion", "religious"), "believe": ("religion",), "faith": ("religion",),
     "anthem": ("anthem",), "song": ("anthem",), "motto": ("motto",),
@@ -92,10 +92,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 DATE_WORDS = frozenset({"when", "year", "date", "day", "founded", "born", "died", "century", "since"})
-NUMBER_WORDS = frozenset({"many", "much", "number", "population", "size", "area", "big", "large",
-                          "long", "high", "tall", "old", "count"})
-PRONOUNS = frozenset({"it", "its", "he", "him", "his", "she", "her", "hers", "they", "them",
-                      "their", "there", "this", "that", "these", "those"})
+NUMBER_WORDS = frozenset({"number", "population", "area", "count"})  # and "how many/much"
 _DATE_TYPES = frozenset({XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth, XSD.dateTimeStamp})
 _NUMBER_TYPES = frozenset({XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int, XSD.long,
                            XSD.nonNegativeInteger, XSD.positiveInteger, XSD.short})
@@ -151,10 +148,9 @@ class Question:
             for syn in SYNONYMS.get(w, ()) if w in STOPWORDS else ():
                 content.add(stem(syn))
         joined = " ".join(words)
-        return cls(text, words, content,
-                   wants_date=bool(DATE_WORDS & set(words)) or "what year" in joined,
+        return cls(text, words, content, wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
-                   or bool({"number", "population", "area"} & set(words)))
+                   or bool(NUMBER_WORDS & set(words)))
 
 
 @dataclass
