@@ -64,7 +64,7 @@ class TrainConfig:
     val_kg: list[str] = field(default_factory=list)  # their graph (empty: their own "kg")
     val_fraction: float = 0.05  # share of each source's conversations held out for validation
     val_conversations: int = 20  # held-out conversations replayed at each evaluation (0: all)
-    val_mode: str = "auto"  # replay (the engine's replay), teacher (teacher-forced), auto
+    val_mode: str = "replay"  # replay: the engine's replay + teacher-forced; teacher: the latter only
     examples_per_epoch: int = 0  # 0: every example once; else drawn from sources by weight
     k: int = 30  # candidate facts per prompt: the retriever's K at inference
     max_tokens: int = 1024  # longest rendered example (older history is dropped to fit)
@@ -103,7 +103,7 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 0  # also evaluate every N steps (0: once per epoch)
     save_every: int = 0  # also checkpoint every N steps (0: at evaluations only)
-    resume: str = ""  # checkpoint directory to continue from ("last": OUT/last)
+    resume: str = ""  # checkpoint directory to continue from (e.g. runs/default/last)
     max_new_tokens: int = 48  # answer length during validation replay
     progress: bool = True  # progress bar on stderr
 
@@ -131,7 +131,7 @@ class TrainConfig:
         _require(self, "max_tokens", self.max_tokens >= 64, ">= 64")
         _require(self, "batch_tokens", self.batch_tokens >= self.max_tokens,
                  f">= --max-tokens ({self.max_tokens}) so the longest example fits a batch")
-        _choice(self, "val_mode", ("auto", "replay", "teacher"))
+        _choice(self, "val_mode", ("replay", "teacher"))
         _choice(self, "gold_missing", ("insert", "skip"))
         _choice(self, "precision", ("auto", "bf16", "fp32"))
         if not self.lora_targets:

@@ -1,0 +1,93 @@
+"""Validation during training: teacher-forced scores and a replay through the real engine.
+
+- Teacher-forced (every process, its share of the held-out examples): answer exact match
+  (every answer token is the model's top choice), token accuracy, gold fact ranked first by
+  the relevance head, unanswerable turns with every fact below 0.5, and the two losses.
+- Replay (rank 0, ``--val-mode replay``): the checkpoint just written is loaded the way the
+  chat loads an adapter (``load_chat_model``: merged LoRA, relevance head) and the held-out
+  dialogues are replayed with ``dialogqa.dialogue.replay`` (own answers as history), scored
+  exactly as ``dialogqa replay`` scores them.
+
+``score`` (what picks the best checkpoint) is the mean of the replay's turn accuracy (answerable
+turns answered right and unanswerable ones abstained, each turn counted once) and its evidence
+recall; without a replay, the mean of the teacher-forced answer exact match and relevance top-1.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from dialogqa.train import ddp
+from dialogqa.train.batching import collate, make_batches
+from dialogqa.train.multitask import eval_counts
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def teacher_forced(cfg, d, mt, examples, pad_id, autocast) -> dict:
+    mine = examples[d.rank::d.world]
+    totals: dict[str, float] = {}
+    for batch in make_batches(mine, cfg.batch_tokens, random.Random(0)):
+        for key, value in eval_counts(mt, collate(batch, pad_id, d.device), autocast).items():
+            totals[key] = totals.get(key, 0.0) + value
+    keys = ("loss_answer", "loss_relevance", "examples", "answers_exact", "answer_tokens",
+            "answer_tokens_right", "fact_lines", "relevance_answerable", "relevance_top1",
+            "unanswerable", "abstain_right")
+    c = ddp.sum_values(d, {k: totals.get(k, 0.0) for k in keys})
+    return {
+        "tf_answer_exact": _ratio(c["answers_exact"], c["examples"]),
+        "tf_token_accuracy": _ratio(c["answer_tokens_right"], c["answer_tokens"]),
+        "tf_relevance_top1": _ratio(c["relevance_top1"], c["relevance_answerable"]),
+        "tf_abstain": _ratio(c["abstain_right"], c["unanswerable"]),
+        "val_loss_answer": _ratio(c["loss_answer"], c["answer_tokens"]),
+        "val_loss_relevance": _ratio(c["loss_relevance"], c["fact_lines"]),
+    }
+
+
+def replay_scores(cfg, data, adapter_dir: Path) -> dict:
+    from dialogqa.dialogue.replay import compute_metrics, replay
+    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.model.loading import load_chat_model
+
+    model = load_chat_model(cfg.model or None, adapter_dir=adapter_dir)
+    files = {id(conv): kg for conv, kg in data.val}
+
+    def make_session(conv):
+        kg, retriever = data.graph_of(conv, files[id(conv)])
+        return DialogueSession(kg, model, retriever=retriever, k=cfg.k,
+                               max_new_tokens=cfg.max_new_tokens)
+
+    replayed = replay([conv for conv, _ in data.val], make_session, progress=False)
+    m = compute_metrics(replayed)
+    del model
+    gc.collect()
+    out = {key: m.get(key) for key in ("answer_accuracy", "evidence_recall", "abstention",
+                                        "false_abstention")}
+    # every scored turn counts once: answerable ones right, unanswerable ones abstained
+    right = (m.get("answer_accuracy") or 0) * m.get("scored_turns", 0) + \
+        (m.get("abstention") or 0) * m.get("unanswerable_turns", 0)
+    out["turn_accuracy"] = _ratio(right, m.get("scored_turns", 0) + m.get("unanswerable_turns", 0))
+    return out
+
+
+def evaluate(cfg, d, mt, data, tokenizer, pad_id, autocast, adapter_dir: Path,
+             info: Callable[[str], None]) -> dict | None:
+    if not data.val:
+        return None
+    metrics = teacher_forced(cfg, d, mt, data.val_examples, pad_id, autocast)
+    replayed: dict = {}
+    if cfg.val_mode == "replay" and d.main:
+        replayed = replay_scores(cfg, data, adapter_dir)
+    replayed = ddp.broadcast_object(d, replayed)
+    metrics.update(replayed)
+    parts = [replayed.get(k) for k in ("turn_accuracy", "evidence_recall")]
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        parts = [metrics[k] for k in ("tf_answer_exact", "tf_relevance_top1") if metrics[k] is not None]
+    metrics["score"] = round(sum(parts) / len(parts), 4) if parts else None
+    return metrics

@@ -1,0 +1,266 @@
+"""Transcripts -> training examples, exactly as the engine would prompt the model.
+
+For every turn of a conversation: the retriever (same class, same K as at inference) picks
+the candidate facts for the question given the *gold* earlier turns as history (their
+target answer and gold evidence, as a perfect bot would have left them), and the one
+``render()`` of the engine builds the prompt with the target answer. The example then holds
+the rendered ids, the loss mask of the answer tokens, the index of each fact line's last
+token and a relevance label per line (1 on a gold evidence fact, 0 on the others: the hard
+negatives the retriever ranks next to it). Facts appear in the prompt in render()'s own
+order, so the gold line's position varies with the candidates, as it does in a chat.
+
+The target answer: ``answer`` when the transcript gives one (synthetic dialogues write a
+sentence), else the first ``expected`` string; for ``unanswerable`` turns the engine's
+abstention sentence, with every fact labelled 0.
+
+When the retriever misses the gold fact (its recall is ~0.97 at K=30), ``gold_missing``
+decides: ``insert`` puts the gold fact among the candidates at a random rank (replacing the
+lowest-ranked one, so there are still K), teaching the answer and relevance tasks on the
+fact even when retrieval was imperfect; ``skip`` drops the turn. The gold fact is looked up in
+the graph (so it carries its labels); a gold fact absent from the graph always skips the turn.
+"""
+
+from __future__ import annotations
+
+import glob
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib.term import Literal, URIRef
+
+from dialogqa.dialogue.render import ABSTAIN_TEXT, render
+from dialogqa.dialogue.transcript import Conversation, read_transcripts, term_from_key
+from dialogqa.errors import UserError
+from dialogqa.kg.base import Fact
+from dialogqa.turn import Turn
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    loss_mask: list[int]  # 1 where the token is part of the answer (predicted from the one before)
+    fact_ends: list[int]  # last token of each fact line
+    fact_labels: list[float]  # 1.0 gold evidence, 0.0 other candidates
+    source: str = ""
+    conversation: str = ""
+    turn: int = 0
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def answer_tokens(self) -> int:
+        return sum(self.loss_mask)
+
+
+@dataclass
+class BuildStats:
+    turns: int = 0
+    examples: int = 0
+    unanswerable: int = 0
+    gold_inserted: int = 0  # retriever missed the gold fact; inserted (gold_missing=insert)
+    skipped: int = 0  # turns with no target, or gold fact missing and not insertable
+    history_trimmed: int = 0  # examples whose oldest turns did not fit max_tokens
+    tokens: int = 0
+
+    def add(self, other: "BuildStats") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def line(self) -> str:
+        mean = self.tokens / self.examples if self.examples else 0
+        return (f"{self.examples} examples from {self.turns} turns ({self.unanswerable} unanswerable, "
+                f"gold inserted {self.gold_inserted}, skipped {self.skipped}, history trimmed "
+                f"{self.history_trimmed}), {mean:.0f} tokens on average")
+
+
+def target_answer(turn: Turn) -> str | None:
+    """What the model is trained to say for this turn (None: nothing to learn)."""
+    if turn.unanswerable:
+        return ABSTAIN_TEXT
+    if turn.answer.strip() and not turn.abstained:
+        return turn.answer.strip()
+    if turn.expected:
+        return turn.expected[0]
+    return None
+
+
+def gold_history_turn(turn: Turn, answer: str | None, evidence: list[Fact]) -> Turn:
+    """An earlier turn as a perfect bot leaves it in the session history."""
+    return Turn(user=turn.user, answer=answer or "", evidence=evidence,
+                abstained=turn.unanswerable)
+
+
+def lookup_fact(kg, triple: Sequence[str]) -> Fact | None:
+    """The gold triple as the graph holds it (literal datatype included), with labels."""
+    s, p = term_from_key(triple[0]), term_from_key(triple[1])
+    if not isinstance(s, URIRef) or not isinstance(p, URIRef):
+        return None
+    for _, _, o in kg.triples(s, p, None, limit=10_000):
+        if str(o) == triple[2]:
+            o_label = str(o) if isinstance(o, Literal) else kg.label(o)
+            return Fact(s, p, o, kg.label(s), kg.label(p), o_label)
+    return None
+
+
+def conversation_examples(
+    conv: Conversation,
+    kg,
+    retriever,
+    tokenizer,
+    max_tokens: int,
+    rng: random.Random,
+    gold_missing: str = "insert",
+    source: str = "",
+) -> tuple[list[Example], BuildStats]:
+    stats = BuildStats()
+    examples: list[Example] = []
+    history: list[Turn] = []
+    for index, turn in enumerate(conv.turns):
+        stats.turns += 1
+        answer = target_answer(turn)
+        gold_keys = {tuple(t) for t in turn.expected_evidence}
+        gold_facts = [f for f in (lookup_fact(kg, t) for t in turn.expected_evidence) if f]
+        example = None
+        if answer is not None and (turn.unanswerable or gold_keys):
+            facts = retriever.retrieve(turn.user, history)
+            ok = True
+            if not turn.unanswerable and not any(f.key() in gold_keys for f in facts):
+                if gold_missing == "insert" and gold_facts:
+                    facts = insert_at_random(facts, gold_facts[0], retriever.k, rng)
+                    stats.gold_inserted += 1
+                else:
+                    ok = False
+            if ok and facts:
+                rendered = render(tokenizer, turn.user, facts, history, answer=answer,
+                                  max_tokens=max_tokens)
+                labels = [0.0 if turn.unanswerable else float(f.key() in gold_keys)
+                          for f in rendered.facts]
+                if turn.unanswerable or any(labels):
+                    example = Example(rendered.input_ids, rendered.loss_mask, rendered.fact_ends,
+                                      labels, source=source, conversation=conv.id, turn=index)
+                    stats.history_trimmed += rendered.history_used < len(history)
+        if example is None:
+            stats.skipped += 1
+        else:
+            examples.append(example)
+            stats.examples += 1
+            stats.tokens += len(example)
+            stats.unanswerable += turn.unanswerable
+        history.append(gold_history_turn(turn, answer, gold_facts))
+    return examples, stats
+
+
+def insert_at_random(facts: list[Fact], gold: Fact, k: int, rng: random.Random) -> list[Fact]:
+    kept = list(facts[: max(0, k - 1)]) if len(facts) >= k else list(facts)
+    kept.insert(rng.randint(0, len(kept)), gold)
+    return kept
+
+
+# -- files -> conversations -> examples ------------------------------------------------------
+
+def expand(patterns: Sequence[str], what: str) -> list[Path]:
+    """Files named by paths or glob patterns, in a stable order."""
+    out: list[Path] = []
+    for pattern in patterns:
+        hits = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        hits = [h for h in hits if Path(h).is_file()]
+        if not hits:
+            raise UserError(f"{what}: no transcript file matches {pattern!r}")
+        out += [Path(h) for h in hits]
+    return out
+
+
+def read_all(patterns: Sequence[str], what: str) -> list[Conversation]:
+    conversations: list[Conversation] = []
+    for path in expand(patterns, what):
+        conversations += read_transcripts(path)
+    if not conversations:
+        raise UserError(f"{what}: the transcript files hold no conversation")
+    return conversations
+
+
+def split_heldout(conversations: list[Conversation], fraction: float, seed: int
+                  ) -> tuple[list[Conversation], list[Conversation]]:
+    """(train, held-out): a fixed, seed-determined share of conversations held out whole, so
+    no held-out dialogue ever leaks a turn into training."""
+    if fraction <= 0 or len(conversations) < 2:
+        return list(conversations), []
+    order = sorted(range(len(conversations)), key=lambda i: conversations[i].id)
+    random.Random(seed).shuffle(order)
+    n_val = max(1, round(fraction * len(conversations)))
+    val = set(order[:n_val])
+    return ([c for i, c in enumerate(conversations) if i not in val],
+            [c for i, c in enumerate(conversations) if i in val])
+
+
+@dataclass
+class Graphs:
+    """Opens each distinct set of graph files once, with one retriever each."""
+
+    k: int
+    opened: dict[tuple[str, ...], tuple] = field(default_factory=dict)
+
+    def get(self, files: Sequence[str | Path], where: str):
+        key = tuple(str(Path(f).resolve()) for f in files)
+        if not key:
+            raise UserError(f"{where}: no graph: give kg = [...] for the source or a 'kg' in the transcripts")
+        if key not in self.opened:
+            from dialogqa.kg.base import open_kg
+            from dialogqa.kg.retriever import Retriever
+
+            for f in files:
+                if not Path(f).is_file():
+                    raise UserError(f"{where}: graph file {f} does not exist")
+            kg = open_kg(files=[str(f) for f in files])
+            self.opened[key] = (kg, Retriever(kg, k=self.k))
+        return self.opened[key]
+
+
+def build_examples(
+    conversations: Sequence[Conversation],
+    graphs: Graphs,
+    tokenizer,
+    max_tokens: int,
+    seed: int,
+    gold_missing: str = "insert",
+    source: str = "",
+    kg_files: Sequence[str] = (),
+    on_conversation: Callable[[], None] | None = None,
+) -> tuple[list[Example], BuildStats]:
+    """Examples of many conversations; ``kg_files`` overrides each conversation's own graph."""
+    rng = random.Random(seed)
+    examples: list[Example] = []
+    stats = BuildStats()
+    for conv in conversations:
+        where = f"{conv.source}:{conv.line}" if conv.source else conv.id
+        files = list(kg_files) or [str(p) for p in conv.kg_paths()]
+        kg, retriever = graphs.get(files, where)
+        got, st = conversation_examples(conv, kg, retriever, tokenizer, max_tokens, rng,
+                                        gold_missing=gold_missing, source=source)
+        examples += got
+        stats.add(st)
+        if on_conversation:
+            on_conversation()
+    return examples, stats
+
+
+def mix_epoch(by_source: dict[str, list[Example]], weights: dict[str, float], total: int,
+              rng: random.Random) -> list[Example]:
+    """One epoch's examples: from each source ``weight x its size`` examples (2.0 = each twice,
+    0.5 = a random half), rescaled to ``total`` when it is > 0; shuffled."""
+    wanted = {name: weights[name] * len(items) for name, items in by_source.items()}
+    if total > 0 and sum(wanted.values()) > 0:
+        scale = total / sum(wanted.values())
+        wanted = {name: n * scale for name, n in wanted.items()}
+    out: list[Example] = []
+    for name, items in by_source.items():
+        n = int(round(wanted[name]))
+        if not items or n <= 0:
+            continue
+        whole, rest = divmod(n, len(items))
+        out += list(items) * whole + rng.sample(items, rest)
+    rng.shuffle(out)
+    return out
