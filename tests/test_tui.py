@@ -18,6 +18,7 @@ import time
 import pytest
 from rich.console import Console
 from rich.text import Text
+from textual.geometry import Region
 
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.dialogue.transcript import read_transcripts
@@ -357,6 +358,40 @@ async def test_help_evidence_toggle_and_unknown_command(graph_file):
         assert evidence.display
         await ask(pilot, "/frobnicate")
         assert errors(app) == ["unknown command /frobnicate: type /help for the list"]
+
+
+@app_test
+async def test_graph_and_user_text_are_shown_as_typed_never_as_markup(tmp_path):
+    path = tmp_path / "markup.ttl"
+    path.write_text(TINY.replace('"Oslo"@en', '"[b]Oslo[/b]"@en'), encoding="utf-8")
+    session = make_session(path, ("It is [b]Oslo[/b].", {"capital": 0.9}))
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "[red]capital[/red] of Norway?")
+        lines = []  # what the widgets draw, cell by cell
+        for widget in [*app.query("#log Static"), app.query_one(FocusPanel)]:
+            region = Region(0, 0, widget.region.width, widget.region.height)
+            lines += [strip.text for strip in widget.render_lines(region)]
+        screen = "\n".join(lines)
+    for text in ("[red]capital[/red] of Norway?", "It is [b]Oslo[/b].",
+                 "Norway · capital · [b]Oslo[/b]", "• [b]Oslo[/b]"):
+        assert text in screen
+
+
+@app_test
+async def test_page_keys_scroll_the_log_and_a_new_question_returns_to_the_end(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL, CAPITAL))
+    async with app.run_test(size=(80, 16)) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        await ask(pilot, "/help")
+        log = app.query_one("#log")
+        bottom = log.max_scroll_y
+        assert bottom > 0 and log.scroll_y == bottom
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert log.scroll_y < bottom
+        await ask(pilot, "What is the capital of Norway?")
+        assert log.scroll_y == log.max_scroll_y > bottom
 
 
 @app_test

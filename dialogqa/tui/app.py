@@ -56,6 +56,9 @@ class ChatApp(App):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("escape", "cancel", "Stop answer"),
         Binding("ctrl+o", "toggle_evidence", "Evidence"),
+        # The input keeps the focus, so the log scrolls from the keyboard through these.
+        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False),
     ]
 
     def __init__(self, session: Any = None, factory: SessionFactory | None = None,
@@ -310,6 +313,13 @@ class ChatApp(App):
         for worker in self.workers:
             if worker.group == "turn" and worker.is_running:
                 worker.cancel()
+
+    def action_scroll_log(self, direction: int) -> None:
+        log = self.query_one("#log", VerticalScroll)
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
 
     def action_toggle_evidence(self) -> None:
         self.show_evidence = not self.show_evidence
