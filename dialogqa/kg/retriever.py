@@ -7,9 +7,11 @@ came up. Candidates are the edges (both directions) of the entities the question
 the focus entities, and a short second hop from the best-matching first-hop facts; they are
 ranked by cheap scores: how well the question's words cover the predicate's label (stemmed,
 with a small synonym table), how strongly the fact's entity is in play, and type hints
-("when" wants a date, "how many" a number). Only the protocol of ``dialogqa.kg.base`` is
-used, so the same code runs on every backend; per-entity neighbours and labels are cached so
-a turn costs a handful of backend calls.
+("when" wants a date, "how many" a number). Crowds of facts sharing one predicate into a hub
+share its weight, and a hub cut at ``per_entity`` neighbours gets the question's predicates
+looked up directly. Only the protocol of ``dialogqa.kg.base`` is used, so the same code runs
+on every backend; neighbours, labels and parsed questions are cached, so a turn costs a
+handful of backend calls (no graph library needed: the candidate set is a few hundred edges).
 """
 
 from __future__ import annotations
