@@ -68,6 +68,37 @@ NOUN_INVERSE = (
 )
 TYPED_INVERSE = ("Which {t} has {o} as its {p}?", "Which {t} has the {p} {o}?")
 
+# Everyday ways to ask for common attributes, keyed by a predicate label pattern: general
+# English, not tied to one graph (KGConv's library does the same for Wikidata properties).
+# (label regex, questions naming the subject, questions leaning on context)
+IDIOMS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (r"population", ("How many people live in {s}?", "How many inhabitants does {s} have?",
+                     "How populous is {s}?"),
+     ("How many people live there?", "How many inhabitants does it have?")),
+    (r"capital", ("Which city is the capital of {s}?", "What city is {s}'s capital?"),
+     ("Which city is its capital?", "Which city is the capital?")),
+    (r"currency", ("Which currency is used in {s}?", "What money do they use in {s}?"),
+     ("Which currency is used there?", "What money do they pay with there?")),
+    (r"^(official )?languages?( spoken)?$", ("Which languages are spoken in {s}?",
+                                             "What language do people speak in {s}?"),
+     ("What languages do they speak there?", "Which language is spoken there?")),
+    (r"^area", ("How big is {s}?", "How large is {s}?", "How much area does {s} cover?"),
+     ("How big is it?", "How large is it?")),
+    (r"border|neighbou?r", ("Which countries border {s}?", "What are the neighbours of {s}?",
+                            "Which places share a border with {s}?"),
+     ("Which countries border it?", "What are its neighbours?")),
+    (r"^continent$", ("On which continent is {s}?", "Which continent is {s} in?"),
+     ("Which continent is it on?", "On which continent is it?")),
+    (r"^country$", ("Which country is {s} in?", "In which country is {s}?",
+                    "{s} is in which country?"),
+     ("Which country is it in?", "In which country is that?")),
+    (r"date of birth|birth ?date", ("When was {s} born?",), ()),
+    (r"place of birth|birth ?place", ("Where was {s} born?",), ()),
+    (r"^author$", ("Who wrote {s}?",), ("Who wrote it?",)),
+    (r"^director$", ("Who directed {s}?",), ("Who directed it?",)),
+)
+IDIOM_RATE = 0.4  # share of questions phrased by an idiom where one fits
+
 PREPOSITIONS = frozenset("of in on at by for with from to into about as".split())
 
 # Attributes people ask about that a graph often lacks; used for unanswerable turns only
@@ -269,7 +300,21 @@ def _verb_questions(label: str, subject: str) -> list[str]:
     return [f"What is {subject} {label}?", f"{subject} is {label} what?"]
 
 
+def _idiom(p_label: str, named: bool, rng: random.Random) -> str | None:
+    """An everyday phrasing for a common attribute, drawn at ``IDIOM_RATE``."""
+    if rng.random() >= IDIOM_RATE:
+        return None
+    for pattern, with_name, with_context in IDIOMS:
+        if re.search(pattern, p_label, re.IGNORECASE):
+            options = with_name if named else with_context
+            return rng.choice(options) if options else None
+    return None
+
+
 def ask_named(p_label: str, subject: str, rng: random.Random, literal: bool = False) -> str:
+    idiom = _idiom(p_label, True, rng)
+    if idiom:
+        return _capital(idiom.format(s=subject))
     if _relational(p_label):
         return _capital(rng.choice(_verb_questions(p_label, subject)))
     options = [t for t in NOUN_FIRST if not (literal and t.startswith("Which"))]
@@ -277,6 +322,9 @@ def ask_named(p_label: str, subject: str, rng: random.Random, literal: bool = Fa
 
 
 def ask_pronoun(p_label: str, rng: random.Random, literal: bool = False) -> str:
+    idiom = _idiom(p_label, False, rng)
+    if idiom:
+        return idiom
     if _relational(p_label):
         return _capital(rng.choice(_verb_questions(p_label, "it")))
     # "Which population does it have?" reads wrong: values are asked with "what"
@@ -474,9 +522,19 @@ class DialogueSynthesizer:
 
     def _unanswerable(self, state: _State, rng: random.Random) -> dict | None:
         s = state.subject
-        held = set(self.index.preds_of.get(s, ()))
-        missing = [p for p in self.index.predicates if p not in held
-                   and not any(True for _ in self.index.kg.triples(s, p, None, limit=1))]
+        held = self.index.preds_of.get(s, [])
+        # A predicate that entities like this one have and this one lacks (Palau's capital).
+        # "Like this one" = sharing its most specific predicate (a city's "country", a
+        # country's "capital"): "the country of Senegal" or "the capital of Oslo" are not
+        # sensible questions, so predicates of other kinds of entities are not used.
+        candidates: set[Node] = set()
+        if held:
+            specific = min(held, key=lambda p: (len(self.index.subjects_of[p]), str(p)))
+            siblings = self.index.subjects_of[specific]
+            for sibling in (rng.choice(siblings) for _ in range(5)):
+                candidates.update(p for p in self.index.preds_of[sibling] if p not in held)
+        missing = [p for p in sorted(candidates, key=str)
+                   if not any(True for _ in self.index.kg.triples(s, p, None, limit=1))]
         use_absent = self.index.absent and (not missing or rng.random() < 0.5)
         if use_absent:
             p_label = rng.choice(self.index.absent)
