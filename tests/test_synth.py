@@ -215,3 +215,27 @@ def test_command_writes_transcripts_the_engine_reads(graph_file, tmp_path, capsy
     assert conversations[0].kg_paths()[0].resolve() == graph_file.resolve()
     assert main(["data", "synth", "--kg", str(graph_file), "--out", str(out),
                  "--templates", str(tmp_path / "nope.json")]) == 2
+
+
+def test_unanswerable_predicates_come_from_like_entities(kg):
+    synthesizer = synth.DialogueSynthesizer(kg, SynthConfig(conversations=1))
+    rng = random.Random(0)
+    ex = "http://example.org/"
+    asked_germany, asked_bergen = [], []
+    for _ in range(60):
+        asked_germany.append(synthesizer._unanswerable(synth._State(URIRef(ex + "germany")), rng)["user"])
+        asked_bergen.append(synthesizer._unanswerable(synth._State(URIRef(ex + "bergen")), rng)["user"])
+    # Germany has no border in this graph while the other countries do; Bergen has no mayor
+    assert any("border" in q for q in asked_germany)
+    assert any("mayor" in q for q in asked_bergen)
+    # a city is never asked for a country's attributes, nor a country for a city's
+    assert not any(w in q for q in asked_bergen for w in ("capital", "currency", "border"))
+    assert not any("mayor" in q for q in asked_germany)
+
+
+def test_common_attributes_get_everyday_phrasings():
+    rng = random.Random(0)
+    asked = {synth.ask_named("population", "Oslo", rng, literal=True) for _ in range(60)}
+    assert "How many people live in Oslo?" in asked and "What is the population of Oslo?" in asked
+    follow_ups = {synth.ask_pronoun("population", rng, literal=True) for _ in range(60)}
+    assert "How many people live there?" in follow_ups
