@@ -80,10 +80,13 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*headers, show_edge=False, header_style="bold")
+    table = Table(show_edge=False, header_style="bold")
+    for h in headers:
+        table.add_column(h, overflow="fold")  # IRIs are data: never cut them short
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=True).print(table)
+    # Piped output gets room for whole IRIs rather than an 80-column guess.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 # -- kg info ------------------------------------------------------------------------------

@@ -35,19 +35,19 @@ def graph_stats(kg, top: int = 15) -> dict:
         entities = len(subjects | objects)
         ns = Counter(namespace(str(t)) for t in (subjects | objects | set(predicates))
                      if isinstance(t, URIRef))
-        top_predicates = predicates.most_common(top)
+        top_predicates = sorted(predicates.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
         n_predicates = len(predicates)
     else:
         entities = _scalar(kg, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { "
                                "{ ?e ?p ?o } UNION { ?s ?p ?e FILTER(!isLiteral(?e)) } }")
         n_predicates = _scalar(kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }")
         res = kg.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p "
-                       f"ORDER BY DESC(?n) LIMIT {int(top)}")
+                       f"ORDER BY DESC(?n) ?p LIMIT {int(top)}")
         top_predicates = [(row[0], int(row[1])) for row in res.rows]
         res = kg.query("SELECT ?ns (COUNT(DISTINCT ?t) AS ?n) WHERE { "
-                       "{ ?t ?p ?o } UNION { ?s ?t ?o } "
-                       "FILTER(isIRI(?t)) BIND(REPLACE(STR(?t), \"[^/#:]*$\", \"\") AS ?ns) } "
-                       "GROUP BY ?ns ORDER BY DESC(?n) LIMIT 20")
+                       "{ ?t ?p ?o } UNION { ?s ?t ?o } UNION { ?s ?p ?t } "
+                       "FILTER(isIRI(?t)) BIND(REPLACE(STR(?t), \"[^/#:]+$\", \"\") AS ?ns) } "
+                       "GROUP BY ?ns ORDER BY DESC(?n) ?ns LIMIT 20")
         ns = Counter({str(row[0]): int(row[1]) for row in res.rows})
     return {
         "name": kg.name,
@@ -56,7 +56,8 @@ def graph_stats(kg, top: int = 15) -> dict:
         "predicates": n_predicates,
         "top_predicates": [{"iri": str(p), "label": kg.label(p), "triples": n}
                            for p, n in top_predicates],
-        "namespaces": [{"namespace": k, "terms": v} for k, v in ns.most_common(20)],
+        "namespaces": [{"namespace": k, "terms": v}
+                       for k, v in sorted(ns.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
     }
 
 
