@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import URIRef
 
 from dialogqa.cli import main
 from dialogqa.errors import UserError
