@@ -82,7 +82,10 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 def clean_text(text: str, limit: int | None = None) -> str:
     """One line of printable text: control, bidi and separator characters become spaces,
     whitespace is collapsed, ChatML markers are broken, at most ``limit`` characters."""
-    text = unicodedata.normalize("NFC", str(text)).translate(_BIDI)
+    text = str(text)
+    if limit is not None:  # a pasted megabyte costs nothing: only its start can be kept anyway
+        text = text[: limit * 8]
+    text = unicodedata.normalize("NFC", text).translate(_BIDI)
     text = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text
     )
