@@ -134,14 +134,14 @@ class DialogueSession:
         timings["retrieve_ms"] = ms()
         turn = Turn(user=question, timings=timings)
         if not facts and not self.closed_book:
-            yield from self._finish_abstained(turn, [], ms)
+            yield from self._finish_abstained(turn, ms)
             return
 
         rendered = render(
             self.model.tokenizer, question, None if self.closed_book else facts, self.history,
             max_tokens=self.model.context_length - self.max_new_tokens,
         )
-        turn.facts = rendered.facts
+        turn.facts = rendered.facts  # prompt order: the next turn's render() keeps it (KV reuse)
         t_prefill = ms()
         relevance = self.model.prefill(rendered.input_ids, rendered.fact_ends)
         timings["prefill_ms"] = ms() - t_prefill
@@ -149,7 +149,7 @@ class DialogueSession:
         if relevance is not None and rendered.facts:
             ranked = sorted(zip(relevance, rendered.facts), key=lambda x: -x[0])
             if ranked[0][0] < self.relevance_threshold:  # nothing relevant enough: do not invent
-                yield from self._finish_abstained(turn, ranked, ms)
+                yield from self._finish_abstained(turn, ms)
                 return
 
         pieces: list[str] = []
@@ -169,7 +169,7 @@ class DialogueSession:
             turn.evidence = self._grounded(question, turn.answer, facts)
         yield self._finish(turn, ms)
 
-    def _finish_abstained(self, turn: Turn, ranked, ms) -> Iterator[str | Turn]:
+    def _finish_abstained(self, turn: Turn, ms) -> Iterator[str | Turn]:
         turn.answer, turn.abstained = ABSTAIN_TEXT, True
         turn.timings.setdefault("prefill_ms", 0.0)
         turn.timings["first_token_ms"] = ms()
@@ -180,10 +180,7 @@ class DialogueSession:
         turn.timings.setdefault("first_token_ms", ms())
         turn.timings["total_ms"] = ms()
         self.history.append(turn)
-        try:
-            turn.focus = list(self.retriever.focus("", self.history)) if not self.closed_book else []
-        except Exception:  # focus is a display aid; never lose a turn over it
-            turn.focus = []
+        turn.focus = [] if self.closed_book else list(self.retriever.focus("", self.history))
         self._save()
         return turn
 
