@@ -7,7 +7,9 @@ came up. Candidates are the edges (both directions) of the entities the question
 the focus entities, and a short second hop from the best-matching first-hop facts; they are
 ranked by cheap scores: how well the question's words cover the predicate's label (stemmed,
 with a small synonym table), how strongly the fact's entity is in play, and type hints
-("when" wants a date, "how many" a number). Crowds of facts sharing one predicate into a hub
+("when" wants a date, "how many" a number). The noun naming what is asked for ("Which
+*countries* border Chile?") counts on a predicate only when the fact's far end is what it
+names, so predicates named like the answer's type do not crowd out the relation asked for. Crowds of facts sharing one predicate into a hub
 share its weight, and a hub cut at ``per_entity`` neighbours gets the question's predicates
 looked up directly. Only the protocol of ``dialogqa.kg.base`` is used, so the same code runs
 on every backend; neighbours, labels and parsed questions are cached, so a turn costs a
@@ -111,6 +113,7 @@ CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next que
 # the other countries that drive on the right are rarely the next question.
 SIBLING_PENALTY = 0.3
 HOP2_DISCOUNT = 0.5
+TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
 
@@ -132,27 +135,64 @@ class Question:
     text: str
     words: list[str]  # folded
     content: set[str] = field(default_factory=set)  # stems of non-stopwords, synonyms included
+    # Stems that only the answer-type word brought in ("countries" in "Which countries
+    # border Chile?"): they say what the answer is, not how it relates to the subject.
+    answer_type: frozenset[str] = frozenset()
     wants_date: bool = False
     wants_number: bool = False
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
-        words, content = [], set()
+        words, content, relation = [], set(), set()
+        kept: list[int] = []  # indexes into words of the content words
         for m in _WORD.finditer(text):
             w = fold(m.group())
             words.append(w)
             if any(s <= m.start() < e for s, e in skip_spans) or w in STOPWORDS or w.isdigit():
                 continue
-            content.add(stem(w))
-            for syn in SYNONYMS.get(w, ()):
-                content.add(stem(syn))
+            kept.append(len(words) - 1)
+        type_at = _answer_type_index(words)
+        for i in kept:
+            stems = {stem(words[i])} | {stem(syn) for syn in SYNONYMS.get(words[i], ())}
+            content |= stems
+            if i != type_at:
+                relation |= stems
         for w in words:  # question words that are stopwords still carry synonyms ("where")
             for syn in SYNONYMS.get(w, ()) if w in STOPWORDS else ():
                 content.add(stem(syn))
+                relation.add(stem(syn))
         joined = " ".join(words)
-        return cls(text, words, content, wants_date=bool(DATE_WORDS & set(words)),
+        return cls(text, words, content, answer_type=frozenset(content - relation),
+                   wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
+
+
+# Words between a question word and the noun that names the answer's type: "which two
+# countries", "what kind of food", "name all the rivers".
+_DETERMINERS = frozenset("""
+the a an all some any two three four five six seven eight nine ten few several many much me
+of kind kinds type types sort sorts
+""".split())
+_IMPERATIVES = frozenset({"name", "list", "give", "tell", "show"})  # "Name the countries that..."
+
+
+def _answer_type_index(words: list[str]) -> int | None:
+    """Index of the noun naming what is asked for: the first content word after "which",
+    "what", "how many" or a leading "name/list ...". "kind/type of" stays a relation word
+    ("What kind of food is it?" asks for "instance of"), so it is skipped, not taken."""
+    for i, w in enumerate(words):
+        lead = (w in ("which", "what") or (w == "many" and i and words[i - 1] == "how")
+                or (i == 0 and w in _IMPERATIVES))
+        if not lead:
+            continue
+        j = i + 1
+        while j < len(words) and words[j] in _DETERMINERS:
+            j += 1
+        if j < len(words) and words[j] not in STOPWORDS and not words[j].isdigit():
+            return j
+        return None  # "What is ...": the question word is followed by a verb, no type noun
+    return None
 
 
 @dataclass
@@ -180,6 +220,7 @@ class Retriever:
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
         self._preds_by_stem: dict[str, set[Node]] = {}
+        self._subject_named: dict[Node, bool] = {}  # predicate labels like "capital of"
         self._saturated: set[Node] = set()  # hubs whose neighbour list was cut
         self._search: OrderedDict[str, list] = OrderedDict()
         self._cache_size = cache_size
@@ -207,14 +248,16 @@ class Retriever:
             if entity in self._saturated:
                 edges += [(entity, weight * damping, t)
                           for t, damping in self._targeted(entity, q, carry)]
-        matches = [self._predicate_match(t[1], q) for _, _, t in edges]
+        named = {e for e, a in anchors if a.linked}
+        matches = [self._fact_match(t, q, e, named) for e, _, t in edges]
         if any(matches):  # the question names a predicate: nothing to carry over
             carry = set()
         elif history and not history[-1].evidence:
             # "And Sweden?" after a question the graph could not answer (no evidence to
             # carry a predicate from): the previous question's words stand in, at a discount.
             previous = self._question(history[-1].user)
-            matches = [CARRY_DISCOUNT * self._predicate_match(t[1], previous) for _, _, t in edges]
+            matches = [CARRY_DISCOUNT * self._fact_match(t, previous, e, named)
+                       for e, _, t in edges]
         scored: dict[Triple, float] = {}
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         for (entity, weight, triple), match in zip(edges, matches):
@@ -232,7 +275,7 @@ class Retriever:
             if far in anchor_set or isinstance(far, Literal):
                 continue
             for triple, _ in self._edges(far):
-                m2 = self._predicate_match(triple[1], q)
+                m2 = self._fact_match(triple, q, far, named)
                 if m2 <= 0:
                     continue
                 score = HOP2_DISCOUNT * self._score(triple, m2, weight, q, cited, cited_po, set())
@@ -361,14 +404,45 @@ class Retriever:
             score -= SIBLING_PENALTY
         return score
 
-    def _predicate_match(self, p: Node, q: Question) -> float:
+    def _fact_match(self, triple: Triple, q: Question, entity: Node, named: set[Node]) -> float:
+        """``_predicate_match`` for a fact reached from ``entity``, so its other end would be
+        the answer. A label like "country" or "currency" names what its object is, "capital
+        of" what its subject is: the question's answer-type word ("Which *countries* border
+        Chile?") fits only when the end it names would be the answer. So the many "city ->
+        country -> Chile" edges, whose answer would be a city, do not outrank "shares border
+        with". Nor does the one from a city in the conversation's focus (Santiago -> country
+        -> Chile): its answer would be Chile, which the question names (``named``) while
+        the city it is read from is not named."""
+        fits = None
+        if q.answer_type:
+            forward = triple[0] == entity
+            answer = triple[2] if forward else triple[0]
+            fits = (forward != self._names_subject(triple[1])
+                    and (answer not in named or entity in named))
+        return self._predicate_match(triple[1], q, fits)
+
+    def _predicate_match(self, p: Node, q: Question, type_fits: bool | None = None) -> float:
         """How well the question's words cover the predicate's label: matched stems over
-        the square root of the label's length, so "capital" fully matches "capital of"."""
+        the square root of the label's length, so "capital" fully matches "capital of".
+        A label only the answer-type word matches weighs ``TYPE_MISMATCH`` as much when
+        ``type_fits`` is False (when other words match it too, the "type word" is likely
+        part of the relation: "What *shares* border with Portugal?")."""
         stems = self._predicate_stems(p)
-        if not q.content:
+        hits = stems & q.content
+        if not hits:
             return 0.0
-        hits = len(stems & q.content)
-        return hits / math.sqrt(len(stems)) if hits else 0.0
+        count = float(len(hits))
+        if type_fits is False and hits <= q.answer_type:
+            count *= TYPE_MISMATCH
+        return count / math.sqrt(len(stems))
+
+    def _names_subject(self, p: Node) -> bool:
+        """Whether the label names its subject ("capital of", "part of"), not its object."""
+        named = self._subject_named.get(p)
+        if named is None:
+            words = fold(self._label(p)).split()
+            named = self._subject_named[p] = bool(words) and words[-1] == "of"
+        return named
 
     def _predicate_stems(self, p: Node) -> frozenset[str]:
         stems = self._pred_stems.get(p)
