@@ -8,8 +8,8 @@ ROWS = [
     ("http://x/Cote", "Côte d'Ivoire", "", 4),
     ("http://x/USA", "United States of America", "", 2),
     ("http://x/TheWho", "The Who", "en", 0),
-    ("http://x/Georgia1", "Georgia", "en", 0),
-    ("http://x/Georgia2", "Georgia", "en", 0),
+    ("http://x/Georgia1", "Georgia", "en", 0, 3),
+    ("http://x/Georgia2", "Georgia", "en", 0, 40),
 ]
 
 
@@ -58,9 +58,15 @@ def test_stopwords_alone_are_not_entities_but_titles_are():
     assert found(ix, "songs by The Who") == [("TheWho", "The Who")]
 
 
-def test_ambiguous_label_returns_every_entity_in_the_span():
+def test_ambiguous_label_returns_every_entity_better_connected_first():
     ix = index()
-    assert sorted(e for e, _ in found(ix, "Georgia")) == ["Georgia1", "Georgia2"]
+    assert [e for e, _ in found(ix, "Georgia")] == ["Georgia2", "Georgia1"]
+
+
+def test_predicates_are_remembered():
+    ix = LabelIndex(":memory:")
+    ix.build(ROWS, predicates=["http://x/capital", "http://x/capital"])
+    assert ix.predicates() == {"http://x/capital"}
 
 
 def test_labels_by_entity_and_reopening_a_file_index(tmp_path):

@@ -105,3 +105,14 @@ def test_query_rejects_updates_and_bad_sparql(small_ttl):
     assert kg.count() == SMALL_TRIPLES
     with pytest.raises(UserError, match="only SELECT and ASK"):
         kg.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+
+
+def test_progress_bar_reports_triples_on_big_loads(tmp_path, small_ttl, capsys, monkeypatch):
+    import dialogqa.kg.loading as loading
+
+    monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)  # the small file counts as big
+    MemoryKG.from_files([small_ttl], progress=True)
+    assert f"loaded {SMALL_TRIPLES} triples in" in capsys.readouterr().err
+    monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 1 << 30)
+    MemoryKG.from_files([small_ttl], progress=True)
+    assert capsys.readouterr().err == ""

@@ -64,3 +64,11 @@ def test_open_errors(tmp_path, small_ttl):
     with pytest.raises(UserError, match="unknown RDF format"):
         StoreKG.load([small_ttl], tmp_path / "st", fmt="csv")
     assert not (tmp_path / "st").exists()
+
+
+def test_store_load_progress(tmp_path, small_ttl, capsys, monkeypatch):
+    import dialogqa.kg.loading as loading
+
+    monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)
+    StoreKG.load([small_ttl], tmp_path / "st", progress=True).close()
+    assert f"loaded {SMALL_TRIPLES} triples in" in capsys.readouterr().err

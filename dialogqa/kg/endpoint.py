@@ -12,6 +12,7 @@ one is asked for exact labels (case variants) of the text's n-grams.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import urllib.error
@@ -28,7 +29,6 @@ from dialogqa.kg.labels import (
     LABEL_PREDICATES,
     LOCAL_NAME_RANK,
     fallback_label,
-    is_label_predicate,
     local_name,
     sort_labels,
 )
@@ -66,6 +66,9 @@ class EndpointKG:
         self._exact_search: bool | None = None
         self._labels: dict[Node, list[tuple[str, str, int]]] = {}
         self._count: int | None = None
+        # entity linking asks these of the same few entities over and over
+        self._is_predicate = functools.lru_cache(maxsize=65536)(self._is_predicate)
+        self._degree = functools.lru_cache(maxsize=65536)(self._degree)
         self.ask("ASK { ?s ?p ?o }")  # unreachable or not SPARQL: say so now, not mid-chat
 
     # -- HTTP -----------------------------------------------------------------------------
@@ -174,7 +177,7 @@ class EndpointKG:
             hits = self._search_exact(text, limit * 3)
         else:
             hits = self._label_index().search(text, limit=limit * 3)
-        return to_matches(hits, self._is_predicate, self._degree, limit)
+        return to_matches(hits, self._is_predicate, limit, degree=self._degree)
 
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         e = sparql_term(entity)
@@ -257,7 +260,7 @@ class EndpointKG:
         written = sparql_term(term)
         if written is None:
             return 0
-        _, rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT ?o WHERE {{ {written} ?p ?o }} LIMIT 100 }}")
+        _, rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT ?o WHERE {{ {written} ?p ?o }} LIMIT 25 }}")
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 

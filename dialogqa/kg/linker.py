@@ -40,10 +40,12 @@ STOPWORDS = frozenset(
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels(entity TEXT NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
-                                  rank INTEGER NOT NULL, norm TEXT NOT NULL);
+                                  rank INTEGER NOT NULL, norm TEXT NOT NULL,
+                                  degree INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS vocab(token TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deletes(del TEXT NOT NULL, token TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS predicates(iri TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS labels_norm ON labels(norm);
@@ -86,6 +88,7 @@ class Hit:
     end: int
     words: int  # length of the matched span in words: longer spans win overlaps
     rank: int  # label predicate rank (0 = rdfs:label ... local name last)
+    degree: int = 0  # out-edges of the entity: the better connected reading of a name wins
 
 
 class LabelIndex:
@@ -96,25 +99,31 @@ class LabelIndex:
         # check_same_thread=False: the chat UI reads the graph from a worker thread; the
         # index is only written while it is built, before anyone else holds it.
         self.db = sqlite3.connect(path, check_same_thread=False)
+        # Lookups hop around a large file: keep it in the page cache / mapped, not re-read.
+        self.db.execute("PRAGMA cache_size=-65536")
+        if path != ":memory:":
+            self.db.execute("PRAGMA mmap_size=1073741824")
         self.db.executescript(SCHEMA)
         row = self.db.execute("SELECT value FROM meta WHERE key='max_words'").fetchone()
         self.max_words = int(row[0]) if row else 1
 
     # -- building ---------------------------------------------------------------------
 
-    def build(self, rows: Iterable[tuple[str, str, str, int]]) -> int:
-        """Index (entity, label, lang, rank) rows; returns how many were indexed."""
+    def build(self, rows: Iterable[tuple], predicates: Iterable[str] = ()) -> int:
+        """Index (entity, label, lang, rank[, degree]) rows, and remember which IRIs are
+        used as predicates; returns how many labels were indexed."""
         db = self.db
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA temp_store=MEMORY")
         vocab: Counter[str] = Counter()
         max_words = 1
         n = 0
         seen: set[tuple[str, str, str]] = set()
 
-        def normalised_rows() -> Iterator[tuple[str, str, str, int, str]]:
+        def normalised_rows() -> Iterator[tuple[str, str, str, int, str, int]]:
             nonlocal max_words, n
-            for entity, label, lang, rank in rows:
+            for entity, label, lang, rank, *degree in rows:
                 if (entity, label, lang) in seen:
                     continue
                 seen.add((entity, label, lang))
@@ -125,16 +134,16 @@ class LabelIndex:
                 vocab.update(words)
                 max_words = max(max_words, len(words))
                 n += 1
-                yield entity, label, lang, rank, " ".join(words)
+                yield entity, label, lang, rank, " ".join(words), degree[0] if degree else 0
 
         with db:
-            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?)", normalised_rows())
+            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?,?)", normalised_rows())
+            db.executemany("INSERT OR IGNORE INTO predicates VALUES (?)", ((p,) for p in predicates))
             db.executemany("INSERT OR REPLACE INTO vocab VALUES (?,?)", vocab.items())
-            db.executemany(
+            db.executemany(  # indexes are made after the inserts: cheaper than maintaining them
                 "INSERT INTO deletes VALUES (?,?)",
                 ((d, w) for w in vocab if len(w) >= MIN_FUZZY_LEN and not _has_digit(w)
-                 for d in deletions(w)),
-            )
+                 for d in deletions(w)))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('max_words', ?)", (str(max_words),))
             db.executescript(INDEXES)
         self.max_words = max_words
@@ -150,6 +159,9 @@ class LabelIndex:
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM labels").fetchone()[0]
+
+    def predicates(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT iri FROM predicates")}
 
     def entity_count(self) -> int:
         return self.db.execute("SELECT count(DISTINCT entity) FROM labels").fetchone()[0]
@@ -175,11 +187,11 @@ class LabelIndex:
                     key = " ".join(w for w, _ in combo)
                     wanted.setdefault(key, []).append((i, n, sum(e for _, e in combo)))
         hits: list[Hit] = []
-        for norm, entity, label, rank in self._lookup(list(wanted)):
+        for norm, entity, label, rank, degree in self._lookup(list(wanted)):
             for i, n, edits in wanted[norm]:
                 score = 1.0 - 0.15 * edits / n - (0.05 if rank >= LOCAL_NAME_RANK else 0.0)
                 hits.append(Hit(entity, round(score, 4), label, words[i][1], words[i + n - 1][2],
-                                n, rank))
+                                n, rank, degree))
         return longest_first(hits, limit)
 
     def _lookup(self, keys: list[str]) -> Iterator[tuple[str, str, str, int]]:
@@ -187,7 +199,7 @@ class LabelIndex:
         for chunk in _chunks(keys, _BATCH):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                f"SELECT norm, entity, label, rank FROM labels WHERE norm IN ({marks})", chunk
+                f"SELECT norm, entity, label, rank, degree FROM labels WHERE norm IN ({marks})", chunk
             ):
                 per_norm[row[0]] += 1
                 if per_norm[row[0]] <= MAX_PER_LABEL:
@@ -257,7 +269,7 @@ def longest_first(hits: list[Hit], limit: int) -> list[Hit]:
         key = (h.entity, h.start, h.end)
         if key not in best or h.score > best[key].score:
             best[key] = h
-    ordered = sorted(best.values(), key=lambda h: (-h.words, -h.score, h.rank, h.start))
+    ordered = sorted(best.values(), key=lambda h: (-h.words, -h.score, -h.degree, h.rank, h.start))
     taken: list[tuple[int, int]] = []
     out: list[Hit] = []
     seen_entities: set[str] = set()
@@ -301,17 +313,22 @@ def opaque_local_name(name: str) -> bool:
     return letters < 3 or re.fullmatch(r"[A-Za-z]{0,2}\d+", name.replace(" ", "")) is not None
 
 
-def to_matches(hits: list[Hit], is_predicate, degree, limit: int) -> list:
-    """Index hits -> ``Match``es: predicates dropped (a question's "capital" names a
-    relation, which the retriever ranks facts by, not an entity to start from), and among
-    equally good readings of the same span the better connected entity first."""
+def to_matches(hits: list[Hit], is_predicate, limit: int, degree=None) -> list:
+    """Index hits -> ``Match``es, predicates dropped: a question's "capital" names a
+    relation, which the retriever ranks facts by, not an entity to start from.  ``degree``
+    breaks ties among equally good readings of a span where the index does not know it
+    (an endpoint); it costs a graph lookup, so it runs only on hits that can make the cut."""
     from dialogqa.kg.base import Match
 
-    kept = []
-    for h in hits:
-        term = entity_term(h.entity)
-        if is_predicate(term):
-            continue
-        kept.append((h, term, degree(term)))
-    kept.sort(key=lambda x: (-x[0].words, -x[0].score, -x[2], x[0].start))
-    return [Match(term, h.score, h.label, h.start, h.end) for h, term, _ in kept[:limit]]
+    groups: dict[tuple[int, float], list[Hit]] = {}
+    for h in hits:  # hits come longest span, best score first
+        groups.setdefault((h.words, h.score), []).append(h)
+    out: list = []
+    for group in groups.values():
+        kept = [(h, term) for h in group if not is_predicate(term := entity_term(h.entity))]
+        if degree is not None and len(kept) > 1:
+            kept.sort(key=lambda x: (-degree(x[1]), x[0].start))
+        out.extend(Match(term, h.score, h.label, h.start, h.end) for h, term in kept)
+        if len(out) >= limit:
+            break
+    return out[:limit]

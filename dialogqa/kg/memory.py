@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -45,6 +46,9 @@ class MemoryKG:
         self.langs = tuple(langs)
         self.name = name
         self._index: LabelIndex | None = None
+        # entity linking asks these of the same few entities over and over
+        self._is_predicate = functools.lru_cache(maxsize=65536)(self._is_predicate)
+        self._degree = functools.lru_cache(maxsize=65536)(self._degree)
 
     @classmethod
     def from_files(cls, files: Sequence[str | os.PathLike], fmt: str | None = None,
@@ -85,6 +89,8 @@ class MemoryKG:
         if target is not self.graph:
             self.graph += target
         self._index = None  # labels changed: rebuild on the next search
+        self._is_predicate.cache_clear()
+        self._degree.cache_clear()
         return len(self.graph) - before
 
     # -- the KnowledgeGraph protocol ------------------------------------------------------
@@ -115,7 +121,7 @@ class MemoryKG:
 
     def search(self, text: str, limit: int = 10) -> list:
         hits = self.index.search(text, limit=limit * 3)
-        return to_matches(hits, self._is_predicate, self._degree, limit)
+        return to_matches(hits, self._is_predicate, limit)
 
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         out = (t for t in self.graph.triples((entity, None, None)) if not is_label_predicate(t[1]))
@@ -157,19 +163,19 @@ class MemoryKG:
                 parts = label_literal_parts(o)
                 if parts:
                     labelled.add(s)
-                    yield entity_key(s), parts[0], parts[1], rank
+                    yield entity_key(s), parts[0], parts[1], rank, self._degree(s)
         # Subjects with no label are still found by their IRI's local name ("ex:NewYork").
         for s in self.graph.subjects(unique=True):
             if isinstance(s, URIRef) and s not in labelled:
                 name = local_name(str(s))
                 if not opaque_local_name(name):
-                    yield str(s), name, "", LOCAL_NAME_RANK
+                    yield str(s), name, "", LOCAL_NAME_RANK, self._degree(s)
 
     def _is_predicate(self, term: Node) -> bool:
         return next(iter(self.graph.triples((None, term, None))), None) is not None
 
     def _degree(self, term: Node) -> int:
-        return sum(1 for _ in itertools.islice(self.graph.triples((term, None, None)), 1000))
+        return sum(1 for _ in itertools.islice(self.graph.triples((term, None, None)), 25))
 
 
 class _quiet_rdflib:

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from dialogqa.kg.loading import (
 META = "dialogqa-store.json"
 OXIGRAPH_DIR = "oxigraph"
 LABELS_DB = "labels.sqlite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _BATCH = 200_000  # quads per bulk_extend: big enough to be fast, small enough to stay lean
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -96,6 +97,7 @@ class StoreKG:
         self.meta = meta
         self.langs = tuple(langs)
         self.name = f"store: {path}"
+        self.predicates = frozenset(URIRef(p) for p in index.predicates())
 
     # -- opening and building -------------------------------------------------------------
 
@@ -172,7 +174,7 @@ class StoreKG:
 
     def search(self, text: str, limit: int = 10) -> list:
         hits = self.index.search(text, limit=limit * 3)
-        return to_matches(hits, self._is_predicate, self._degree, limit)
+        return to_matches(hits, self.predicates.__contains__, limit)
 
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         out = (t for t in self.triples(entity, None, None) if not is_label_predicate(t[1]))
@@ -196,12 +198,6 @@ class StoreKG:
         self.index.close()
         del self.store
 
-    def _is_predicate(self, term: Node) -> bool:
-        return next(iter(self.triples(None, term, None, limit=1)), None) is not None
-
-    def _degree(self, term: Node) -> int:
-        node = to_oxigraph(term)
-        return sum(1 for _ in itertools.islice(self.store.quads_for_pattern(node, None, None), 100))
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -214,17 +210,20 @@ def _build(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, prog
     store = ox.Store(str(work / OXIGRAPH_DIR))
     labels: list[tuple[str, str, str, int]] = []
     labelled: set[str] = set()
-    subjects: set[str] = set()  # for local-name labels of the unlabelled ones
+    degree: Counter[str] = Counter()  # out-edges per subject: ranks same-named entities
+    predicates: set[str] = set()
     for f in files:
-        _load_file(store, f, guess_format(f, fmt), progress, labels, labelled, subjects)
+        _load_file(store, f, guess_format(f, fmt), progress, labels, labelled, degree, predicates)
     store.flush()
     total = len(store)  # distinct triples: a file may repeat some, or several files overlap
     del store
-    rows = itertools.chain(labels, (
-        (iri, name, "", LOCAL_NAME_RANK) for iri in subjects - labelled
-        if ":" in iri and not opaque_local_name(name := local_name(iri))))  # IRIs, not blank nodes
+    rows = itertools.chain(
+        ((key, text, lang, rank, degree[key]) for key, text, lang, rank in labels),
+        ((iri, name, "", LOCAL_NAME_RANK, n) for iri, n in degree.items()
+         if iri not in labelled and ":" in iri  # IRIs, not blank nodes
+         and not opaque_local_name(name := local_name(iri))))
     index = LabelIndex(str(work / LABELS_DB))
-    n_labels = index.build(rows)
+    n_labels = index.build(rows, predicates)
     index.close()
     meta = {"version": FORMAT_VERSION, "triples": total, "labels": n_labels,
             "files": [os.path.abspath(f) for f in files],
@@ -233,8 +232,8 @@ def _build(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, prog
     return meta
 
 
-def _load_file(store: ox.Store, path, syntax: str, progress: bool,
-               labels: list, labelled: set[str], subjects: set[str]) -> int:
+def _load_file(store: ox.Store, path, syntax: str, progress: bool, labels: list,
+               labelled: set[str], degree: Counter, predicates: set[str]) -> int:
     """Stream one file into the store.  Per-quad work stays in C (islice, map): the Python
     loop only sees label triples, a tenth of a typical graph."""
     rdf_format = getattr(ox.RdfFormat, OXIGRAPH_FORMATS[syntax])
@@ -250,7 +249,8 @@ def _load_file(store: ox.Store, path, syntax: str, progress: bool,
                 store.bulk_extend(batch)
                 n += len(batch)
                 bar.add_triples(0, count=n)
-                subjects.update(map(_value, map(_subject, batch)))
+                degree.update(map(_value, map(_subject, batch)))  # blank nodes too: harmless
+                predicates.update(map(_value, map(_predicate, batch)))
                 for q in filter(lambda q: q.predicate in label_rank, batch):
                     s, o = q.subject, q.object
                     if isinstance(o, ox.Literal) and (text := " ".join(o.value.split())):
@@ -263,4 +263,5 @@ def _load_file(store: ox.Store, path, syntax: str, progress: bool,
 
 
 _subject = operator.attrgetter("subject")
+_predicate = operator.attrgetter("predicate")
 _value = operator.attrgetter("value")
