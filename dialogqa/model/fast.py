@@ -1,0 +1,341 @@
+"""A lean CPU forward for Llama-family models, and the ChatModel built on it.
+
+Why not ``model.generate()``: at batch size 1 on two cores a 135M model spends most of each
+step in framework overhead (cache objects, masks, hooks, logits processors) and in reading
+fp32 weights. Here one token costs ~15 torch calls per layer over weights prepared once:
+
+- q/k/v and gate/up projections fused into one matmul each; the attention scale folded into
+  the q rows (1/sqrt(64) is a power of two, so exact);
+- linear weights stored int8 per output row (``weights="int8"``, bf16 activations through
+  ``torch._weight_int8pack_mm``), or bf16 / f32; the residual stream and norms stay fp32;
+- a preallocated KV cache; a follow-up prompt reuses the cached keys and values of its
+  longest common prefix with what the model has already read (system text, facts and
+  history that did not change), so only the new tail is computed;
+- logits only for the position that is decoded.
+
+Correctness is tested against the transformers forward on a tiny model (tests/test_model_fast.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from dialogqa.model.detok import IncrementalDecoder
+from dialogqa.model.quant import FORMATS, Linear, act_dtype, fuse_lora
+
+# Up to this many new tokens attention is computed with bmm + softmax, beyond with SDPA.
+SMALL_ATTENTION_ROWS = 64
+# Candidates of the low-precision LM head rescored exactly (see FastLlama.logits).
+RESCORE_TOP = 32
+
+
+class UnsupportedModel(ValueError):
+    """The model is not a plain Llama-style decoder this forward knows."""
+
+
+class _Layer:
+    def __init__(self, layer: Any, fmt: str, q_scale: float, lora: dict):
+        att, mlp = layer.self_attn, layer.mlp
+
+        def w(module):
+            return module.weight.detach().float()
+
+        def b(module):
+            return None if module.bias is None else module.bias.detach().float()
+
+        def adapted(module, scale=1.0):
+            factors = lora.get(module)
+            return None if factors is None else (factors[0], factors[1] * scale)
+
+        q, k, v = att.q_proj, att.k_proj, att.v_proj
+        biases = [b(q), b(k), b(v)]
+        qkv_bias = None
+        if any(x is not None for x in biases):
+            qkv_bias = torch.cat([x if x is not None else torch.zeros(m.out_features)
+                                  for x, m in zip(biases, (q, k, v))])
+            qkv_bias[:q.out_features] *= q_scale
+        qkv_lora = fuse_lora([(q.out_features, adapted(q, q_scale)), (k.out_features, adapted(k)),
+                              (v.out_features, adapted(v))])
+        self.qkv = Linear(torch.cat([w(q) * q_scale, w(k), w(v)]), qkv_bias, fmt, qkv_lora)
+        self.o = Linear(w(att.o_proj), b(att.o_proj), fmt, adapted(att.o_proj))
+        gate, up = mlp.gate_proj, mlp.up_proj
+        gate_up_lora = fuse_lora([(gate.out_features, adapted(gate)), (up.out_features, adapted(up))])
+        self.gate_up = Linear(torch.cat([w(gate), w(up)]), None, fmt, gate_up_lora)
+        self.down = Linear(w(mlp.down_proj), None, fmt, adapted(mlp.down_proj))
+        self.ln1 = layer.input_layernorm.weight.detach().float().contiguous()
+        self.ln2 = layer.post_attention_layernorm.weight.detach().float().contiguous()
+
+
+def _check_supported(model: Any) -> None:
+    cfg = model.config
+    base = getattr(model, "model", None)
+    if base is None or not hasattr(base, "layers") or not hasattr(model, "lm_head"):
+        raise UnsupportedModel(f"{type(model).__name__}: expected model.layers and lm_head")
+    if getattr(cfg, "hidden_act", "silu") != "silu" or getattr(cfg, "mlp_bias", False):
+        raise UnsupportedModel("only SiLU-gated MLPs without bias are supported")
+    if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", True):
+        raise UnsupportedModel("sliding-window attention is not supported")
+    layer = base.layers[0]
+    needed = ("q_proj", "k_proj", "v_proj", "o_proj")
+    if not all(hasattr(layer.self_attn, n) for n in needed) or hasattr(layer.self_attn, "q_norm"):
+        raise UnsupportedModel("attention must be plain q/k/v/o projections")
+    if not all(hasattr(layer.mlp, n) for n in ("gate_proj", "up_proj", "down_proj")):
+        raise UnsupportedModel("MLP must have gate/up/down projections")
+
+
+class FastLlama:
+    """Batch-size-1 forward with a static KV cache. ``forward(ids, start)`` reads tokens at
+    positions start.. and writes their keys and values into the cache there."""
+
+    def __init__(self, model: Any, weights: str = "int4", context_length: int | None = None,
+                 lora: dict | None = None):
+        """``lora`` maps a projection module of ``model`` (nn.Linear) to its LoRA factors
+        (A: r x in, B: out x r with the scaling folded in), run beside the quantized weight."""
+        if weights not in FORMATS:
+            raise ValueError(f"weights must be one of {FORMATS}, got {weights!r}")
+        _check_supported(model)
+        cfg = model.config
+        self.n_heads = cfg.num_attention_heads
+        self.n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.n_heads
+        self.hidden_size = cfg.hidden_size
+        self.eps = cfg.rms_norm_eps
+        self.act = act_dtype(weights)
+        limit = cfg.max_position_embeddings
+        self.context_length = min(context_length or limit, limit)
+
+        base = model.model
+        with torch.no_grad():
+            q_scale = 1.0 / math.sqrt(self.head_dim)
+            self.layers = [_Layer(layer, weights, q_scale, lora or {}) for layer in base.layers]
+            self.embed = base.embed_tokens.weight.detach().float().contiguous()
+            self.norm = base.norm.weight.detach().float().contiguous()
+            # The LM head (vocab x hidden, 49152 x 576 for SmolLM2) is the largest matrix
+            # read on every token: stored in 4 bits it costs half of int8. Its top candidates
+            # are then rescored with the fp32 rows, so the argmax (greedy decoding) is the
+            # full-precision one unless the true best token falls outside the int4 top 32.
+            head_w = model.lm_head.weight.detach()
+            head_bias = getattr(model.lm_head, "bias", None)
+            self.lm_head = Linear(head_w, head_bias, "f32" if weights == "f32" else "int4")
+            self.exact_head = head_w.float().contiguous() if weights != "f32" else None
+            if self.exact_head is not None and self.exact_head.data_ptr() == self.embed.data_ptr():
+                self.exact_head = self.embed  # tied: share the fp32 copy
+            self.exact_bias = None if head_bias is None else head_bias.detach().float()
+            # cos/sin for every position from the model's own rotary module (handles rope
+            # scaling variants); sin carries rotate_half's sign so rope is mul, flip, addcmul.
+            positions = torch.arange(self.context_length)[None]
+            cos, sin = base.rotary_emb(self.embed[:1][None], position_ids=positions)
+            half = self.head_dim // 2
+            sign = torch.cat([-torch.ones(half), torch.ones(half)])
+            self.cos = cos[0].float().contiguous()
+            self.sin = (sin[0] * sign).float().contiguous()
+            # x @ _swap exchanges the two halves of a head: rotate_half up to the sign in sin
+            self._swap = torch.roll(torch.eye(self.head_dim), half, dims=0)
+        n_layers = len(self.layers)
+        shape = (n_layers, self.n_kv, self.context_length, self.head_dim)
+        # torch.empty: pages are only touched (and counted as memory) as the cache fills.
+        # fp32 cache: small (46 KB a token for SmolLM2-135M) and CPU bmm is much faster in fp32
+        self.k_cache = torch.empty(shape, dtype=torch.float32)
+        self.v_cache = torch.empty(shape, dtype=torch.float32)
+
+    @torch.inference_mode()
+    def forward(self, ids: Sequence[int] | torch.Tensor, start: int) -> torch.Tensor:
+        """Final (normed) hidden states, fp32, shape (len(ids), hidden)."""
+        ids = torch.as_tensor(ids, dtype=torch.long)
+        n = ids.shape[0]
+        end = start + n
+        if end > self.context_length:
+            raise ValueError(f"{end} tokens exceed the context length {self.context_length}")
+        nh, nkv, hd = self.n_heads, self.n_kv, self.head_dim
+        qk_heads, q_dim, kv_dim = nh + nkv, nh * hd, nkv * hd
+        cos = self.cos[start:end, None]
+        sin = self.sin[start:end, None]
+        mask = None
+        group = nh // nkv
+        if n > 1:  # causal, offset by the cached prefix
+            mask = torch.arange(end)[None, :] <= torch.arange(start, end)[:, None]
+            small_mask = ~mask.repeat(group, 1)  # rows of the stacked (group * n) queries
+        act, eps, hs = self.act, self.eps, (self.hidden_size,)
+        x = self.embed[ids]
+        for i, layer in enumerate(self.layers):
+            h = F.rms_norm(x, hs, layer.ln1, eps).to(act)
+            qkv = layer.qkv(h).float()  # rope and attention in fp32
+            qk = qkv[:, :q_dim + kv_dim].view(n, qk_heads, hd)
+            qk = torch.addcmul(qk * cos, qk.view(n, qk_heads, 2, hd // 2).flip(2).view(n, qk_heads, hd), sin)
+            self.k_cache[i, :, start:end] = qk[:, nh:].transpose(0, 1)
+            self.v_cache[i, :, start:end] = qkv[:, q_dim + kv_dim:].view(n, nkv, hd).transpose(0, 1)
+            k = self.k_cache[i, :, :end]
+            v = self.v_cache[i, :, :end]
+            if n <= SMALL_ATTENTION_ROWS:
+                # Few queries: plain batched matmuls per kv head beat the fused kernel's setup
+                # cost. Query heads sharing a kv head are stacked as extra rows (GQA).
+                q = qk[:, :nh].reshape(n, nkv, group, hd).permute(1, 2, 0, 3).reshape(nkv, group * n, hd)
+                scores = torch.bmm(q, k.transpose(1, 2))
+                if mask is not None:
+                    scores = scores.masked_fill(small_mask, float("-inf"))
+                att = torch.bmm(torch.softmax(scores, dim=-1), v)
+                att = att.view(nkv, group, n, hd).permute(2, 0, 1, 3).reshape(n, q_dim)
+            else:
+                q = qk[:, :nh].transpose(0, 1)[None]  # (1, heads, n, hd)
+                # scale=1: the 1/sqrt(head_dim) is already folded into the q weights
+                att = F.scaled_dot_product_attention(q, k[None], v[None], attn_mask=mask, scale=1.0,
+                                                     enable_gqa=nkv != nh)[0].transpose(0, 1).reshape(n, q_dim)
+            x = x + layer.o(att.to(act))
+            h = F.rms_norm(x, hs, layer.ln2, eps).to(act)
+            gu = layer.gate_up(h)
+            inter = gu.shape[1] // 2
+            x = x + layer.down(F.silu(gu[:, :inter]) * gu[:, inter:])
+        return F.rms_norm(x, hs, self.norm, eps)
+
+    @torch.inference_mode()
+    def step(self, token: int, pos: int) -> torch.Tensor:
+        """One decode step, the hot loop: the final hidden state (1, hidden) of ``token`` read
+        at position ``pos``. Same maths as ``forward`` with fewer, cheaper torch calls."""
+        if not 0 <= pos < self.context_length:
+            raise ValueError(f"position {pos} outside the context length {self.context_length}")
+        nh, nkv, hd, group = self.n_heads, self.n_kv, self.head_dim, self.n_heads // self.n_kv
+        q_dim, qk_dim, end = nh * hd, (nh + self.n_kv) * hd, pos + 1
+        act, eps, hs = self.act, self.eps, (self.hidden_size,)
+        # RoPE at one position is a fixed (hd x hd) matrix: build it once for all layers, then
+        # rotating q and k is a single small matmul per layer.
+        rot = torch.addcmul(torch.diag(self.cos[pos]), self._swap, self.sin[pos])
+        x = self.embed[token:token + 1]
+        for i, layer in enumerate(self.layers):
+            h = F.rms_norm(x, hs, layer.ln1, eps).to(act)
+            qkv = layer.qkv(h).float()[0]
+            qk = torch.mm(qkv[:qk_dim].view(nh + nkv, hd), rot)
+            k_cache, v_cache = self.k_cache[i], self.v_cache[i]
+            k_cache[:, pos] = qk[nh:]
+            v_cache[:, pos] = qkv[qk_dim:].view(nkv, hd)
+            scores = torch.bmm(qk[:nh].view(nkv, group, hd), k_cache[:, :end].transpose(1, 2))
+            att = torch.bmm(torch.softmax(scores, dim=-1), v_cache[:, :end])
+            x = x + layer.o(att.view(1, q_dim).to(act))
+            h = F.rms_norm(x, hs, layer.ln2, eps).to(act)
+            gu = layer.gate_up(h)
+            inter = gu.shape[1] // 2
+            x = x + layer.down(F.silu(gu[:, :inter]) * gu[:, inter:])
+        return F.rms_norm(x, hs, self.norm, eps)
+
+    @torch.inference_mode()
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """fp32 logits for hidden states (rows, hidden): approximate (the low-precision head)
+        except for the top candidates of each row, which are recomputed exactly."""
+        approx = self.lm_head(hidden.to(self.act)).float()
+        if self.exact_head is None:
+            return approx
+        top = approx.topk(min(RESCORE_TOP, approx.shape[-1]), dim=-1).indices  # (rows, k)
+        exact = torch.einsum("rkh,rh->rk", self.exact_head[top], hidden.float())
+        if self.exact_bias is not None:
+            exact = exact + self.exact_bias[top]
+        return approx.scatter_(-1, top, exact)
+
+
+def stop_token_ids(model: Any, tokenizer: Any) -> set[int]:
+    """End-of-turn ids: the configured eos ids plus the chat markers the vocabulary has."""
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), model.config):
+        eos = getattr(source, "eos_token_id", None)
+        ids.update([eos] if isinstance(eos, int) else (eos or []))
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    vocab = tokenizer.get_vocab()
+    for marker in ("<|im_end|>", "<|endoftext|>", "<|im_start|>", "<|eot_id|>", "<end_of_turn>"):
+        if marker in vocab:
+            ids.add(vocab[marker])
+    return ids
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class FastChatModel:
+    """ChatModel over FastLlama, keeping the KV cache of everything it has read."""
+
+    def __init__(self, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int8",
+                 context_length: int | None = None, temperature: float = 0.0, seed: int = 0):
+        self.tokenizer = tokenizer
+        self.net = FastLlama(model, weights=weights, context_length=context_length)
+        self.context_length = self.net.context_length
+        self.head = head
+        self.stop_ids = stop_token_ids(model, tokenizer)
+        self.temperature = temperature
+        self._generator = torch.Generator().manual_seed(seed)
+        self._ids: list[int] = []  # tokens whose keys/values are in the cache, in order
+        # final hidden states of those tokens, for relevance reads inside a reused prefix
+        self._hidden = torch.empty(self.context_length, self.net.hidden_size) if head is not None else None
+        self._next_logits: torch.Tensor | None = None
+        self.last_prefill: dict[str, float] = {}
+
+    def reset(self) -> None:
+        """Forget the cached prefix (the next prefill reads the whole prompt)."""
+        self._ids = []
+        self._next_logits = None
+
+    def prefill(self, input_ids: Sequence[int], fact_ends: Sequence[int]) -> list[float] | None:
+        ids = [int(t) for t in input_ids]
+        if not ids:
+            raise ValueError("prefill needs at least one token")
+        if len(ids) >= self.context_length:
+            raise ValueError(f"prompt of {len(ids)} tokens does not fit the context "
+                             f"length {self.context_length}: trim the history")
+        bad = [e for e in fact_ends if not 0 <= e < len(ids)]
+        if bad:
+            raise ValueError(f"fact_ends {bad} outside the prompt of {len(ids)} tokens")
+        t0 = time.perf_counter()
+        # Re-read at least the last token: its logits start the answer.
+        start = min(common_prefix(self._ids, ids), len(ids) - 1)
+        self._ids = self._ids[:start]  # drop the stale tail first, in case forward fails
+        hidden = self.net.forward(ids[start:], start)
+        self._ids = ids
+        self._next_logits = self.net.logits(hidden[-1:])[0]
+        scores = None
+        if self.head is not None:
+            self._hidden[start:len(ids)] = hidden
+            scores = self.head.scores(self._hidden[:len(ids)], list(fact_ends))
+        self.last_prefill = {"reused_tokens": start, "computed_tokens": len(ids) - start,
+                             "ms": (time.perf_counter() - t0) * 1000}
+        return scores
+
+    def _pick(self, logits: torch.Tensor) -> int:
+        if self.temperature <= 0:
+            return int(torch.argmax(logits))
+        probs = torch.softmax(logits / self.temperature, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=self._generator))
+
+    def generate_ids(self, max_new_tokens: int = 48) -> Iterator[int]:
+        """Token ids of the answer, stopping at end of turn (the stop token is not yielded)."""
+        if self._next_logits is None:
+            raise RuntimeError("decode() before prefill()")
+        for step in range(max_new_tokens):
+            token = self._pick(self._next_logits)
+            if token in self.stop_ids:
+                return
+            yield token
+            if step == max_new_tokens - 1 or len(self._ids) >= self.context_length:
+                return
+            hidden = self.net.step(token, len(self._ids))
+            self._ids.append(token)
+            if self._hidden is not None:
+                self._hidden[len(self._ids) - 1] = hidden[0]
+            self._next_logits = self.net.logits(hidden)[0]
+
+    def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
+        text = IncrementalDecoder(self.tokenizer)
+        for token in self.generate_ids(max_new_tokens):
+            piece = text.push(token)
+            if piece:
+                yield piece
+        rest = text.flush()
+        if rest:
+            yield rest

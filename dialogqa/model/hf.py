@@ -1,0 +1,82 @@
+"""The plain transformers ChatModel: the reference the fast path is checked against, and the
+fallback for model families dialogqa.model.fast does not support.
+
+No prefix reuse: every prefill reads the whole prompt.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+
+from dialogqa.model.detok import IncrementalDecoder
+from dialogqa.model.fast import stop_token_ids
+
+
+class HFChatModel:
+    def __init__(self, model: Any, tokenizer: Any, head: Any = None, *,
+                 context_length: int | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.head = head
+        limit = model.config.max_position_embeddings
+        self.context_length = min(context_length or limit, limit)
+        self.stop_ids = stop_token_ids(model, tokenizer)
+        # transformers 5 renamed past_key_values to cache (the old name warns, then goes away)
+        self._cache_kw = ("cache" if "cache" in inspect.signature(model.model.forward).parameters
+                          else "past_key_values")
+        self._cache = None
+        self._next_logits: torch.Tensor | None = None
+        self._length = 0
+        self.last_prefill: dict[str, float] = {}
+
+    @torch.inference_mode()
+    def prefill(self, input_ids: Sequence[int], fact_ends: Sequence[int]) -> list[float] | None:
+        ids = [int(t) for t in input_ids]
+        if not ids or len(ids) >= self.context_length:
+            raise ValueError(f"prompt of {len(ids)} tokens: needs 1 to {self.context_length - 1}")
+        t0 = time.perf_counter()
+        out = self.model.model(input_ids=torch.tensor([ids]), use_cache=True)
+        hidden = out.last_hidden_state[0]
+        self._cache = _cache_of(out)
+        self._next_logits = self.model.lm_head(hidden[-1:]).float()[0]
+        self._length = len(ids)
+        self.last_prefill = {"reused_tokens": 0, "computed_tokens": len(ids),
+                             "ms": (time.perf_counter() - t0) * 1000}
+        return None if self.head is None else self.head.scores(hidden, list(fact_ends))
+
+    def generate_ids(self, max_new_tokens: int = 48) -> Iterator[int]:
+        if self._next_logits is None:
+            raise RuntimeError("decode() before prefill()")
+        for step in range(max_new_tokens):
+            token = int(torch.argmax(self._next_logits))
+            if token in self.stop_ids:
+                return
+            yield token
+            if step == max_new_tokens - 1 or self._length >= self.context_length:
+                return
+            with torch.inference_mode():
+                out = self.model(input_ids=torch.tensor([[token]]), use_cache=True,
+                                 logits_to_keep=1, **{self._cache_kw: self._cache})
+            self._cache = _cache_of(out)
+            self._length += 1
+            self._next_logits = out.logits[0, -1].float()
+
+    def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
+        text = IncrementalDecoder(self.tokenizer)
+        for token in self.generate_ids(max_new_tokens):
+            piece = text.push(token)
+            if piece:
+                yield piece
+        rest = text.flush()
+        if rest:
+            yield rest
+
+
+def _cache_of(output: Any) -> Any:
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else getattr(output, "past_key_values", None)

