@@ -222,8 +222,8 @@ def _replay(args: argparse.Namespace) -> int:
     def write_replayed(conv) -> None:  # one line per conversation as soon as it is done
         if out_file is None:
             return
-        files = graphs.files(conv)
-        conv.kg = relative_kg(files, args.out) if files else conv.kg
+        files = graphs.files(conv) or conv.kg_paths()  # --store/--endpoint: keep the transcript's
+        conv.kg = relative_kg(files, args.out)
         out_file.write(dumps(conv) + "\n")
         out_file.flush()
 
