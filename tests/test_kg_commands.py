@@ -53,6 +53,20 @@ def test_info_store_matches_memory(capsys, small_ttl, tmp_path):
     for key in ("triples", "entities", "predicates", "namespaces"):
         assert mem[key] == disk[key], key
     assert sorted(map(str, mem["top_predicates"])) == sorted(map(str, disk["top_predicates"]))
+    _, mem, _ = run(capsys, "kg", "validate", str(small_ttl), "--json")
+    _, disk, _ = run(capsys, "kg", "validate", "--store", str(store), "--json")
+    mem, disk = json.loads(mem), json.loads(disk)
+    assert {k: v for k, v in mem.items() if k != "name"} == {k: v for k, v in disk.items() if k != "name"}
+
+
+def test_info_counts_stored_triples_when_files_repeat_them(capsys, small_ttl, tmp_path):
+    store = tmp_path / "st"
+    assert run(capsys, "kg", "load", str(small_ttl), str(small_ttl), "--store", str(store))[0] == 0
+    _, mem, _ = run(capsys, "kg", "info", str(small_ttl), "--json")
+    _, disk, _ = run(capsys, "kg", "info", "--store", str(store), "--json")
+    mem, disk = json.loads(mem), json.loads(disk)
+    assert disk["triples"] == SMALL_TRIPLES
+    assert mem["top_predicates"] == disk["top_predicates"]
 
 
 @pytest.mark.endpoint

@@ -25,7 +25,14 @@ def namespace(iri: str) -> str:
 def graph_stats(kg, top: int = 15) -> dict:
     from dialogqa.kg.memory import MemoryKG
 
-    if isinstance(kg, MemoryKG):
+    tally = getattr(kg, "meta", {}).get("stats")  # counted by `kg load` (StoreKG)
+    if tally is not None:
+        entities = tally["entities"]
+        n_predicates = len(tally["predicates"])
+        top_predicates = sorted(((URIRef(p), n) for p, n in tally["predicates"].items()),
+                                key=lambda kv: (-kv[1], str(kv[0])))[:top]
+        ns = Counter(tally["namespaces"])
+    elif isinstance(kg, MemoryKG):
         predicates, subjects, objects = Counter(), set(), set()
         for s, p, o in kg.triples():
             predicates[p] += 1
@@ -65,14 +72,19 @@ def label_coverage(kg, examples: int = 10) -> dict:
     """How many entities (subjects) and predicates carry a label a person can read."""
     from dialogqa.kg.memory import MemoryKG
 
-    if isinstance(kg, MemoryKG):
+    tally = getattr(kg, "meta", {}).get("stats")  # counted by `kg load` (StoreKG)
+    if tally is not None:
+        n_entities, n_labelled = tally["subjects"], tally["labelled_subjects"]
+        n_predicates, n_labelled_predicates = len(tally["predicates"]), tally["labelled_predicates"]
+        unlabelled = tally["unlabelled_examples"][:examples]
+    elif isinstance(kg, MemoryKG):
         subjects, labelled, predicates = set(), set(), set()
         for s, p, o in kg.triples():
             subjects.add(s)
             predicates.add(p)
             if p in LABEL_PREDICATE_TERMS and isinstance(o, Literal):
                 labelled.add(s)
-        unlabelled = [str(s) for s in subjects - labelled][:examples]
+        unlabelled = sorted(str(s) for s in subjects - labelled)[:examples]
         n_entities, n_labelled = len(subjects), len(subjects & labelled)
         n_predicates, n_labelled_predicates = len(predicates), len(predicates & labelled)
     else:

@@ -34,6 +34,7 @@ from dialogqa.kg.labels import (
     sort_labels,
 )
 from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name, to_matches
+from dialogqa.kg.stats import namespace
 from dialogqa.kg.loading import (
     OXIGRAPH_FORMATS,
     QUAD_FORMATS,
@@ -46,7 +47,7 @@ from dialogqa.kg.loading import (
 META = "dialogqa-store.json"
 OXIGRAPH_DIR = "oxigraph"
 LABELS_DB = "labels.sqlite"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _BATCH = 200_000  # quads per bulk_extend: big enough to be fast, small enough to stay lean
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -205,40 +206,82 @@ class StoreKG:
 _LABEL_RANK_BY_NODE = {ox.NamedNode(iri): rank for iri, rank in LABEL_PREDICATE_RANK.items()}
 
 
+class _Tally:
+    """What one streaming pass learns besides the quads: labels, and the counts behind
+    ``kg info`` / ``kg validate``, so those never rescan a million triples."""
+
+    def __init__(self):
+        self.labels: list[tuple[str, str, str, int]] = []
+        self.labelled: set[str] = set()
+        self.degree: Counter[str] = Counter()  # out-edges per subject: ranks same-named entities
+        self.predicates: Counter[str] = Counter()
+        self.objects: set[str] = set()  # IRIs in object position
+        self.parsed = 0
+
+    def add(self, batch: list) -> None:
+        self.parsed += len(batch)
+        self.degree.update(map(_value, map(_subject, batch)))  # blank nodes too: harmless
+        self.predicates.update(map(_value, map(_predicate, batch)))
+        named = ox.NamedNode
+        self.objects.update(o.value for o in map(_object, batch) if type(o) is named)
+        label_rank = _LABEL_RANK_BY_NODE
+        for q in filter(lambda q: q.predicate in label_rank, batch):
+            subject, obj = q.subject, q.object
+            if isinstance(obj, ox.Literal) and (text := " ".join(obj.value.split())):
+                key = subject.value if isinstance(subject, named) else f"_:{subject.value}"
+                self.labels.append((key, text, obj.language or "", label_rank[q.predicate]))
+                self.labelled.add(key)
+
+    def stats(self, store: ox.Store, total: int) -> dict:
+        predicates = self.predicates
+        if total != self.parsed:  # the files repeat triples: count the stored ones instead
+            predicates = Counter({s["p"].value: int(s["n"].value) for s in store.query(
+                "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p",
+                use_default_graph_as_union=True)})
+        subjects = set(self.degree)
+        iris = {t for t in subjects if ":" in t} | self.objects | set(predicates)
+        return {
+            "entities": len(subjects | self.objects),
+            "predicates": dict(predicates.most_common()),
+            "namespaces": dict(Counter(namespace(t) for t in iris).most_common()),
+            "subjects": len(subjects),
+            "labelled_subjects": len(subjects & self.labelled),
+            "labelled_predicates": len(set(predicates) & self.labelled),
+            "unlabelled_examples": sorted(subjects - self.labelled)[:10],
+        }
+
+
 def _build(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: bool) -> dict:
     started = time.perf_counter()
     store = ox.Store(str(work / OXIGRAPH_DIR))
-    labels: list[tuple[str, str, str, int]] = []
-    labelled: set[str] = set()
-    degree: Counter[str] = Counter()  # out-edges per subject: ranks same-named entities
-    predicates: set[str] = set()
+    tally = _Tally()
     for f in files:
-        _load_file(store, f, guess_format(f, fmt), progress, labels, labelled, degree, predicates)
+        _load_file(store, f, guess_format(f, fmt), progress, tally)
     store.flush()
     total = len(store)  # distinct triples: a file may repeat some, or several files overlap
+    stats = tally.stats(store, total)
     del store
+    degree, labelled = tally.degree, tally.labelled
     rows = itertools.chain(
-        ((key, text, lang, rank, degree[key]) for key, text, lang, rank in labels),
+        ((key, text, lang, rank, degree[key]) for key, text, lang, rank in tally.labels),
         ((iri, name, "", LOCAL_NAME_RANK, n) for iri, n in degree.items()
          if iri not in labelled and ":" in iri  # IRIs, not blank nodes
          and not opaque_local_name(name := local_name(iri))))
     index = LabelIndex(str(work / LABELS_DB))
-    n_labels = index.build(rows, predicates)
+    n_labels = index.build(rows, tally.predicates)
     index.close()
     meta = {"version": FORMAT_VERSION, "triples": total, "labels": n_labels,
             "files": [os.path.abspath(f) for f in files],
-            "load_seconds": round(time.perf_counter() - started, 2)}
+            "load_seconds": round(time.perf_counter() - started, 2), "stats": stats}
     (work / META).write_text(json.dumps(meta, indent=2))
     return meta
 
 
-def _load_file(store: ox.Store, path, syntax: str, progress: bool, labels: list,
-               labelled: set[str], degree: Counter, predicates: set[str]) -> int:
-    """Stream one file into the store.  Per-quad work stays in C (islice, map): the Python
-    loop only sees label triples, a tenth of a typical graph."""
+def _load_file(store: ox.Store, path, syntax: str, progress: bool, tally: _Tally) -> int:
+    """Stream one file into the store in large batches; per-quad work stays in C where it
+    can (islice, map, Counter)."""
     rdf_format = getattr(ox.RdfFormat, OXIGRAPH_FORMATS[syntax])
     flatten = syntax in QUAD_FORMATS  # one graph: named graphs' triples join the default one
-    label_rank = _LABEL_RANK_BY_NODE
     n = 0
     with open_rdf(path, progress) as (stream, bar):
         parser = ox.parse(stream, format=rdf_format, base_iri=Path(path).resolve().as_uri())
@@ -249,14 +292,7 @@ def _load_file(store: ox.Store, path, syntax: str, progress: bool, labels: list,
                 store.bulk_extend(batch)
                 n += len(batch)
                 bar.add_triples(0, count=n)
-                degree.update(map(_value, map(_subject, batch)))  # blank nodes too: harmless
-                predicates.update(map(_value, map(_predicate, batch)))
-                for q in filter(lambda q: q.predicate in label_rank, batch):
-                    s, o = q.subject, q.object
-                    if isinstance(o, ox.Literal) and (text := " ".join(o.value.split())):
-                        key = s.value if isinstance(s, ox.NamedNode) else f"_:{s.value}"
-                        labels.append((key, text, o.language or "", label_rank[q.predicate]))
-                        labelled.add(key)
+                tally.add(batch)
         except SyntaxError as exc:
             raise UserError(describe_parse_error(path, exc)) from None
     return n
@@ -264,4 +300,5 @@ def _load_file(store: ox.Store, path, syntax: str, progress: bool, labels: list,
 
 _subject = operator.attrgetter("subject")
 _predicate = operator.attrgetter("predicate")
+_object = operator.attrgetter("object")
 _value = operator.attrgetter("value")
