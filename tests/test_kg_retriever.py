@@ -264,3 +264,27 @@ def test_backend_calls_are_cached(kg):
 def test_bad_k():
     with pytest.raises(ValueError, match="k must be"):
         Retriever(None, k=0)
+
+
+def test_the_entity_switched_to_outweighs_an_older_repeated_one(kg):
+    # Norway was the subject of two turns, Sweden of the last one: "its" is Sweden's
+    history = [turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo"),
+               turn(kg, "What is its currency?", "Norwegian krone", "Norway", "currency", "NOK"),
+               turn(kg, "And Sweden?", "Swedish krona", "Sweden", "currency", "SEK")]
+    facts = Retriever(kg).retrieve("What is its population?", history)
+    assert facts[0].triple[:2] == (ex("Sweden"), ex("population"))
+    focus = Retriever(kg).focus("What is its population?", history)
+    assert focus.index(ex("Sweden")) < focus.index(ex("Norway"))
+
+
+def test_a_cited_literal_read_back_from_a_transcript(kg):
+    # a transcript keeps a literal's lexical form only ("5400000", no xsd:integer): the fact
+    # it cited must still step back as in test_a_fact_already_answered_steps_back
+    history = [
+        turn(kg, "What is the population of Norway?", "5400000", "Norway", "population",
+             Literal("5400000")),
+        turn(kg, "What is its capital?", "Oslo", "Norway", "capital", "Oslo"),
+    ]
+    facts = Retriever(kg).retrieve("What is the population?", history)
+    assert facts[0].triple[:2] == (ex("Oslo"), ex("population"))
+    assert rank(facts, "Norway", "population") == 1

@@ -118,7 +118,7 @@ MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
 
 LINK_WEIGHT = 3.0  # an entity the question names outweighs the focus
-DECAY = 0.75  # per turn back in history
+DECAY = 0.85  # per turn back in history
 TOPIC_WEIGHT = 1.0  # what an earlier turn was about
 ANSWER_WEIGHT = 0.8  # what it answered with
 
@@ -138,12 +138,16 @@ class Question:
     # Stems that only the answer-type word brought in ("countries" in "Which countries
     # border Chile?"): they say what the answer is, not how it relates to the subject.
     answer_type: frozenset[str] = frozenset()
+    # Each relation word's stems (synonyms included): how many words point at a predicate.
+    terms: tuple[frozenset[str], ...] = ()
+    type_term: frozenset[str] = frozenset()  # the answer-type word's stems
     wants_date: bool = False
     wants_number: bool = False
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
-        words, content, relation = [], set(), set()
+        words, content, relation, terms = [], set(), set(), []
+        type_term: frozenset[str] = frozenset()
         kept: list[int] = []  # indexes into words of the content words
         for m in _WORD.finditer(text):
             w = fold(m.group())
@@ -157,12 +161,18 @@ class Question:
             content |= stems
             if i != type_at:
                 relation |= stems
+                terms.append(frozenset(stems))
+            else:
+                type_term = frozenset(stems)
         for w in words:  # question words that are stopwords still carry synonyms ("where")
-            for syn in SYNONYMS.get(w, ()) if w in STOPWORDS else ():
-                content.add(stem(syn))
-                relation.add(stem(syn))
+            if w in STOPWORDS and w in SYNONYMS:
+                stems = frozenset(stem(syn) for syn in SYNONYMS[w])
+                content |= stems
+                relation |= stems
+                terms.append(stems)
         joined = " ".join(words)
         return cls(text, words, content, answer_type=frozenset(content - relation),
+                   terms=tuple(terms), type_term=type_term,
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
@@ -297,12 +307,16 @@ class Retriever:
             a.weight += LINK_WEIGHT * m.score
             a.linked = True
 
+        # An entity's focus is its strongest mention, not the sum of them: summed, the
+        # subject of three earlier turns outweighs the one the last turn switched to.
         recent = list(history)[-self.history_turns:]
+        focus: dict[Node, float] = {}
         for age, turn in enumerate(reversed(recent)):
             decay = DECAY ** age
             for entity, role in self._turn_entities(turn):
-                a = anchors.setdefault(entity, _Anchor())
-                a.weight += decay * role
+                focus[entity] = max(focus.get(entity, 0.0), decay * role)
+        for entity, weight in focus.items():
+            anchors.setdefault(entity, _Anchor()).weight += weight
 
         # A question naming a focus entity by part of its label ("Solberg" for "Erna
         # Solberg") or a word of it points at that entity even when linking missed it.
@@ -355,7 +369,7 @@ class Retriever:
 
     @staticmethod
     def _cited(history: Sequence[Turn]) -> set[Triple]:
-        return {f.triple for turn in list(history)[-4:] for f in turn.evidence[:2]}
+        return {(f.s, f.p, _lexical(f.o)) for turn in list(history)[-4:] for f in turn.evidence[:2]}
 
     @staticmethod
     def _cited_po(cited: set[Triple]) -> set[tuple[Node, Node]]:
@@ -398,9 +412,11 @@ class Retriever:
                 score += W_TYPE
         if match == 0 and triple[1] in carry:
             score += W_CARRY
-        if triple in cited:
+        if isinstance(o, Literal):
+            o = _lexical(o)
+        if (triple[0], triple[1], o) in cited:
             score -= CITED_PENALTY
-        elif (triple[1], triple[2]) in cited_po:
+        elif (triple[1], o) in cited_po:
             score -= SIBLING_PENALTY
         return score
 
@@ -432,6 +448,12 @@ class Retriever:
         if not hits:
             return 0.0
         count = float(len(hits))
+        # "What languages do people speak?": two words point at "language", one at
+        # "population"; count the question's words as well as the label's stems
+        words = sum(1 for t in q.terms if t & stems)
+        if type_fits is not False and q.type_term & stems:
+            words += 1
+        count = max(count, float(words))
         if type_fits is False and hits <= q.answer_type:
             count *= TYPE_MISMATCH
         return count / math.sqrt(len(stems))
@@ -484,6 +506,12 @@ class Retriever:
             text = str(term) if isinstance(term, Literal) else self.kg.label(term)
             _put(self._labels, term, text, self._cache_size * 4)
         return text
+
+
+def _lexical(term: Node) -> Node:
+    """A literal as its lexical form: evidence read back from a transcript keeps only that
+    ("5400000", not "5400000"^^xsd:integer), and must still match the graph's fact."""
+    return Literal(str(term)) if isinstance(term, Literal) else term
 
 
 def _mentions(answer_folded: str, label: str) -> bool:
