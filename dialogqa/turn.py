@@ -21,7 +21,7 @@ class Turn:
     abstained: bool = False
     facts: list[Fact] = field(default_factory=list)  # the candidates the model saw, in prompt order
     focus: list[Node] = field(default_factory=list)  # focus entities after this turn, most recent first
-    timings: dict[str, float] = field(default_factory=dict)  # ms: retrieve, prefill, first_token, total
+    timings: dict[str, float] = field(default_factory=dict)  # retrieve_ms, prefill_ms, first_token_ms, total_ms
     # evaluation fields (from a transcript), left empty in live chat
     expected: list[str] = field(default_factory=list)
     expected_evidence: list[tuple[str, str, str]] = field(default_factory=list)

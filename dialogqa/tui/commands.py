@@ -32,12 +32,15 @@ def session_factory(args: argparse.Namespace):
     def build(progress):
         from dialogqa.cli import open_graph_from_args
         from dialogqa.dialogue.session import DialogueSession
+        from dialogqa.dialogue.commands import default_adapter_dir
         from dialogqa.model.loading import load_chat_model
 
         progress("opening graph…")
         kg = open_graph_from_args(args, default_world=True)
         progress("loading model…", kg=kg)
-        model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter)
+        # the adapter shipped in the package unless one is named (the base model when none ships)
+        adapter = args.adapter or default_adapter_dir()
+        model = load_chat_model(model_dir=args.model, adapter_dir=str(adapter) if adapter else None)
         return DialogueSession(kg, model, record=args.record, kg_files=_graph_files(args))
 
     return build
