@@ -262,10 +262,11 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class FastChatModel:
     """ChatModel over FastLlama, keeping the KV cache of everything it has read."""
 
-    def __init__(self, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int8",
-                 context_length: int | None = None, temperature: float = 0.0, seed: int = 0):
+    def __init__(self, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int4",
+                 context_length: int | None = None, lora: dict | None = None,
+                 temperature: float = 0.0, seed: int = 0):
         self.tokenizer = tokenizer
-        self.net = FastLlama(model, weights=weights, context_length=context_length)
+        self.net = FastLlama(model, weights=weights, context_length=context_length, lora=lora)
         self.context_length = self.net.context_length
         self.head = head
         self.stop_ids = stop_token_ids(model, tokenizer)

@@ -140,54 +140,95 @@ def load_base_for_training(model_dir: str | os.PathLike | None = None, dtype: An
     return model, tokenizer
 
 
-def load_adapter(model, adapter_dir: str | os.PathLike):
-    """Merge a peft LoRA adapter into ``model`` (the weights, for inference) and return it."""
+def _open_adapter(model, adapter_dir: str | os.PathLike):
     from peft import PeftModel
 
     path = Path(adapter_dir).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise UserError(f"--adapter {adapter_dir}: not a peft adapter directory (no adapter_config.json)")
     try:
-        peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=False)
+        return PeftModel.from_pretrained(model, str(path), is_trainable=False)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise UserError(f"--adapter {adapter_dir}: does not fit the base model: {exc}") from exc
-    return peft_model.merge_and_unload()
 
 
-def load_hf_model(model_dir=None, adapter_dir=None):
-    """(merged hf_model in eval mode, tokenizer, relevance head or None)."""
+def load_adapter(model, adapter_dir: str | os.PathLike):
+    """``model`` with a peft LoRA adapter merged into its weights (for the plain forward)."""
+    return _open_adapter(model, adapter_dir).merge_and_unload()
+
+
+def load_adapter_factors(model, adapter_dir: str | os.PathLike):
+    """(base model, {projection nn.Linear: (A, B * scaling)}) for the fast forward, which runs
+    LoRA beside its 4-bit weights instead of merging it in (merging would be rounded away).
+    Anything that is not a plain LoRA on a Linear (DoRA, LoRA bias, embeddings...) is merged."""
+    peft_model = _open_adapter(model, adapter_dir)
+    factors = {}
+    for module in peft_model.modules():
+        lora_a, lora_b = getattr(module, "lora_A", None), getattr(module, "lora_B", None)
+        if lora_a is None or lora_b is None or not hasattr(module, "base_layer"):
+            continue
+        active = [a for a in module.active_adapters if a in lora_a]
+        plain = (len(active) == 1 and hasattr(module.base_layer, "weight")
+                 and module.base_layer.weight.dim() == 2
+                 and not module.use_dora.get(active[0], False)
+                 and not getattr(module, "lora_bias", {}).get(active[0], False)
+                 and not getattr(module, "fan_in_fan_out", False))
+        if plain:
+            name = active[0]
+            scaling = float(module.scaling[name])
+            factors[module.base_layer] = (lora_a[name].weight.detach().float(),
+                                          lora_b[name].weight.detach().float() * scaling)
+        elif active:
+            module.merge(adapter_names=active)
+    # unload: the LoRA wrappers go, base layers (merged where merged above) stay
+    return peft_model.unload(), factors
+
+
+def load_hf_model(model_dir=None, adapter_dir=None, merge: bool = True):
+    """(hf_model in eval mode, tokenizer, relevance head or None, lora factors or None).
+    With ``merge`` the adapter is merged into the weights, else returned as factors."""
     from dialogqa.model.relevance import RelevanceHead
 
     model, tokenizer = load_base_for_training(model_dir)
-    head = None
+    head = factors = None
     if adapter_dir is not None:
-        model = load_adapter(model, adapter_dir)
+        if merge:
+            model = load_adapter(model, adapter_dir)
+        else:
+            model, factors = load_adapter_factors(model, adapter_dir)
         head = RelevanceHead.load(adapter_dir, hidden_size=model.config.hidden_size)
     model.eval()
-    return model, tokenizer, head
+    return model, tokenizer, head, factors
 
 
 def load_chat_model(model_dir: str | os.PathLike | None = None,
                     adapter_dir: str | os.PathLike | None = None, *,
-                    backend: str = "fast", weights: str = "int8", threads: int | None = None,
+                    backend: str = "fast", weights: str = "int4", threads: int | None = None,
                     context_length: int | None = None):
     """The ChatModel the engine talks to.
 
     ``backend="fast"``: the lean CPU forward (dialogqa.model.fast) with prefix-cache reuse;
-    ``backend="hf"``: the plain transformers forward, the reference it is tested against.
-    ``weights`` (fast backend): int8 (default), bf16 or f32 storage of the linear layers.
+    it falls back to ``"hf"`` (the plain transformers forward, the reference it is tested
+    against) for model families it does not know. ``weights`` (fast backend): int4 (default),
+    int8, bf16 or f32 storage of the linear layers.
     """
     import torch
 
+    if backend not in ("fast", "hf"):
+        raise UserError(f"--backend must be fast or hf, got {backend!r}")
     if threads:
         torch.set_num_threads(threads)
-    model, tokenizer, head = load_hf_model(model_dir, adapter_dir)
-    if backend == "hf":
-        from dialogqa.model.hf import HFChatModel
-
-        return HFChatModel(model, tokenizer, head, context_length=context_length)
+    model, tokenizer, head, factors = load_hf_model(model_dir, adapter_dir, merge=backend == "hf")
     if backend == "fast":
-        from dialogqa.model.fast import FastChatModel
+        from dialogqa.model.fast import FastChatModel, UnsupportedModel
 
-        return FastChatModel(model, tokenizer, head, weights=weights, context_length=context_length)
-    raise UserError(f"--backend must be fast or hf, got {backend!r}")
+        try:
+            return FastChatModel(model, tokenizer, head, weights=weights,
+                                 context_length=context_length, lora=factors)
+        except UnsupportedModel as exc:
+            print(f"dialogqa: {exc}; using the plain transformers forward", file=sys.stderr)
+            if factors:
+                model, tokenizer, head, factors = load_hf_model(model_dir, adapter_dir, merge=True)
+    from dialogqa.model.hf import HFChatModel
+
+    return HFChatModel(model, tokenizer, head, context_length=context_length)

@@ -61,6 +61,7 @@ class RelevanceHead(nn.Module):
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> RelevanceHead | None:
         """The head saved in ``directory``, or None when there is none."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = Path(directory)
@@ -71,7 +72,7 @@ class RelevanceHead(nn.Module):
             size = int(config["hidden_size"])
             head = cls(size)
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
         if config.get("input", INPUT) != INPUT:
             raise UserError(f"{path / CONFIG_FILE}: head reads {config['input']!r}, expected {INPUT!r}")
