@@ -47,11 +47,12 @@ def padded_tokens(batches: Sequence[Sequence[Example]]) -> tuple[int, int]:
 def collate(batch: Sequence[Example], pad_id: int, device: str | torch.device = "cpu") -> dict:
     """Right-padded ids plus flat (row * seq + position) indices where each loss is read:
     ``answer_index`` = the position *before* each answer token (it predicts that token),
-    ``fact_index`` = the last token of each fact line."""
+    ``fact_index`` = the last token of each fact line, ``fact_query_index`` = the last prompt
+    token of that line's example (for a relevance head that also reads the question)."""
     width = max(len(ex) for ex in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     a_index, a_target, a_owner = [], [], []
-    f_index, f_label, f_owner = [], [], []
+    f_index, f_label, f_owner, f_query = [], [], [], []
     for row, ex in enumerate(batch):
         ids[row, : len(ex)] = torch.tensor(ex.input_ids, dtype=torch.long)
         base = row * width
@@ -60,8 +61,10 @@ def collate(batch: Sequence[Example], pad_id: int, device: str | torch.device = 
                 a_index.append(base + t - 1)
                 a_target.append(ex.input_ids[t])
                 a_owner.append(row)
+        query = base + (ex.query_pos if ex.query_pos >= 0 else len(ex) - 1)
         for end, label in zip(ex.fact_ends, ex.fact_labels):
             f_index.append(base + end)
+            f_query.append(query)
             f_label.append(label)
             f_owner.append(row)
     as_long = lambda x: torch.tensor(x, dtype=torch.long, device=device)
@@ -71,5 +74,6 @@ def collate(batch: Sequence[Example], pad_id: int, device: str | torch.device = 
         "answer_index": as_long(a_index), "answer_targets": as_long(a_target),
         "answer_owner": as_long(a_owner),
         "fact_index": as_long(f_index), "fact_owner": as_long(f_owner),
+        "fact_query_index": as_long(f_query),
         "fact_labels": torch.tensor(f_label, dtype=torch.float32, device=device),
     }

@@ -310,7 +310,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                metavar="X", help=help_text)
         else:
             group.add_argument(flag(f.name), dest=f.name, default=None, type=_typed(f.name, kind),
-                               metavar=f.name.split("_")[-1].upper(), help=help_text)
+                               metavar={int: "N", float: "X", str: "TEXT"}[kind], help=help_text)
 
 
 def _typed(name: str, kind: type):

@@ -43,6 +43,7 @@ class Example:
     loss_mask: list[int]  # 1 where the token is part of the answer (predicted from the one before)
     fact_ends: list[int]  # last token of each fact line
     fact_labels: list[float]  # 1.0 gold evidence, 0.0 other candidates
+    query_pos: int = -1  # last prompt token (the question read, before the answer); -1: last token
     source: str = ""
     conversation: str = ""
     turn: int = 0
@@ -140,7 +141,8 @@ def conversation_examples(
                           for f in rendered.facts]
                 if turn.unanswerable or any(labels):
                     example = Example(rendered.input_ids, rendered.loss_mask, rendered.fact_ends,
-                                      labels, source=source, conversation=conv.id, turn=index)
+                                      labels, query_pos=rendered.prompt_len - 1, source=source,
+                                      conversation=conv.id, turn=index)
                     stats.history_trimmed += rendered.history_used < len(history)
         if example is None:
             stats.skipped += 1

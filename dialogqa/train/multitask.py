@@ -132,6 +132,17 @@ class MultiTask(nn.Module):
         h = out.last_hidden_state
         return h.reshape(-1, h.shape[-1])
 
+    def fact_logits(self, flat: torch.Tensor, batch: dict) -> torch.Tensor:
+        """One relevance logit per fact line. Fact lines come before the question in the
+        prompt, so under causal attention their states cannot see it; a head with
+        ``pair_logits(fact_states, query_states)`` also reads the last prompt token, which has
+        seen the facts and the question. A plain head reads the fact lines alone."""
+        facts = flat.index_select(0, batch["fact_index"])
+        if hasattr(self.head, "pair_logits"):
+            query = flat.index_select(0, batch["fact_query_index"])
+            return self.head.pair_logits(facts, query).float()
+        return self.head(facts).float()
+
     def forward(self, batch: dict, inputs_embeds: torch.Tensor | None = None) -> Losses:
         flat = self.hidden(batch["input_ids"], inputs_embeds)
         zero = flat.sum() * 0.0  # keeps the graph connected when a task has no rows here
@@ -142,7 +153,7 @@ class MultiTask(nn.Module):
             logits = self.lm_head(flat.index_select(0, batch["answer_index"]))
             answer = F.cross_entropy(logits.float(), batch["answer_targets"])
         if n_facts and self.relevance_weight:
-            rel_logits = self.head(flat.index_select(0, batch["fact_index"])).float()
+            rel_logits = self.fact_logits(flat, batch)
             relevance = F.binary_cross_entropy_with_logits(
                 rel_logits, batch["fact_labels"], pos_weight=self.pos_weight)
         total = self.answer_weight * answer + self.relevance_weight * relevance
@@ -193,7 +204,7 @@ def eval_counts(mt: MultiTask, batch: dict, autocast=nullcontext) -> dict[str, f
             right = logits.argmax(-1) == batch["answer_targets"]
         rel = torch.zeros(0)
         if batch["fact_index"].numel():
-            rel = mt.head(flat.index_select(0, batch["fact_index"])).float()
+            rel = mt.fact_logits(flat, batch)
             out["loss_relevance"] = float(F.binary_cross_entropy_with_logits(
                 rel, batch["fact_labels"], reduction="sum"))
     counts = dict(out, examples=0, answers_exact=0, answer_tokens=int(right.numel()),
