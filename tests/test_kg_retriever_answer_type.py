@@ -15,9 +15,12 @@ CITIES = ["Valparaiso", "Concepcion", "Antofagasta", "Temuco", "Rancagua", "Talc
 TTL = """\
 @prefix ex: <http://example.org/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 
 ex:Chile rdfs:label "Chile"@en ; ex:capital ex:Santiago ; ex:currency ex:CLP ;
-    ex:sharesBorderWith ex:Argentina, ex:Bolivia, ex:Peru .
+    ex:sharesBorderWith ex:Argentina, ex:Bolivia, ex:Peru ;
+    ex:population "18729160"^^xsd:integer ; ex:areaKm2 "756950"^^xsd:integer ;
+    ex:language ex:Spanish, ex:Mapudungun, ex:Quechua .
 ex:Argentina rdfs:label "Argentina"@en ; ex:capital ex:BuenosAires .
 ex:Bolivia rdfs:label "Bolivia"@en .
 ex:Peru rdfs:label "Peru"@en ; ex:sharesBorderWith ex:Ecuador .
@@ -33,6 +36,9 @@ ex:capitalOf rdfs:label "capital of"@en .
 ex:currency rdfs:label "currency"@en .
 ex:country rdfs:label "country"@en .
 ex:sharesBorderWith rdfs:label "shares border with"@en .
+ex:population rdfs:label "population"@en .
+ex:areaKm2 rdfs:label "area in km2"@en .
+ex:language rdfs:label "language"@en .
 """ + "".join(f'ex:City{i} rdfs:label "{name}"@en ; ex:country ex:Chile .\n'
               for i, name in enumerate(CITIES))
 
@@ -138,3 +144,12 @@ def test_both_ends_named_by_the_same_word(kg):
     # "capital" still fits the country -> capital reading
     facts = Retriever(kg).retrieve("Tell me the capital of Djibouti.", [])
     assert facts[0].triple == (ex("Djibouti"), ex("capital"), ex("DjiboutiCity"))
+
+
+def test_more_question_words_pointing_at_a_predicate_win(kg):
+    # "languages" and "speak" point at "language", only "people" at "population" (and a
+    # single population fact is not damped like Chile's three languages)
+    facts = Retriever(kg).retrieve("What languages do people speak in Chile?", [])
+    assert facts[0].p == ex("language")
+    facts = Retriever(kg).retrieve("How big is Chile in square kilometres?", [])
+    assert facts[0].triple[:2] == (ex("Chile"), ex("areaKm2"))

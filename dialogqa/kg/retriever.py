@@ -92,6 +92,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "state": ("country",), "nation": ("country",), "founder": ("founded",),
     "parent": ("father", "mother"), "job": ("occupation",), "profession": ("occupation",),
     "continent": ("continent",), "region": ("region", "located"), "area": ("area",),
+    "square": ("area",), "kilometres": ("km2", "km"), "kilometers": ("km2", "km"),
+    "miles": ("mi2", "mi"), "acres": ("area",), "hectares": ("area",),
     "coat": ("coat",), "arms": ("arms",), "symbol": ("symbol", "coat", "flag"),
 }
 
