@@ -163,9 +163,6 @@ class LabelIndex:
     def predicates(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT iri FROM predicates")}
 
-    def entity_count(self) -> int:
-        return self.db.execute("SELECT count(DISTINCT entity) FROM labels").fetchone()[0]
-
     def search(self, text: str, limit: int = 10) -> list[Hit]:
         """Entities the text mentions: longest span first, then best score; spans that
         overlap a longer chosen span are dropped ("New York City" hides "York")."""
@@ -194,12 +191,13 @@ class LabelIndex:
                                 n, rank, degree))
         return longest_first(hits, limit)
 
-    def _lookup(self, keys: list[str]) -> Iterator[tuple[str, str, str, int]]:
+    def _lookup(self, keys: list[str]) -> Iterator[tuple[str, str, str, int, int]]:
         per_norm: Counter[str] = Counter()
         for chunk in _chunks(keys, _BATCH):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                f"SELECT norm, entity, label, rank, degree FROM labels WHERE norm IN ({marks})", chunk
+                f"SELECT norm, entity, label, rank, degree FROM labels WHERE norm IN ({marks}) "
+                "ORDER BY degree DESC", chunk  # a name shared by many: keep the best connected
             ):
                 per_norm[row[0]] += 1
                 if per_norm[row[0]] <= MAX_PER_LABEL:

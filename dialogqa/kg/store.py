@@ -203,7 +203,6 @@ class StoreKG:
 
 # -- loading --------------------------------------------------------------------------------
 
-_LABEL_RANK_BY_NODE = {ox.NamedNode(iri): rank for iri, rank in LABEL_PREDICATE_RANK.items()}
 
 
 class _Tally:
@@ -219,17 +218,19 @@ class _Tally:
         self.parsed = 0
 
     def add(self, batch: list) -> None:
+        # map/Counter/compress keep the per-quad work in C; each attribute access makes a
+        # new Python object, so every one is made once and dropped at once.
         self.parsed += len(batch)
         self.degree.update(map(_value, map(_subject, batch)))  # blank nodes too: harmless
-        self.predicates.update(map(_value, map(_predicate, batch)))
+        predicates = list(map(_value, map(_predicate, batch)))
+        self.predicates.update(predicates)
         named = ox.NamedNode
         self.objects.update(o.value for o in map(_object, batch) if type(o) is named)
-        label_rank = _LABEL_RANK_BY_NODE
-        for q in filter(lambda q: q.predicate in label_rank, batch):
+        for q in itertools.compress(batch, map(LABEL_PREDICATE_RANK.__contains__, predicates)):
             subject, obj = q.subject, q.object
             if isinstance(obj, ox.Literal) and (text := " ".join(obj.value.split())):
                 key = subject.value if isinstance(subject, named) else f"_:{subject.value}"
-                self.labels.append((key, text, obj.language or "", label_rank[q.predicate]))
+                self.labels.append((key, text, obj.language or "", LABEL_PREDICATE_RANK[q.predicate.value]))
                 self.labelled.add(key)
 
     def stats(self, store: ox.Store, total: int) -> dict:
