@@ -2,18 +2,21 @@
 
 A follow-up rarely names its subject ("How many people live there?", "And Sweden?", "Who is
 his spouse?"), so the retriever keeps the conversation's *focus*: the entities the earlier
-turns were about and the ones they answered with, weighted by recency and by how often they
-came up. Candidates are the edges (both directions) of the entities the question links plus
+turns were about and the ones they answered with, each weighted by its strongest (mostly its
+latest) mention, so a subject that came up often does not outweigh the one the last turn
+switched to.
+Candidates are the edges (both directions) of the entities the question links plus
 the focus entities, and a short second hop from the best-matching first-hop facts; they are
 ranked by cheap scores: how well the question's words cover the predicate's label (stemmed,
 with a small synonym table), how strongly the fact's entity is in play, and type hints
 ("when" wants a date, "how many" a number). The noun naming what is asked for ("Which
 *countries* border Chile?") counts on a predicate only when the fact's far end is what it
-names, so predicates named like the answer's type do not crowd out the relation asked for. Crowds of facts sharing one predicate into a hub
-share its weight, and a hub cut at ``per_entity`` neighbours gets the question's predicates
-looked up directly. Only the protocol of ``dialogqa.kg.base`` is used, so the same code runs
-on every backend; neighbours, labels and parsed questions are cached, so a turn costs a
-handful of backend calls (no graph library needed: the candidate set is a few hundred edges).
+names, so predicates named like the answer's type do not crowd out the relation asked for.
+Crowds of facts sharing one predicate into a hub share its weight, and a hub cut at
+``per_entity`` neighbours gets the question's predicates looked up directly. Only the
+protocol of ``dialogqa.kg.base`` is used, so the same code runs on every backend;
+neighbours, labels and parsed questions are cached, so a turn costs a handful of backend
+calls (no graph library needed: the candidate set is a few hundred edges).
 """
 
 from __future__ import annotations
@@ -371,7 +374,8 @@ class Retriever:
 
     @staticmethod
     def _cited(history: Sequence[Turn]) -> set[Triple]:
-        return {(f.s, f.p, _lexical(f.o)) for turn in list(history)[-4:] for f in turn.evidence[:2]}
+        return {(f.s, f.p, _lexical(f.o))
+                for turn in list(history)[-4:] for f in turn.evidence[:2]}
 
     @staticmethod
     def _cited_po(cited: set[Triple]) -> set[tuple[Node, Node]]:
