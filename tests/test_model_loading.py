@@ -47,17 +47,35 @@ def test_hub_is_offline():
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
-def test_relevance_head_round_trip(tmp_path):
-    head = RelevanceHead(64)
-    torch.nn.init.normal_(head.proj.weight)
+@pytest.mark.parametrize("pair_dim", [16, 0])
+def test_relevance_head_round_trip(tmp_path, pair_dim):
+    head = RelevanceHead(64, pair_dim=pair_dim)
+    for p in head.parameters():
+        torch.nn.init.normal_(p, std=0.1)
     head.save(tmp_path)
     meta = json.loads((tmp_path / CONFIG_FILE).read_text())
-    assert meta["hidden_size"] == 64 and "final_norm" in meta["input"]
+    assert meta["hidden_size"] == 64 and meta["pair_dim"] == pair_dim and "final_norm" in meta["input"]
     loaded = RelevanceHead.load(tmp_path, hidden_size=64)
     hidden = torch.randn(10, 64)
     assert torch.equal(loaded.fact_logits(hidden, [1, 4, 9]), head.fact_logits(hidden, [1, 4, 9]))
     scores = loaded.scores(hidden, [1, 4, 9])
     assert len(scores) == 3 and all(0.0 < s < 1.0 for s in scores)
+    assert loaded.scores(hidden, []) == []
+
+
+def test_relevance_reads_the_question_at_the_last_prompt_token():
+    head = RelevanceHead(64, pair_dim=16)
+    for p in head.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    hidden = torch.randn(10, 64)
+    other_question = hidden.clone()
+    other_question[-1] = torch.randn(64)  # same fact lines, another question after them
+    assert head.scores(hidden, [2, 5]) != pytest.approx(head.scores(other_question, [2, 5]))
+    plain = RelevanceHead(64, pair_dim=0)
+    assert plain.scores(hidden, [2, 5]) == pytest.approx(plain.scores(other_question, [2, 5]))
+    # training calls pair_logits with one query row per fact
+    q = hidden[-1].expand(2, 64)
+    assert torch.allclose(head.pair_logits(hidden[[2, 5]], q), head.fact_logits(hidden, [2, 5]))
 
 
 def test_relevance_head_absent_mismatched_or_broken(tmp_path):

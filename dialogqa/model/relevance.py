@@ -1,9 +1,16 @@
 """The relevance head: one logit per fact line, read from the model's hidden states.
 
-Its input is the FINAL hidden state (after the last RMSNorm: what the LM head sees, i.e.
-``model.model(...).last_hidden_state`` in transformers, or ``output_hidden_states[-1]``) at
-the last token of each fact line. Training (binary cross-entropy on those logits) and
-inference (sigmoid of them) must read the same state, so both go through ``fact_logits``.
+It reads FINAL hidden states (after the last RMSNorm: what the LM head sees, i.e.
+``model.model(...).last_hidden_state`` in transformers):
+
+- at the last token of each fact line (the fact), and
+- at the last token of the prompt (the query): fact lines come before the question, so under
+  causal attention a fact line's state cannot know what is asked; the last prompt token has
+  seen the facts and the question.
+
+``logit = w.f + b + (U f).(V q) / sqrt(d)``: a fact-only prior plus a low-rank bilinear match
+between fact and question. Training (binary cross-entropy on these logits, through
+``pair_logits``) and inference (sigmoid, through ``scores``) read the same states.
 
 Saved beside the LoRA adapter as ``relevance_head.safetensors`` plus a small
 ``relevance_head.json`` that says what it reads.
@@ -12,6 +19,7 @@ Saved beside the LoRA adapter as ``relevance_head.safetensors`` plus a small
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,27 +32,49 @@ from dialogqa.errors import UserError
 WEIGHTS_FILE = "relevance_head.safetensors"
 CONFIG_FILE = "relevance_head.json"
 INPUT = "final_norm_hidden_state@fact_line_last_token"
+QUERY = "final_norm_hidden_state@last_prompt_token"
 
 
 class RelevanceHead(nn.Module):
-    def __init__(self, hidden_size: int):
+    def __init__(self, hidden_size: int, pair_dim: int = 64):
         super().__init__()
         if hidden_size <= 0:
             raise ValueError(f"hidden_size must be > 0, got {hidden_size}")
+        if pair_dim < 0:
+            raise ValueError(f"pair_dim must be >= 0, got {pair_dim}")
         self.hidden_size = hidden_size
+        self.pair_dim = pair_dim
         self.proj = nn.Linear(hidden_size, 1)
+        if pair_dim:
+            self.fact_key = nn.Linear(hidden_size, pair_dim, bias=False)
+            self.query_key = nn.Linear(hidden_size, pair_dim, bias=False)
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        """Logits for hidden states of shape (..., hidden) -> (...)."""
+        """Fact-only logits for hidden states of shape (..., hidden) -> (...)."""
         return self.proj(states.to(self.proj.weight.dtype)).squeeze(-1)
 
-    def fact_logits(self, hidden: torch.Tensor, fact_ends: Sequence[int] | torch.Tensor) -> torch.Tensor:
-        """Logits of the fact lines of one sequence: ``hidden`` is (seq, hidden)."""
+    def pair_logits(self, facts: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """Logits for fact states (n, hidden) given the query state of each: (n, hidden) or
+        one (hidden,) shared by all."""
+        logits = self(facts)
+        if self.pair_dim:
+            dtype = self.proj.weight.dtype
+            match = self.fact_key(facts.to(dtype)) * self.query_key(query.to(dtype))
+            logits = logits + match.sum(-1) / math.sqrt(self.pair_dim)
+        return logits
+
+    def fact_logits(self, hidden: torch.Tensor, fact_ends: Sequence[int] | torch.Tensor,
+                    query_index: int = -1) -> torch.Tensor:
+        """Logits of the fact lines of one sequence: ``hidden`` is (seq, hidden) and the query
+        is read at ``query_index`` (default: the last row, the end of the prompt)."""
         index = torch.as_tensor(fact_ends, dtype=torch.long, device=hidden.device)
-        return self(hidden.index_select(0, index))
+        return self.pair_logits(hidden.index_select(0, index), hidden[query_index])
 
     def scores(self, hidden: torch.Tensor, fact_ends: Sequence[int]) -> list[float]:
-        """Relevance probabilities of the fact lines, as the engine wants them."""
+        """Relevance probabilities of the fact lines of a prompt whose hidden states (up to
+        and including its last token) are ``hidden``: what the engine wants."""
+        if len(fact_ends) == 0:
+            return []
         with torch.no_grad():
             return torch.sigmoid(self.fact_logits(hidden, fact_ends).float()).tolist()
 
@@ -56,7 +86,8 @@ class RelevanceHead(nn.Module):
         tensors = {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(tensors, str(out / WEIGHTS_FILE))
         (out / CONFIG_FILE).write_text(json.dumps(
-            {"hidden_size": self.hidden_size, "input": INPUT, "format": 1}, indent=1) + "\n")
+            {"hidden_size": self.hidden_size, "pair_dim": self.pair_dim, "input": INPUT,
+             "query": QUERY, "format": 2}, indent=1) + "\n")
 
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> RelevanceHead | None:
@@ -70,7 +101,7 @@ class RelevanceHead(nn.Module):
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
             size = int(config["hidden_size"])
-            head = cls(size)
+            head = cls(size, pair_dim=int(config.get("pair_dim", 0)))
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
