@@ -92,6 +92,7 @@ def tiny_model(vocab_size: int, layers: int = 2, seed: int = 0):
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=96,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                          max_position_embeddings=1024, rms_norm_eps=1e-5, tie_word_embeddings=True,
+                         initializer_range=0.15,  # logits far from uniform: the LoRA can move them
                          bos_token_id=1, eos_token_id=2, pad_token_id=0)
     return LlamaForCausalLM(config)
 
@@ -99,7 +100,8 @@ def tiny_model(vocab_size: int, layers: int = 2, seed: int = 0):
 def write_model(folder: Path, layers: int = 2) -> Path:
     """A tiny model directory that ``--model DIR`` (load_base_for_training) loads."""
     tok = tiny_tokenizer()
-    model = tiny_model(len(tok), layers=layers)
+    # a vocabulary rounded up to 64 rows, as real models do (the int4 chat backend packs by 16)
+    model = tiny_model(-(-len(tok) // 64) * 64, layers=layers)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

@@ -110,7 +110,7 @@ def plot_history(history: list[dict], path: Path) -> None:
     ax1.set_ylabel("training loss")
     ax1.set_title("loss per task")
     ax1.grid(alpha=0.3)
-    if train:
+    if ax1.get_lines():
         ax1.legend()
     for key, label in (("answer_accuracy", "answer accuracy (replay)"),
                        ("evidence_recall", "evidence recall (replay)"),
@@ -125,7 +125,7 @@ def plot_history(history: list[dict], path: Path) -> None:
     ax2.set_ylim(0, 1.02)
     ax2.set_title("validation")
     ax2.grid(alpha=0.3)
-    if evals:
+    if ax2.get_lines():
         ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
