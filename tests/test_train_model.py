@@ -210,3 +210,34 @@ def test_bucketing_reduces_padding():
     real, padded = padded_tokens(bucketed)
     real_n, padded_n = padded_tokens(naive)
     assert padded / real < 1.05 < padded_n / real_n
+
+
+class PairHead(torch.nn.Module):
+    """A question-aware head: reads each fact line's state and its example's last prompt token."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.fact = torch.nn.Linear(hidden, 8)
+        self.query = torch.nn.Linear(hidden, 8)
+        self.calls = []
+
+    def pair_logits(self, facts, query):
+        self.calls.append((facts.detach().clone(), query.detach().clone()))
+        return (self.fact(facts) * self.query(query)).sum(-1)
+
+
+def test_question_aware_head_reads_the_last_prompt_token(tmp_path):
+    cfg, _, peft_model = build(tmp_path)
+    head = PairHead(64)
+    mt = MultiTask(peft_model, head, cfg)
+    exs = examples()
+    exs[0].query_pos = 25  # the prompt ends at 25, the answer follows
+    b = collate(exs, pad_id=0)
+    train_step(mt, b, fgm_epsilon=0.0)
+    facts, query = head.calls[0]
+    flat = mt.hidden(b["input_ids"]).detach()
+    width = b["input_ids"].shape[1]
+    assert torch.allclose(query[:3], flat[25].expand(3, -1), atol=1e-5)  # example 0's 3 fact lines
+    assert torch.allclose(query[3:5], flat[width + 21].expand(2, -1), atol=1e-5)  # default: last token
+    assert torch.allclose(facts[0], flat[5], atol=1e-5)
+    assert head.fact.weight.grad is not None and head.query.weight.grad.abs().sum() > 0
