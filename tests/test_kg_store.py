@@ -13,7 +13,14 @@ from dialogqa.kg.store import StoreKG
 EX = "http://example.org/"
 
 
-def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl):
+@pytest.fixture(params=["1", "2"], ids=["one-process", "label-helper"])
+def load_workers(request, monkeypatch):
+    """Both ways of building: one pass here, or a forked helper for the label index."""
+    monkeypatch.setenv("DIALOGQA_LOAD_WORKERS", request.param)
+    return request.param
+
+
+def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl, load_workers):
     gz = tmp_path / "small.ttl.gz"
     gz.write_bytes(gzip.compress(small_ttl.read_bytes()))
     nq = tmp_path / "more.nq"
@@ -22,13 +29,16 @@ def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl):
     StoreKG.load([gz, nq], tmp_path / "st").close()
     kg = open_kg(store=str(tmp_path / "st"))
     assert kg.count() == SMALL_TRIPLES + 1  # distinct triples, named graphs merged
+    stats = kg.meta["stats"]
+    assert stats["predicates"][EX + "country"] == 5  # stored once though given twice
+    assert stats["entities"] == 13 and stats["labelled_subjects"] == 10
     assert kg.name == f"store: {tmp_path / 'st'}"
     assert (URIRef(EX + "Oslo"), URIRef(EX + "twin"), URIRef(EX + "Stockholm")) in set(kg.triples(URIRef(EX + "Oslo")))
     assert kg.search("Swedn")[0].entity == URIRef(EX + "Sweden")
     kg.close()
 
 
-def test_bad_file_names_line_and_leaves_the_old_store(tmp_path, small_ttl):
+def test_bad_file_names_line_and_leaves_the_old_store(tmp_path, small_ttl, load_workers):
     StoreKG.load([small_ttl], tmp_path / "st").close()
     bad = tmp_path / "bad.nt"
     bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}b> oops .\n")
