@@ -59,6 +59,8 @@ def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None,
             _store_file(store, f, syntax, progress, tally)
         store.flush()
         total = len(store)  # distinct triples: a file may repeat some, or several files overlap
+        if progress:
+            print("indexing labels ...", file=sys.stderr, flush=True)
         result = helper.result() if helper else tally.finish(work / LABELS_DB)
         if "error" in result:
             raise UserError(result["error"])
