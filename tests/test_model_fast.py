@@ -35,14 +35,14 @@ def hf_logits(model, ids):
 def test_f32_forward_matches_transformers(kv_heads):
     model = tiny_llama(320, num_key_value_heads=kv_heads)
     ids = prompt(50)
-    net = FastLlama(model, weights="f32")
+    net = FastLlama.from_hf(model, weights="f32")
     logits = net.logits(net.forward(ids, 0))
     torch.testing.assert_close(logits, hf_logits(model, ids), atol=1e-4, rtol=1e-4)
 
 
 def test_prefill_in_pieces_and_steps_match_one_prefill(model):
     ids = prompt(120)
-    net = FastLlama(model, weights="f32")
+    net = FastLlama.from_hf(model, weights="f32")
     whole = net.forward(ids, 0)
     # a cached prefix, then a long tail (SDPA path), a short tail (bmm path), then decode steps
     parts = [net.forward(ids[:10], 0), net.forward(ids[10:90], 10),
@@ -54,7 +54,7 @@ def test_prefill_in_pieces_and_steps_match_one_prefill(model):
 def test_low_precision_weights_stay_close(model, weights):
     ids = prompt(40)
     ref = hf_logits(model, ids)
-    net = FastLlama(model, weights=weights)
+    net = FastLlama.from_hf(model, weights=weights)
     logits = net.logits(net.forward(ids, 0))
     cos = torch.nn.functional.cosine_similarity(logits, ref, dim=-1)
     assert cos.min() > 0.995, cos.min()
@@ -77,7 +77,7 @@ def test_int4_reproduces_weights_already_on_the_4bit_grid():
     model = snap_to_q4_grid(tiny_llama(320, seed=3))
     ids = prompt(40)
     ref = hf_logits(model, ids)
-    net = FastLlama(model, weights="int4")
+    net = FastLlama.from_hf(model, weights="int4")
     assert net.layers[0].qkv.fmt == "int4"
     logits = net.logits(net.forward(ids[:30], 0))
     logits = torch.cat([logits] + [net.logits(net.step(t, i)) for i, t in enumerate(ids[30:], 30)])
@@ -87,7 +87,7 @@ def test_int4_reproduces_weights_already_on_the_4bit_grid():
 
 
 def test_exact_rescoring_keeps_the_greedy_choice(model):
-    net = FastLlama(model, weights="bf16")  # LM head in int4, its top 32 rescored in fp32
+    net = FastLlama.from_hf(model, weights="bf16")  # LM head in int4, its top 32 rescored in fp32
     hidden = net.forward(prompt(40), 0)
     exact = hidden @ model.lm_head.weight.detach().T
     approx = net.lm_head(hidden.to(torch.bfloat16)).float()
@@ -107,7 +107,7 @@ def greedy_hf(model, ids, n):
 
 def test_greedy_tokens_identical_to_transformers_generate(tok, model):
     ids = prompt(30)
-    chat = FastChatModel(model, tok, weights="f32")
+    chat = FastChatModel.from_hf(model, tok, weights="f32")
     chat.stop_ids = set()  # generate() above is told not to stop either
     chat.prefill(ids, [])
     assert list(chat.generate_ids(20)) == greedy_hf(model, ids, 20)
@@ -118,7 +118,7 @@ def test_fast_and_reference_chat_models_agree(tok, model):
     torch.nn.init.normal_(head.proj.weight, std=0.5)
     ids = tok("Norway | capital | Oslo\nSweden | capital | Stockholm\nWhat is the capital?")["input_ids"]
     ends = [5, 12, len(ids) - 1]
-    fast, ref = FastChatModel(model, tok, head, weights="f32"), HFChatModel(model, tok, head)
+    fast, ref = FastChatModel.from_hf(model, tok, head, weights="f32"), HFChatModel(model, tok, head)
     scores_fast, scores_ref = fast.prefill(ids, ends), ref.prefill(ids, ends)
     assert len(scores_fast) == 3 and all(0 < s < 1 for s in scores_fast)
     assert scores_fast == pytest.approx(scores_ref, abs=1e-5)
@@ -129,7 +129,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
     head = RelevanceHead(model.config.hidden_size)
     torch.nn.init.normal_(head.proj.weight, std=0.5)
     first = prompt(40, seed=2)
-    cached = FastChatModel(model, tok, head, weights="f32")
+    cached = FastChatModel.from_hf(model, tok, head, weights="f32")
     cached.stop_ids = set()
     cached.prefill(first, [5, 20])
     answer = list(cached.generate_ids(8))
@@ -141,7 +141,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
     assert cached.last_prefill["computed_tokens"] == len(follow) - cached.last_prefill["reused_tokens"]
     tokens = list(cached.generate_ids(10))
 
-    fresh = FastChatModel(model, tok, head, weights="f32")
+    fresh = FastChatModel.from_hf(model, tok, head, weights="f32")
     fresh.stop_ids = set()
     assert scores == pytest.approx(fresh.prefill(follow, [5, 20, 50]), abs=1e-5)
     assert fresh.last_prefill["reused_tokens"] == 0
@@ -149,7 +149,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
 
 
 def test_prompt_that_diverges_early_or_is_a_prefix_is_recomputed(tok, model):
-    chat = FastChatModel(model, tok, weights="f32")
+    chat = FastChatModel.from_hf(model, tok, weights="f32")
     chat.stop_ids = set()
     ids = prompt(30)
     chat.prefill(ids, [])
@@ -164,7 +164,7 @@ def test_prompt_that_diverges_early_or_is_a_prefix_is_recomputed(tok, model):
 
 
 def test_decode_stops_at_end_of_turn_and_streams_text(tok, model):
-    chat = FastChatModel(model, tok, weights="f32")
+    chat = FastChatModel.from_hf(model, tok, weights="f32")
     chat.prefill(prompt(20), [])
     tokens = list(chat.generate_ids(30))
     end = tok.convert_tokens_to_ids("<|im_end|>")
@@ -179,7 +179,7 @@ def test_decode_stops_at_end_of_turn_and_streams_text(tok, model):
 
 
 def test_bad_calls_are_refused(tok, model):
-    chat = FastChatModel(model, tok, weights="f32", context_length=64)
+    chat = FastChatModel.from_hf(model, tok, weights="f32", context_length=64)
     with pytest.raises(RuntimeError):
         list(chat.decode(3))
     with pytest.raises(ValueError, match="context length"):
@@ -187,11 +187,11 @@ def test_bad_calls_are_refused(tok, model):
     with pytest.raises(ValueError, match="fact_ends"):
         chat.prefill(prompt(10), [10])
     with pytest.raises(ValueError, match="weights"):
-        FastLlama(model, weights="int3")
+        FastLlama.from_hf(model, weights="int3")
 
 
 def test_decode_never_runs_past_the_context(tok, model):
-    chat = FastChatModel(model, tok, weights="f32", context_length=24)
+    chat = FastChatModel.from_hf(model, tok, weights="f32", context_length=24)
     chat.stop_ids = set()
     chat.prefill(prompt(20), [])
     assert len(list(chat.generate_ids(50))) <= 24 - 20 + 1
@@ -201,7 +201,7 @@ def test_unsupported_architecture_is_named(model):
     class Odd:
         config = model.config
     with pytest.raises(UnsupportedModel):
-        FastLlama(Odd())
+        FastLlama.from_hf(Odd())
 
 
 def test_common_prefix():

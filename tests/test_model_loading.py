@@ -43,6 +43,11 @@ def adapter_dir(model_dir, tmp_path_factory):
     return path
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("DIALOGQA_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 def test_hub_is_offline():
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
@@ -141,3 +146,43 @@ def test_incremental_decoder_streams_multibyte_text():
     pieces = [stream.push(i) for i in ids] + [stream.flush()]
     assert "".join(pieces) == text == stream.text
     assert not any("\ufffd" in p for p in pieces)
+
+
+def test_packed_weights_are_cached_and_reused(model_dir, monkeypatch, capsys):
+    first = loading.load_chat_model(model_dir)
+    cached = list((loading.cache_root() / "fast").glob("*.safetensors"))
+    assert len(cached) == 1
+    import dialogqa.model.fast as fast
+
+    def no_packing(*args, **kwargs):
+        raise AssertionError("packed again although cached")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fast, "pack_hf_model", no_packing)
+        again = loading.load_chat_model(model_dir)
+    ids = first.tokenizer("Sweden | capital | Stockholm")["input_ids"]
+    first.prefill(ids, [])
+    again.prefill(ids, [])
+    assert list(first.generate_ids(8)) == list(again.generate_ids(8))
+    cached[0].write_bytes(b"garbage")  # a broken cache file is re-packed, not fatal
+    loading.load_chat_model(model_dir)
+    assert "re-packing" in capsys.readouterr().err
+
+
+def test_lora_factors_read_directly_match_peft(adapter_dir):
+    direct = loading.read_lora_factors(adapter_dir)
+    _, via_peft = loading.load_adapter_factors(tiny_llama(320), adapter_dir)
+    assert set(direct) == set(via_peft) and len(direct) == 2 * len(PROJECTIONS)
+    for name, (a, b) in direct.items():
+        assert torch.allclose(a, via_peft[name][0]) and torch.allclose(b, via_peft[name][1])
+
+
+def test_adapter_that_is_not_plain_lora_goes_through_peft(adapter_dir, tmp_path):
+    import shutil
+
+    odd = tmp_path / "odd"
+    shutil.copytree(adapter_dir, odd)
+    config = json.loads((odd / "adapter_config.json").read_text())
+    config["rank_pattern"] = {"q_proj": 4}  # same rank, but only peft resolves patterns
+    (odd / "adapter_config.json").write_text(json.dumps(config))
+    assert loading.read_lora_factors(odd) is None

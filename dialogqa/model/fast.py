@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -39,37 +40,23 @@ class UnsupportedModel(ValueError):
     """The model is not a plain Llama-style decoder this forward knows."""
 
 
-class _Layer:
-    def __init__(self, layer: Any, fmt: str, q_scale: float, lora: dict):
-        att, mlp = layer.self_attn, layer.mlp
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
-        def w(module):
-            return module.weight.detach().float()
 
-        def b(module):
-            return None if module.bias is None else module.bias.detach().float()
+@dataclass
+class FastConfig:
+    """What the forward needs to know of the model, saved beside its packed weights."""
 
-        def adapted(module, scale=1.0):
-            factors = lora.get(module)
-            return None if factors is None else (factors[0], factors[1] * scale)
-
-        q, k, v = att.q_proj, att.k_proj, att.v_proj
-        biases = [b(q), b(k), b(v)]
-        qkv_bias = None
-        if any(x is not None for x in biases):
-            qkv_bias = torch.cat([x if x is not None else torch.zeros(m.out_features)
-                                  for x, m in zip(biases, (q, k, v))])
-            qkv_bias[:q.out_features] *= q_scale
-        qkv_lora = fuse_lora([(q.out_features, adapted(q, q_scale)), (k.out_features, adapted(k)),
-                              (v.out_features, adapted(v))])
-        self.qkv = Linear(torch.cat([w(q) * q_scale, w(k), w(v)]), qkv_bias, fmt, qkv_lora)
-        self.o = Linear(w(att.o_proj), b(att.o_proj), fmt, adapted(att.o_proj))
-        gate, up = mlp.gate_proj, mlp.up_proj
-        gate_up_lora = fuse_lora([(gate.out_features, adapted(gate)), (up.out_features, adapted(up))])
-        self.gate_up = Linear(torch.cat([w(gate), w(up)]), None, fmt, gate_up_lora)
-        self.down = Linear(w(mlp.down_proj), None, fmt, adapted(mlp.down_proj))
-        self.ln1 = layer.input_layernorm.weight.detach().float().contiguous()
-        self.ln2 = layer.post_attention_layernorm.weight.detach().float().contiguous()
+    n_layers: int
+    n_heads: int
+    n_kv: int
+    head_dim: int
+    hidden_size: int
+    eps: float
+    max_positions: int
+    weights: str
+    eos_ids: list[int] = field(default_factory=list)
+    tied: bool = True
 
 
 def _check_supported(model: Any) -> None:
@@ -81,68 +68,174 @@ def _check_supported(model: Any) -> None:
         raise UnsupportedModel("only SiLU-gated MLPs without bias are supported")
     if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", True):
         raise UnsupportedModel("sliding-window attention is not supported")
+    if getattr(model.lm_head, "bias", None) is not None:
+        raise UnsupportedModel("an LM head with bias is not supported")
     layer = base.layers[0]
-    needed = ("q_proj", "k_proj", "v_proj", "o_proj")
-    if not all(hasattr(layer.self_attn, n) for n in needed) or hasattr(layer.self_attn, "q_norm"):
+    if not all(hasattr(layer.self_attn, n) for n in PROJECTIONS[:4]) or hasattr(layer.self_attn, "q_norm"):
         raise UnsupportedModel("attention must be plain q/k/v/o projections")
-    if not all(hasattr(layer.mlp, n) for n in ("gate_proj", "up_proj", "down_proj")):
+    if not all(hasattr(layer.mlp, n) for n in PROJECTIONS[4:]):
         raise UnsupportedModel("MLP must have gate/up/down projections")
+
+
+def _eos_ids(model: Any) -> list[int]:
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), model.config):
+        eos = getattr(source, "eos_token_id", None)
+        ids.update([eos] if isinstance(eos, int) else (eos or []))
+    return sorted(ids)
+
+
+def pack_hf_model(model: Any, weights: str = "int4") -> tuple[FastConfig, dict[str, torch.Tensor]]:
+    """The tensors the fast forward runs on, from a transformers Llama-style model."""
+    if weights not in FORMATS:
+        raise ValueError(f"weights must be one of {FORMATS}, got {weights!r}")
+    _check_supported(model)
+    cfg, base = model.config, model.model
+    n_heads = cfg.num_attention_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
+    config = FastConfig(
+        n_layers=len(base.layers), n_heads=n_heads,
+        n_kv=getattr(cfg, "num_key_value_heads", None) or n_heads, head_dim=head_dim,
+        hidden_size=cfg.hidden_size, eps=float(cfg.rms_norm_eps),
+        max_positions=int(cfg.max_position_embeddings), weights=weights, eos_ids=_eos_ids(model),
+        tied=model.lm_head.weight.data_ptr() == base.embed_tokens.weight.data_ptr())
+    # 1/sqrt(head_dim) folded into the q rows (a power of two for head_dim 64: exact)
+    q_scale = 1.0 / math.sqrt(head_dim)
+    state: dict[str, torch.Tensor] = {}
+
+    def w(module, scale=1.0):
+        return module.weight.detach().float() * scale
+
+    def b(module, scale=1.0):
+        return None if module.bias is None else module.bias.detach().float() * scale
+
+    with torch.no_grad():
+        for i, layer in enumerate(base.layers):
+            att, mlp = layer.self_attn, layer.mlp
+            q, k, v = att.q_proj, att.k_proj, att.v_proj
+            biases = [b(q, q_scale), b(k), b(v)]
+            qkv_bias = None
+            if any(x is not None for x in biases):
+                qkv_bias = torch.cat([x if x is not None else torch.zeros(m.out_features)
+                                      for x, m in zip(biases, (q, k, v))])
+            parts = {
+                "qkv": Linear.quantize(torch.cat([w(q, q_scale), w(k), w(v)]), qkv_bias, weights),
+                "o": Linear.quantize(w(att.o_proj), b(att.o_proj), weights),
+                "gate_up": Linear.quantize(torch.cat([w(mlp.gate_proj), w(mlp.up_proj)]), None, weights),
+                "down": Linear.quantize(w(mlp.down_proj), None, weights),
+            }
+            for name, linear in parts.items():
+                state.update(linear.state(f"layers.{i}.{name}"))
+            state[f"layers.{i}.ln1"] = layer.input_layernorm.weight.detach().float().contiguous()
+            state[f"layers.{i}.ln2"] = layer.post_attention_layernorm.weight.detach().float().contiguous()
+        state["embed"] = base.embed_tokens.weight.detach().float().contiguous()
+        state["norm"] = base.norm.weight.detach().float().contiguous()
+        # The LM head (vocab x hidden, 49152 x 576 for SmolLM2) is the largest matrix read on
+        # every token: stored in 4 bits it costs half of int8. Its top candidates are then
+        # rescored with the fp32 rows (see FastLlama.logits).
+        if weights != "f32":
+            state.update(Linear.quantize(model.lm_head.weight, None, "int4").state("lm_head"))
+        elif not config.tied:
+            state["lm_head.f32.weight"] = model.lm_head.weight.detach().float().contiguous()
+        if not config.tied:
+            state["exact_head"] = model.lm_head.weight.detach().float().contiguous()
+        # cos/sin for every position from the model's own rotary module (any rope variant)
+        positions = torch.arange(config.max_positions)[None]
+        cos, sin = base.rotary_emb(state["embed"][:1][None], position_ids=positions)
+        state["cos"] = cos[0].float().contiguous()
+        state["sin"] = sin[0].float().contiguous()
+    return config, state
+
+
+class _Layer:
+    def __init__(self, state: dict[str, torch.Tensor], i: int):
+        self.qkv = Linear.from_state(state, f"layers.{i}.qkv")
+        self.o = Linear.from_state(state, f"layers.{i}.o")
+        self.gate_up = Linear.from_state(state, f"layers.{i}.gate_up")
+        self.down = Linear.from_state(state, f"layers.{i}.down")
+        self.ln1 = state[f"layers.{i}.ln1"]
+        self.ln2 = state[f"layers.{i}.ln2"]
 
 
 class FastLlama:
     """Batch-size-1 forward with a static KV cache. ``forward(ids, start)`` reads tokens at
-    positions start.. and writes their keys and values into the cache there."""
+    positions start.. and writes their keys and values into the cache there; ``step`` is the
+    same for one token, leaner."""
 
-    def __init__(self, model: Any, weights: str = "int4", context_length: int | None = None,
-                 lora: dict | None = None):
-        """``lora`` maps a projection module of ``model`` (nn.Linear) to its LoRA factors
-        (A: r x in, B: out x r with the scaling folded in), run beside the quantized weight."""
-        if weights not in FORMATS:
-            raise ValueError(f"weights must be one of {FORMATS}, got {weights!r}")
-        _check_supported(model)
-        cfg = model.config
-        self.n_heads = cfg.num_attention_heads
-        self.n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
-        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.n_heads
-        self.hidden_size = cfg.hidden_size
-        self.eps = cfg.rms_norm_eps
-        self.act = act_dtype(weights)
-        limit = cfg.max_position_embeddings
-        self.context_length = min(context_length or limit, limit)
-
-        base = model.model
-        with torch.no_grad():
-            q_scale = 1.0 / math.sqrt(self.head_dim)
-            self.layers = [_Layer(layer, weights, q_scale, lora or {}) for layer in base.layers]
-            self.embed = base.embed_tokens.weight.detach().float().contiguous()
-            self.norm = base.norm.weight.detach().float().contiguous()
-            # The LM head (vocab x hidden, 49152 x 576 for SmolLM2) is the largest matrix
-            # read on every token: stored in 4 bits it costs half of int8. Its top candidates
-            # are then rescored with the fp32 rows, so the argmax (greedy decoding) is the
-            # full-precision one unless the true best token falls outside the int4 top 32.
-            head_w = model.lm_head.weight.detach()
-            head_bias = getattr(model.lm_head, "bias", None)
-            self.lm_head = Linear(head_w, head_bias, "f32" if weights == "f32" else "int4")
-            self.exact_head = head_w.float().contiguous() if weights != "f32" else None
-            if self.exact_head is not None and self.exact_head.data_ptr() == self.embed.data_ptr():
-                self.exact_head = self.embed  # tied: share the fp32 copy
-            self.exact_bias = None if head_bias is None else head_bias.detach().float()
-            # cos/sin for every position from the model's own rotary module (handles rope
-            # scaling variants); sin carries rotate_half's sign so rope is mul, flip, addcmul.
-            positions = torch.arange(self.context_length)[None]
-            cos, sin = base.rotary_emb(self.embed[:1][None], position_ids=positions)
-            half = self.head_dim // 2
-            sign = torch.cat([-torch.ones(half), torch.ones(half)])
-            self.cos = cos[0].float().contiguous()
-            self.sin = (sin[0] * sign).float().contiguous()
-            # x @ _swap exchanges the two halves of a head: rotate_half up to the sign in sin
-            self._swap = torch.roll(torch.eye(self.head_dim), half, dims=0)
-        n_layers = len(self.layers)
-        shape = (n_layers, self.n_kv, self.context_length, self.head_dim)
+    def __init__(self, config: FastConfig, state: dict[str, torch.Tensor],
+                 context_length: int | None = None):
+        self.config = config
+        self.state = state
+        self.n_heads, self.n_kv, self.head_dim = config.n_heads, config.n_kv, config.head_dim
+        self.hidden_size = config.hidden_size
+        self.eps = config.eps
+        self.act = act_dtype(config.weights)
+        self.context_length = min(context_length or config.max_positions, config.max_positions)
+        self.layers = [_Layer(state, i) for i in range(config.n_layers)]
+        self.embed = state["embed"]
+        self.norm = state["norm"]
+        # f32 with tied embeddings: the head is the embedding matrix itself
+        tied_f32 = config.weights == "f32" and config.tied
+        self.lm_head = Linear("f32", {"weight": self.embed}) if tied_f32 else Linear.from_state(state, "lm_head")
+        self.exact_head = None
+        if config.weights != "f32":
+            self.exact_head = self.embed if config.tied else state["exact_head"]
+        half = self.head_dim // 2
+        self.cos = state["cos"][: self.context_length]
+        # rotate_half(x) = swap halves, first half negated: the sign goes into sin
+        sign = torch.cat([-torch.ones(half), torch.ones(half)])
+        self.sin = (state["sin"][: self.context_length] * sign).contiguous()
+        # x @ _swap exchanges the two halves of a head
+        self._swap = torch.roll(torch.eye(self.head_dim), half, dims=0)
+        shape = (config.n_layers, self.n_kv, self.context_length, self.head_dim)
         # torch.empty: pages are only touched (and counted as memory) as the cache fills.
-        # fp32 cache: small (46 KB a token for SmolLM2-135M) and CPU bmm is much faster in fp32
+        # fp32: CPU bmm is much faster in fp32 than bf16 here, and the cache is small
+        # (46 KB a token for SmolLM2-135M).
         self.k_cache = torch.empty(shape, dtype=torch.float32)
         self.v_cache = torch.empty(shape, dtype=torch.float32)
+
+    @classmethod
+    def from_hf(cls, model: Any, weights: str = "int4", context_length: int | None = None,
+                lora: dict | None = None) -> FastLlama:
+        config, state = pack_hf_model(model, weights)
+        net = cls(config, state, context_length)
+        if lora:
+            net.set_lora(lora)
+        return net
+
+    def set_lora(self, factors: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Run a LoRA adapter beside the weights. ``factors`` maps a projection's module name
+        (``model.layers.3.self_attn.q_proj``) to (A: r x in, B: out x r, scaling in B)."""
+        known = {f"model.layers.{i}.{'self_attn' if p in PROJECTIONS[:4] else 'mlp'}.{p}"
+                 for i in range(len(self.layers)) for p in PROJECTIONS}
+        unknown = sorted(set(factors) - known)
+        if unknown:
+            raise UnsupportedModel(f"LoRA on modules the fast forward does not run: {unknown[:3]}")
+        q_scale = 1.0 / math.sqrt(self.head_dim)
+        nh, nkv, hd = self.n_heads, self.n_kv, self.head_dim
+        for i, layer in enumerate(self.layers):
+            def get(part, proj, scale=1.0):
+                f = factors.get(f"model.layers.{i}.{part}.{proj}")
+                return None if f is None else (f[0], f[1] * scale)
+
+            fused = {
+                "qkv": fuse_lora([(nh * hd, get("self_attn", "q_proj", q_scale)),
+                                  (nkv * hd, get("self_attn", "k_proj")), (nkv * hd, get("self_attn", "v_proj"))]),
+                "o": get("self_attn", "o_proj"),
+                "gate_up": fuse_lora([(layer.gate_up.out_features // 2, get("mlp", "gate_proj")),
+                                      (layer.gate_up.out_features // 2, get("mlp", "up_proj"))]),
+                "down": get("mlp", "down_proj"),
+            }
+            for name, f in fused.items():
+                linear = getattr(layer, name)
+                linear.lora = None
+                if f is None:
+                    continue
+                a, b = f
+                if b.shape[0] != linear.out_features or a.shape[1] != linear.in_features or a.shape[0] != b.shape[1]:
+                    raise ValueError(f"LoRA factors of layer {i} {name}: A {tuple(a.shape)}, B {tuple(b.shape)} "
+                                     f"for a ({linear.out_features} x {linear.in_features}) projection")
+                linear.set_lora(a, b)
 
     @torch.inference_mode()
     def forward(self, ids: Sequence[int] | torch.Tensor, start: int) -> torch.Tensor:
@@ -231,17 +324,13 @@ class FastLlama:
             return approx
         top = approx.topk(min(RESCORE_TOP, approx.shape[-1]), dim=-1).indices  # (rows, k)
         exact = torch.einsum("rkh,rh->rk", self.exact_head[top], hidden.float())
-        if self.exact_bias is not None:
-            exact = exact + self.exact_bias[top]
         return approx.scatter_(-1, top, exact)
 
 
-def stop_token_ids(model: Any, tokenizer: Any) -> set[int]:
-    """End-of-turn ids: the configured eos ids plus the chat markers the vocabulary has."""
-    ids: set[int] = set()
-    for source in (getattr(model, "generation_config", None), model.config):
-        eos = getattr(source, "eos_token_id", None)
-        ids.update([eos] if isinstance(eos, int) else (eos or []))
+def stop_token_ids(eos_ids: Sequence[int] | Any, tokenizer: Any) -> set[int]:
+    """End-of-turn ids: the model's configured eos ids (or a model to read them from) plus
+    the chat markers the vocabulary has."""
+    ids = set(_eos_ids(eos_ids) if hasattr(eos_ids, "config") else eos_ids)
     if tokenizer.eos_token_id is not None:
         ids.add(tokenizer.eos_token_id)
     vocab = tokenizer.get_vocab()
@@ -262,14 +351,13 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class FastChatModel:
     """ChatModel over FastLlama, keeping the KV cache of everything it has read."""
 
-    def __init__(self, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int4",
-                 context_length: int | None = None, lora: dict | None = None,
+    def __init__(self, net: FastLlama, tokenizer: Any, head: Any = None, *,
                  temperature: float = 0.0, seed: int = 0):
         self.tokenizer = tokenizer
-        self.net = FastLlama(model, weights=weights, context_length=context_length, lora=lora)
-        self.context_length = self.net.context_length
+        self.net = net
+        self.context_length = net.context_length
         self.head = head
-        self.stop_ids = stop_token_ids(model, tokenizer)
+        self.stop_ids = stop_token_ids(net.config.eos_ids, tokenizer)
         self.temperature = temperature
         self._generator = torch.Generator().manual_seed(seed)
         self._ids: list[int] = []  # tokens whose keys/values are in the cache, in order
@@ -307,6 +395,11 @@ class FastChatModel:
         self.last_prefill = {"reused_tokens": start, "computed_tokens": len(ids) - start,
                              "ms": (time.perf_counter() - t0) * 1000}
         return scores
+
+    @classmethod
+    def from_hf(cls, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int4",
+                context_length: int | None = None, lora: dict | None = None, **kwargs) -> FastChatModel:
+        return cls(FastLlama.from_hf(model, weights, context_length, lora), tokenizer, head, **kwargs)
 
     def _pick(self, logits: torch.Tensor) -> int:
         if self.temperature <= 0:

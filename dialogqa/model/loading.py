@@ -11,12 +11,16 @@ model hub: the hub is switched offline before transformers is imported and every
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import math
 import os
+import re
 import shutil
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +162,12 @@ def load_adapter(model, adapter_dir: str | os.PathLike):
 
 
 def load_adapter_factors(model, adapter_dir: str | os.PathLike):
-    """(base model, {projection nn.Linear: (A, B * scaling)}) for the fast forward, which runs
+    """(base model, {module name: (A, B * scaling)}) for the fast forward, which runs
     LoRA beside its 4-bit weights instead of merging it in (merging would be rounded away).
     Anything that is not a plain LoRA on a Linear (DoRA, LoRA bias, embeddings...) is merged."""
     peft_model = _open_adapter(model, adapter_dir)
     factors = {}
-    for module in peft_model.modules():
+    for module_name, module in peft_model.named_modules():
         lora_a, lora_b = getattr(module, "lora_A", None), getattr(module, "lora_B", None)
         if lora_a is None or lora_b is None or not hasattr(module, "base_layer"):
             continue
@@ -176,7 +180,7 @@ def load_adapter_factors(model, adapter_dir: str | os.PathLike):
         if plain:
             name = active[0]
             scaling = float(module.scaling[name])
-            factors[module.base_layer] = (lora_a[name].weight.detach().float(),
+            factors[module_name.removeprefix("base_model.model.")] = (lora_a[name].weight.detach().float(),
                                           lora_b[name].weight.detach().float() * scaling)
         elif active:
             module.merge(adapter_names=active)
@@ -201,34 +205,153 @@ def load_hf_model(model_dir=None, adapter_dir=None, merge: bool = True):
     return model, tokenizer, head, factors
 
 
+FAST_CACHE_FORMAT = 1
+
+
+def _fast_cache_path(model_dir: Path, weights: str) -> Path:
+    """Where the packed weights of ``model_dir`` live: keyed by its path, file sizes and
+    times, so a changed model directory is re-packed, never served stale."""
+    files = sorted(model_dir.glob("*.safetensors")) + [model_dir / "config.json"]
+    key = json.dumps([str(model_dir.resolve()), weights, FAST_CACHE_FORMAT,
+                      [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]])
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    return cache_root() / "fast" / f"{model_dir.name}-{weights}-{digest}.safetensors"
+
+
+def load_fast_net(model_dir: Path, weights: str = "int4", context_length: int | None = None):
+    """The fast forward's network for a model directory, packed once and cached: later starts
+    read the packed file instead of loading and re-quantizing the model."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    from dialogqa.model.fast import FastConfig, FastLlama, pack_hf_model
+
+    path = _fast_cache_path(model_dir, weights)
+    if path.is_file():
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as f:
+                config = FastConfig(**json.loads(f.metadata()["config"]))
+            return FastLlama(config, load_file(str(path)), context_length)
+        except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+            print(f"dialogqa: re-packing {path.name} ({exc})", file=sys.stderr)
+    model, _ = load_base_for_training(model_dir)
+    config, state = pack_hf_model(model, weights)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
+                  metadata={"config": json.dumps(asdict(config))})
+        tmp.replace(path)  # atomic: a concurrent start sees the old file or the whole new one
+    except OSError as exc:  # a read-only cache only costs the next start some seconds
+        print(f"dialogqa: cannot cache packed weights in {path.parent} ({exc})", file=sys.stderr)
+        tmp.unlink(missing_ok=True)
+    return FastLlama(config, state, context_length)
+
+
+_LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(.+)\.lora_([AB])\.weight$")
+
+
+def read_lora_factors(adapter_dir: str | os.PathLike) -> dict | None:
+    """LoRA factors {module name: (A, B * scaling)} read straight from a peft adapter
+    directory (no model needed), or None when the adapter is more than plain LoRA on linear
+    layers (DoRA, per-module ranks, saved modules, ...): peft then has to load it."""
+    from safetensors.torch import load_file
+
+    path = Path(adapter_dir).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise UserError(f"--adapter {adapter_dir}: not a peft adapter directory (no adapter_config.json)")
+    try:
+        cfg = json.loads((path / "adapter_config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--adapter {adapter_dir}: unreadable adapter_config.json ({exc})") from exc
+    plain = (cfg.get("peft_type") == "LORA" and cfg.get("bias", "none") == "none"
+             and not any(cfg.get(k) for k in ("use_dora", "lora_bias", "modules_to_save", "fan_in_fan_out",
+                                              "rank_pattern", "alpha_pattern", "trainable_token_indices")))
+    weights = path / "adapter_model.safetensors"
+    if not plain or not weights.is_file():
+        return None
+    r, alpha = int(cfg["r"]), float(cfg["lora_alpha"])
+    scaling = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+    parts: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in load_file(str(weights)).items():
+        m = _LORA_KEY.match(key)
+        if m is None:
+            return None
+        parts.setdefault(m.group(1), {})[m.group(2)] = tensor.float()
+    if any(set(p) != {"A", "B"} for p in parts.values()):
+        return None
+    return {name: (p["A"], p["B"] * scaling) for name, p in parts.items()}
+
+
+def load_tokenizer(model_dir: Path):
+    from transformers import AutoTokenizer
+
+    _quiet_transformers()
+    try:
+        return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load the tokenizer in {model_dir}: {exc}") from exc
+
+
+def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int | None):
+    """FastChatModel, or None when the model is not one the fast forward runs."""
+    from dialogqa.model.fast import FastChatModel, FastLlama, UnsupportedModel
+    from dialogqa.model.relevance import RelevanceHead
+
+    factors = read_lora_factors(adapter_dir) if adapter_dir is not None else {}
+    try:
+        net = None
+        if factors is not None:
+            net = load_fast_net(path, weights, context_length)
+            try:
+                net.set_lora(factors)
+            except UnsupportedModel:  # LoRA where the fast forward has no side path
+                net = None
+        if net is None:  # let peft read the adapter (merging what has no side path)
+            model, _ = load_base_for_training(path)
+            model, factors = load_adapter_factors(model, adapter_dir)
+            net = FastLlama.from_hf(model, weights, context_length, lora=factors)
+    except UnsupportedModel as exc:
+        print(f"dialogqa: {exc}; using the plain transformers forward", file=sys.stderr)
+        return None
+    except ValueError as exc:  # factor shapes that do not fit the model
+        raise UserError(f"--adapter {adapter_dir}: does not fit the base model: {exc}") from exc
+    head = None
+    if adapter_dir is not None:
+        head = RelevanceHead.load(adapter_dir, hidden_size=net.hidden_size)
+    return FastChatModel(net, load_tokenizer(path), head)
+
+
 def load_chat_model(model_dir: str | os.PathLike | None = None,
                     adapter_dir: str | os.PathLike | None = None, *,
                     backend: str = "fast", weights: str = "int4", threads: int | None = None,
                     context_length: int | None = None):
     """The ChatModel the engine talks to.
 
-    ``backend="fast"``: the lean CPU forward (dialogqa.model.fast) with prefix-cache reuse;
-    it falls back to ``"hf"`` (the plain transformers forward, the reference it is tested
-    against) for model families it does not know. ``weights`` (fast backend): int4 (default),
-    int8, bf16 or f32 storage of the linear layers.
+    ``backend="fast"``: the lean CPU forward (dialogqa.model.fast) with prefix-cache reuse,
+    on packed weights cached under ``cache_root()/fast`` (a warm start loads in a second or
+    two). It falls back to ``"hf"`` (the plain transformers forward with the adapter merged,
+    the reference it is tested against) for model families it does not know. ``weights``
+    (fast backend): int4 (default), int8, bf16 or f32 storage of the linear layers.
     """
     import torch
 
+    from dialogqa.model.quant import FORMATS
+
     if backend not in ("fast", "hf"):
         raise UserError(f"--backend must be fast or hf, got {backend!r}")
+    if weights not in FORMATS:
+        raise UserError(f"--weights must be one of {', '.join(FORMATS)}, got {weights!r}")
     if threads:
         torch.set_num_threads(threads)
-    model, tokenizer, head, factors = load_hf_model(model_dir, adapter_dir, merge=backend == "hf")
+    path = resolve_model_dir(model_dir)
     if backend == "fast":
-        from dialogqa.model.fast import FastChatModel, UnsupportedModel
-
-        try:
-            return FastChatModel(model, tokenizer, head, weights=weights,
-                                 context_length=context_length, lora=factors)
-        except UnsupportedModel as exc:
-            print(f"dialogqa: {exc}; using the plain transformers forward", file=sys.stderr)
-            if factors:
-                model, tokenizer, head, factors = load_hf_model(model_dir, adapter_dir, merge=True)
+        chat = _fast_chat_model(path, adapter_dir, weights, context_length)
+        if chat is not None:
+            return chat
     from dialogqa.model.hf import HFChatModel
 
+    model, tokenizer, head, _ = load_hf_model(path, adapter_dir, merge=True)
     return HFChatModel(model, tokenizer, head, context_length=context_length)
