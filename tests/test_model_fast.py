@@ -107,7 +107,7 @@ def greedy_hf(model, ids, n):
 
 def test_greedy_tokens_identical_to_transformers_generate(tok, model):
     ids = prompt(30)
-    chat = FastChatModel.from_hf(model, tok, weights="f32")
+    chat = FastChatModel(model, tok, weights="f32")
     chat.stop_ids = set()  # generate() above is told not to stop either
     chat.prefill(ids, [])
     assert list(chat.generate_ids(20)) == greedy_hf(model, ids, 20)
@@ -118,7 +118,7 @@ def test_fast_and_reference_chat_models_agree(tok, model):
     torch.nn.init.normal_(head.proj.weight, std=0.5)
     ids = tok("Norway | capital | Oslo\nSweden | capital | Stockholm\nWhat is the capital?")["input_ids"]
     ends = [5, 12, len(ids) - 1]
-    fast, ref = FastChatModel.from_hf(model, tok, head, weights="f32"), HFChatModel(model, tok, head)
+    fast, ref = FastChatModel(model, tok, head, weights="f32"), HFChatModel(model, tok, head)
     scores_fast, scores_ref = fast.prefill(ids, ends), ref.prefill(ids, ends)
     assert len(scores_fast) == 3 and all(0 < s < 1 for s in scores_fast)
     assert scores_fast == pytest.approx(scores_ref, abs=1e-5)
@@ -129,7 +129,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
     head = RelevanceHead(model.config.hidden_size)
     torch.nn.init.normal_(head.proj.weight, std=0.5)
     first = prompt(40, seed=2)
-    cached = FastChatModel.from_hf(model, tok, head, weights="f32")
+    cached = FastChatModel(model, tok, head, weights="f32")
     cached.stop_ids = set()
     cached.prefill(first, [5, 20])
     answer = list(cached.generate_ids(8))
@@ -141,7 +141,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
     assert cached.last_prefill["computed_tokens"] == len(follow) - cached.last_prefill["reused_tokens"]
     tokens = list(cached.generate_ids(10))
 
-    fresh = FastChatModel.from_hf(model, tok, head, weights="f32")
+    fresh = FastChatModel(model, tok, head, weights="f32")
     fresh.stop_ids = set()
     assert scores == pytest.approx(fresh.prefill(follow, [5, 20, 50]), abs=1e-5)
     assert fresh.last_prefill["reused_tokens"] == 0
@@ -149,7 +149,7 @@ def test_prefix_cache_reuse_gives_the_same_answer_as_a_fresh_prefill(tok, model)
 
 
 def test_prompt_that_diverges_early_or_is_a_prefix_is_recomputed(tok, model):
-    chat = FastChatModel.from_hf(model, tok, weights="f32")
+    chat = FastChatModel(model, tok, weights="f32")
     chat.stop_ids = set()
     ids = prompt(30)
     chat.prefill(ids, [])
@@ -164,7 +164,7 @@ def test_prompt_that_diverges_early_or_is_a_prefix_is_recomputed(tok, model):
 
 
 def test_decode_stops_at_end_of_turn_and_streams_text(tok, model):
-    chat = FastChatModel.from_hf(model, tok, weights="f32")
+    chat = FastChatModel(model, tok, weights="f32")
     chat.prefill(prompt(20), [])
     tokens = list(chat.generate_ids(30))
     end = tok.convert_tokens_to_ids("<|im_end|>")
@@ -179,7 +179,7 @@ def test_decode_stops_at_end_of_turn_and_streams_text(tok, model):
 
 
 def test_bad_calls_are_refused(tok, model):
-    chat = FastChatModel.from_hf(model, tok, weights="f32", context_length=64)
+    chat = FastChatModel(model, tok, weights="f32", context_length=64)
     with pytest.raises(RuntimeError):
         list(chat.decode(3))
     with pytest.raises(ValueError, match="context length"):
@@ -191,7 +191,7 @@ def test_bad_calls_are_refused(tok, model):
 
 
 def test_decode_never_runs_past_the_context(tok, model):
-    chat = FastChatModel.from_hf(model, tok, weights="f32", context_length=24)
+    chat = FastChatModel(model, tok, weights="f32", context_length=24)
     chat.stop_ids = set()
     chat.prefill(prompt(20), [])
     assert len(list(chat.generate_ids(50))) <= 24 - 20 + 1

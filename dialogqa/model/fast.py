@@ -351,8 +351,13 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class FastChatModel:
     """ChatModel over FastLlama, keeping the KV cache of everything it has read."""
 
-    def __init__(self, net: FastLlama, tokenizer: Any, head: Any = None, *,
-                 temperature: float = 0.0, seed: int = 0):
+    def __init__(self, net: FastLlama | Any, tokenizer: Any, head: Any = None, *,
+                 weights: str = "int4", context_length: int | None = None,
+                 lora: dict | None = None, temperature: float = 0.0, seed: int = 0):
+        """``net``: a FastLlama, or a transformers model to pack (with ``weights``,
+        ``context_length`` and ``lora`` as in FastLlama.from_hf)."""
+        if not isinstance(net, FastLlama):
+            net = FastLlama.from_hf(net, weights, context_length, lora)
         self.tokenizer = tokenizer
         self.net = net
         self.context_length = net.context_length
@@ -395,11 +400,6 @@ class FastChatModel:
         self.last_prefill = {"reused_tokens": start, "computed_tokens": len(ids) - start,
                              "ms": (time.perf_counter() - t0) * 1000}
         return scores
-
-    @classmethod
-    def from_hf(cls, model: Any, tokenizer: Any, head: Any = None, *, weights: str = "int4",
-                context_length: int | None = None, lora: dict | None = None, **kwargs) -> FastChatModel:
-        return cls(FastLlama.from_hf(model, weights, context_length, lora), tokenizer, head, **kwargs)
 
     def _pick(self, logits: torch.Tensor) -> int:
         if self.temperature <= 0:
