@@ -121,10 +121,14 @@ def test_resume_refuses_another_lora_shape(tmp_path, model_dir):
         train(tiny_config(tmp_path, model_dir, val_fraction=0.0, resume=str(last), lora_rank=8))
 
 
-def test_time_budget_stops_early(tmp_path, model_dir):
-    summary = train(tiny_config(tmp_path, model_dir, val_fraction=0.0, max_minutes=1e-6))
+def test_time_budget_stops_early_on_an_annealed_rate(tmp_path, model_dir):
+    cfg = tiny_config(tmp_path, model_dir, val_fraction=0.0, max_minutes=1e-6)
+    summary = train(cfg)
     assert summary["steps"] == 1
     assert (tmp_path / "run" / "best" / "adapter_model.safetensors").is_file()
+    events = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    lrs = [e["lr"] for e in events if e["kind"] == "train"]
+    assert lrs and lrs[-1] == pytest.approx(0.1 * cfg.lr)  # the cosine followed the clock to its end
 
 
 def _parser():

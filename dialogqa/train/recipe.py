@@ -148,10 +148,15 @@ def train(cfg: TrainConfig) -> dict:
         {"params": head_params, "lr": cfg.head_lr, "weight_decay": 0.0},
     ])
 
+    # With a time budget the cosine follows whichever runs out first, steps or minutes, so a
+    # run cut short by a slow (or shared) machine still ends on a small learning rate.
+    clock = {"fraction": 0.0}
+
     def lr_factor(step: int) -> float:  # linear warmup, cosine decay to 10%
         if step < cfg.warmup_steps:
             return (step + 1) / (cfg.warmup_steps + 1)
         progress = (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps)
+        progress = max(progress, clock["fraction"])
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
@@ -234,17 +239,18 @@ def train(cfg: TrainConfig) -> dict:
                 torch.nn.utils.clip_grad_norm_([p for p in trainable if p.grad is not None],
                                                cfg.max_grad_norm)
             optimizer.step()
+            state["train_seconds"] = time.perf_counter() - loop_start
+            if cfg.max_minutes:  # rank 0's clock decides, so every process agrees
+                state["train_seconds"] = float(ddp.broadcast_object(d, state["train_seconds"]))
+                clock["fraction"] = state["train_seconds"] / (cfg.max_minutes * 60)
+                stop = clock["fraction"] >= 1.0
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
             state["epoch"], state["next_batch"] = epoch, i + 1
-            state["train_seconds"] = time.perf_counter() - loop_start
             bar.update(1)
             if state["step"] % cfg.log_every == 0 or state["step"] == total_steps:
                 _log_window(d, window, state, total_steps, scheduler, bar, log, history)
-            if cfg.max_minutes and state["train_seconds"] > cfg.max_minutes * 60:
-                stop = True
-            stop = bool(ddp.broadcast_object(d, stop)) if cfg.max_minutes else stop
             if cfg.max_steps and state["step"] >= cfg.max_steps:
                 stop = True
             if stop:
