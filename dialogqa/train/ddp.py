@@ -60,7 +60,10 @@ def cleanup(d: Dist) -> None:
 
 
 def average_gradients(d: Dist, params: list[torch.nn.Parameter]) -> None:
-    """Mean of each trainable parameter's gradient over all processes (missing grads count 0)."""
+    """Mean of each trainable parameter's gradient over all processes (a process whose batch
+    did not reach a parameter counts 0). Parameters frozen right now (layer-wise schedule:
+    the same on every process) are left alone, so their gradient stays None as it would alone."""
+    params = [p for p in params if p.requires_grad]
     if not d.enabled or not params:
         return
     flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float()
