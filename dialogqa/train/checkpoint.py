@@ -112,7 +112,8 @@ def plot_history(history: list[dict], path: Path) -> None:
     ax1.grid(alpha=0.3)
     if ax1.get_lines():
         ax1.legend()
-    for key, label in (("answer_accuracy", "answer accuracy (replay)"),
+    for key, label in (("turn_accuracy", "turn accuracy (replay)"),
+                       ("answer_accuracy", "answer accuracy (replay)"),
                        ("evidence_recall", "evidence recall (replay)"),
                        ("abstention", "abstention (replay)"),
                        ("tf_answer_exact", "answer exact (teacher-forced)"),
