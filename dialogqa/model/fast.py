@@ -193,6 +193,8 @@ class FastLlama:
         # (46 KB a token for SmolLM2-135M).
         self.k_cache = torch.empty(shape, dtype=torch.float32)
         self.v_cache = torch.empty(shape, dtype=torch.float32)
+        self._k_layers, self._v_layers = list(self.k_cache), list(self.v_cache)
+        self.intermediate = self.layers[0].gate_up.out_features // 2
 
     @classmethod
     def from_hf(cls, model: Any, weights: str = "int4", context_length: int | None = None,
@@ -228,7 +230,7 @@ class FastLlama:
             }
             for name, f in fused.items():
                 linear = getattr(layer, name)
-                linear.lora = None
+                linear.clear_lora()
                 if f is None:
                     continue
                 a, b = f
@@ -293,26 +295,23 @@ class FastLlama:
         if not 0 <= pos < self.context_length:
             raise ValueError(f"position {pos} outside the context length {self.context_length}")
         nh, nkv, hd, group = self.n_heads, self.n_kv, self.head_dim, self.n_heads // self.n_kv
-        q_dim, qk_dim, end = nh * hd, (nh + self.n_kv) * hd, pos + 1
+        q_dim, end, inter = nh * hd, pos + 1, self.intermediate
         act, eps, hs = self.act, self.eps, (self.hidden_size,)
         # RoPE at one position is a fixed (hd x hd) matrix: build it once for all layers, then
         # rotating q and k is a single small matmul per layer.
         rot = torch.addcmul(torch.diag(self.cos[pos]), self._swap, self.sin[pos])
         x = self.embed[token:token + 1]
-        for i, layer in enumerate(self.layers):
+        for layer, k_cache, v_cache in zip(self.layers, self._k_layers, self._v_layers):
             h = F.rms_norm(x, hs, layer.ln1, eps).to(act)
-            qkv = layer.qkv(h).float()[0]
-            qk = torch.mm(qkv[:qk_dim].view(nh + nkv, hd), rot)
-            k_cache, v_cache = self.k_cache[i], self.v_cache[i]
+            qkv = layer.qkv.one(h).float().view(-1, hd)  # (q heads + 2 kv heads, hd)
+            qk = torch.mm(qkv[:nh + nkv], rot)
             k_cache[:, pos] = qk[nh:]
-            v_cache[:, pos] = qkv[qk_dim:].view(nkv, hd)
+            v_cache[:, pos] = qkv[nh + nkv:]
             scores = torch.bmm(qk[:nh].view(nkv, group, hd), k_cache[:, :end].transpose(1, 2))
             att = torch.bmm(torch.softmax(scores, dim=-1), v_cache[:, :end])
-            x = x + layer.o(att.view(1, q_dim).to(act))
-            h = F.rms_norm(x, hs, layer.ln2, eps).to(act)
-            gu = layer.gate_up(h)
-            inter = gu.shape[1] // 2
-            x = x + layer.down(F.silu(gu[:, :inter]) * gu[:, inter:])
+            x = x + layer.o.one(att.view(1, q_dim).to(act))
+            gu = layer.gate_up.one(F.rms_norm(x, hs, layer.ln2, eps).to(act))
+            x = x + layer.down.one(F.silu(gu[:, :inter]) * gu[:, inter:])
         return F.rms_norm(x, hs, self.norm, eps)
 
     @torch.inference_mode()

@@ -335,6 +335,7 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     two). It falls back to ``"hf"`` (the plain transformers forward with the adapter merged,
     the reference it is tested against) for model families it does not know. ``weights``
     (fast backend): int4 (default), int8, bf16 or f32 storage of the linear layers.
+    ``threads``: torch threads (default: $DIALOGQA_THREADS, else torch's default).
     """
     import torch
 
@@ -344,7 +345,10 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
         raise UserError(f"--backend must be fast or hf, got {backend!r}")
     if weights not in FORMATS:
         raise UserError(f"--weights must be one of {', '.join(FORMATS)}, got {weights!r}")
+    threads = threads or int(os.environ.get("DIALOGQA_THREADS") or 0)
     if threads:
+        # One thread can beat two on a busy machine: torch's OpenMP workers spin-wait, and a
+        # descheduled worker stalls every matmul of the decode loop.
         torch.set_num_threads(threads)
     path = resolve_model_dir(model_dir)
     if backend == "fast":

@@ -29,6 +29,10 @@ INT4_MAX_ROWS = 32  # above: expand to bf16 + GEMM (measured crossover ~35 rows)
 INT8_MAX_ROWS = 24
 
 
+_INT4_MM = getattr(torch.ops.aten, "_weight_int4pack_mm_for_cpu", None)
+_INT8_MM = torch._weight_int8pack_mm
+
+
 def act_dtype(fmt: str) -> torch.dtype:
     """Activation dtype the matmuls of a format take."""
     return torch.float32 if fmt == "f32" else torch.bfloat16
@@ -63,6 +67,7 @@ class Linear:
             self.scale8 = tensors["scale"].to(torch.bfloat16)
         else:
             self.w = tensors["weight"].to(self.act).contiguous()
+        self._choose_one()
 
     @classmethod
     def quantize(cls, weight: torch.Tensor, bias: torch.Tensor | None, fmt: str) -> Linear:
@@ -119,6 +124,11 @@ class Linear:
     def set_lora(self, a: torch.Tensor, b: torch.Tensor) -> None:
         """Run LoRA factors (A: r x in, B: out x r, scaling folded in) beside the weight."""
         self.lora = (a.detach().to(self.act).contiguous(), b.detach().to(self.act).contiguous())
+        self._choose_one()
+
+    def clear_lora(self) -> None:
+        self.lora = None
+        self._choose_one()
 
     def dense(self) -> torch.Tensor:
         """The weight as a dense (out, in) tensor in the activation dtype."""
@@ -133,12 +143,28 @@ class Linear:
         w = torch.addcmul(self.low4, q.to(torch.float32), self.scale4)
         return w.view(nibbles.shape[0], -1).to(torch.bfloat16)
 
+    def _int4_one(self, x: torch.Tensor) -> torch.Tensor:
+        return _INT4_MM(x, self.packed, GROUP, self.scales_zeros)
+
+    def _int8_one(self, x: torch.Tensor) -> torch.Tensor:
+        return _INT8_MM(x, self.tensors["q8"], self.scale8)
+
+    def _choose_one(self) -> None:
+        # The decode loop calls ``one`` for a single row ~120 times a token: for a plain
+        # weight-only layer it is the kernel itself, without the branching of __call__.
+        self.one = self.__call__
+        if self.lora is None and self.bias is None:
+            if self.fmt == "int4":
+                self.one = self._int4_one
+            elif self.fmt == "int8":
+                self.one = self._int8_one
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.shape[0]
         if self.w is not None:
             y = F.linear(x, self.w, self.bias)
         elif self.fmt == "int4" and rows <= INT4_MAX_ROWS:
-            y = torch.ops.aten._weight_int4pack_mm_for_cpu(x, self.packed, GROUP, self.scales_zeros)
+            y = _INT4_MM(x, self.packed, GROUP, self.scales_zeros)
             if self.bias is not None:
                 y = y + self.bias
         elif self.fmt == "int8" and rows <= INT8_MAX_ROWS:
