@@ -34,8 +34,11 @@ def hf_logits(model, ids):
 @pytest.mark.parametrize("kv_heads", [4, 2])  # plain multi-head and grouped-query attention
 def test_f32_forward_matches_transformers(kv_heads):
     model = tiny_llama(320, num_key_value_heads=kv_heads)
-    ids = prompt(50)
+    ids = prompt(100)  # past SMALL_ATTENTION_ROWS: the SDPA path
     net = FastLlama.from_hf(model, weights="f32")
+    logits = net.logits(net.forward(ids, 0))
+    torch.testing.assert_close(logits, hf_logits(model, ids), atol=1e-4, rtol=1e-4)
+    ids = ids[:40]  # the bmm path
     logits = net.logits(net.forward(ids, 0))
     torch.testing.assert_close(logits, hf_logits(model, ids), atol=1e-4, rtol=1e-4)
 

@@ -278,9 +278,11 @@ class FastLlama:
                 att = att.view(nkv, group, n, hd).permute(2, 0, 1, 3).reshape(n, q_dim)
             else:
                 q = qk[:, :nh].transpose(0, 1)[None]  # (1, heads, n, hd)
-                # scale=1: the 1/sqrt(head_dim) is already folded into the q weights
-                att = F.scaled_dot_product_attention(q, k[None], v[None], attn_mask=mask, scale=1.0,
-                                                     enable_gqa=nkv != nh)[0].transpose(0, 1).reshape(n, q_dim)
+                # scale=1: the 1/sqrt(head_dim) is already folded into the q weights. From
+                # position 0 the built-in causal mask is faster than an explicit one.
+                att = F.scaled_dot_product_attention(
+                    q, k[None], v[None], attn_mask=None if start == 0 else mask, is_causal=start == 0,
+                    scale=1.0, enable_gqa=nkv != nh)[0].transpose(0, 1).reshape(n, q_dim)
             x = x + layer.o(att.to(act))
             h = F.rms_norm(x, hs, layer.ln2, eps).to(act)
             gu = layer.gate_up(h)
