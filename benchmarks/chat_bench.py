@@ -281,13 +281,21 @@ def main(argv=None) -> int:
     parser.add_argument("--turns", type=int, default=6, help=f"turns of the conversation (1-{len(QUESTIONS)})")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--decode-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", default=str(os.cpu_count() or 1),
+                        help="torch/llama.cpp threads; a list (1,2) runs every backend at each")
     parser.add_argument("--json", metavar="FILE", help="write every number here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.turns <= len(QUESTIONS):
         parser.error(f"--turns must be 1 to {len(QUESTIONS)}, got {args.turns}")
+    try:
+        thread_counts = [int(t) for t in str(args.threads).split(",") if t.strip()]
+    except ValueError:
+        parser.error(f"--threads must be numbers like 2 or 1,2, got {args.threads!r}")
+    if not thread_counts or min(thread_counts) < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads!r}")
     if args.worker:
+        args.threads = thread_counts[0]
         print(json.dumps(worker(args.worker, args)))
         return 0
 
@@ -296,22 +304,27 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"--backends: unknown {unknown}; choose from {', '.join(BACKENDS)}")
     results = []
-    for backend in backends:
-        if not available(backend):
-            print(f"{backend}: not installed, skipped", file=sys.stderr)
-            continue
-        print(f"{backend} ...", file=sys.stderr, flush=True)
-        cmd = [sys.executable, __file__, "--worker", backend, "--turns", str(args.turns),
-               "--max-new-tokens", str(args.max_new_tokens), "--decode-tokens", str(args.decode_tokens),
-               "--threads", str(args.threads)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"{backend} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-            continue
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for threads in thread_counts:
+        for backend in backends:
+            if not available(backend):
+                print(f"{backend}: not installed, skipped", file=sys.stderr)
+                continue
+            print(f"{backend}, {threads} threads ...", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--worker", backend, "--turns", str(args.turns),
+                   "--max-new-tokens", str(args.max_new_tokens),
+                   "--decode-tokens", str(args.decode_tokens), "--threads", str(threads)]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{backend} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if len(thread_counts) > 1:
+                result["backend"] = f"{backend}/{threads}t"
+            results.append(result)
     if not results:
         return 1
-    print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}")
+    print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}  "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(table(results))
     for r in results:
         print(f"{r['backend']} answer 1: {r['turns'][0]['answer']!r}")

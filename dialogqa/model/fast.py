@@ -1,27 +1,31 @@
 """A lean CPU forward for Llama-family models, and the ChatModel built on it.
 
-Why not ``model.generate()``: at batch size 1 on two cores a 135M model spends most of each
-step in framework overhead (cache objects, masks, hooks, logits processors) and in reading
-fp32 weights. Here one token costs ~15 torch calls per layer over weights prepared once:
+Why not ``model.generate()``: at batch size 1 on two cores a 135M model spends each step
+reading fp32 weights and in framework overhead (cache objects, masks, hooks, logits
+processors). Here:
 
-- q/k/v and gate/up projections fused into one matmul each; the attention scale folded into
-  the q rows (1/sqrt(64) is a power of two, so exact);
-- linear weights stored int8 per output row (``weights="int8"``, bf16 activations through
-  ``torch._weight_int8pack_mm``), or bf16 / f32; the residual stream and norms stay fp32;
-- a preallocated KV cache; a follow-up prompt reuses the cached keys and values of its
-  longest common prefix with what the model has already read (system text, facts and
-  history that did not change), so only the new tail is computed;
-- logits only for the position that is decoded.
+- weights are packed once (dialogqa.model.quant: int4 by default, the GGUF's own 4-bit grid)
+  and cached on disk by the loader; a LoRA adapter runs beside them, unmerged;
+- q/k/v and gate/up projections are fused into one matmul each; the attention scale is
+  folded into the q rows (1/sqrt(64) is a power of two, so exact); the residual stream,
+  norms, RoPE and attention stay fp32;
+- a preallocated KV cache: a follow-up prompt reuses the keys and values of its longest
+  common prefix with what the model has already read (system text, facts, history, even the
+  previous answer), so only the new tail is computed;
+- decoding one token (``step``) is ~20 torch calls per layer and no Python objects;
+- logits only for the decoded position, from a 4-bit LM head whose top 32 candidates are
+  rescored with the fp32 embedding rows (greedy decoding picks the full-precision argmax).
 
-Correctness is tested against the transformers forward on a tiny model (tests/test_model_fast.py).
+Measured with benchmarks/chat_bench.py. Correctness is tested against the transformers
+forward on a 2-layer model (tests/test_model_fast.py) and on the real model (slow tier).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
