@@ -324,6 +324,7 @@ def main(argv=None) -> int:
     if not results:
         return 1
     print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}  "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(dialogqa default PASSIVE)')}  "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(table(results))
     for r in results:

