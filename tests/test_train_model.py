@@ -55,7 +55,8 @@ def test_losses_match_a_full_sequence_reference(tmp_path):
             if m:
                 ce_terms.append(F.cross_entropy(logits[row, t - 1][None], ids[row, t][None]))
         for end, label in zip(ex.fact_ends, ex.fact_labels):
-            bce_logits.append(mt.head(hidden[row, end]))
+            # the head reads the fact line and the last prompt token (here: the last token)
+            bce_logits.append(mt.head.pair_logits(hidden[row, end][None], hidden[row, len(ex) - 1][None])[0])
             bce_labels.append(label)
     ce = torch.stack(ce_terms).mean()
     bce = F.binary_cross_entropy_with_logits(torch.stack(bce_logits), torch.tensor(bce_labels),
