@@ -211,3 +211,18 @@ def test_common_prefix():
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
     assert common_prefix([], [1]) == 0
     assert common_prefix([1, 2], [1, 2]) == 2
+
+
+def test_sampling_is_seeded_and_reset_forgets_the_cache(tok, model):
+    def sample(seed):
+        chat = FastChatModel(model, tok, weights="f32", temperature=1.0, seed=seed)
+        chat.stop_ids = set()
+        chat.prefill(prompt(20), [])
+        return chat, list(chat.generate_ids(12))
+
+    chat, first = sample(1)
+    assert first == sample(1)[1]
+    assert first != sample(2)[1]  # 12 draws over 320 near-flat logits: practically never equal
+    chat.reset()
+    chat.prefill(prompt(20), [])
+    assert chat.last_prefill["reused_tokens"] == 0
