@@ -3,8 +3,10 @@
 import gzip
 
 import pytest
-from rdflib import URIRef
+import rdflib
+from rdflib import BNode, Literal, URIRef
 
+import dialogqa.kg.store_load as store_load
 from conftest import SMALL_TRIPLES
 from dialogqa.errors import UserError
 from dialogqa.kg.base import open_kg
@@ -13,14 +15,14 @@ from dialogqa.kg.store import StoreKG
 EX = "http://example.org/"
 
 
-@pytest.fixture(params=["1", "2"], ids=["one-process", "label-helper"])
-def load_workers(request, monkeypatch):
-    """Both ways of building: one pass here, or a forked helper for the label index."""
-    monkeypatch.setenv("DIALOGQA_LOAD_WORKERS", request.param)
+@pytest.fixture(params=[1 << 20, 400], ids=["one-chunk", "many-chunks"])
+def chunk(request, monkeypatch):
+    """N-Triples files read in one chunk, or in many (a handful of lines each)."""
+    monkeypatch.setattr(store_load, "_CHUNK", request.param)
     return request.param
 
 
-def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl, load_workers):
+def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl):
     gz = tmp_path / "small.ttl.gz"
     gz.write_bytes(gzip.compress(small_ttl.read_bytes()))
     nq = tmp_path / "more.nq"
@@ -38,7 +40,25 @@ def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl, load_wo
     kg.close()
 
 
-def test_bad_file_names_line_and_leaves_the_old_store(tmp_path, small_ttl, load_workers):
+@pytest.mark.parametrize("line, where, why", [
+    (f"<{EX}a> <{EX}b> oops .", 41, "object"),  # not a term: the writer's parse fails
+    (f"<{EX}a> <{EX}b> <c> .", 41, "scheme"),  # relative IRI: caught by the checks on read IRIs
+    (f"<{EX}a> <{EX}b c> <{EX}c> .", 41, "IRI"),  # space in an IRI
+    (f"<{EX}a> <{EX}b> <{EX}%zz> .", 41, "IRI"),  # bad %-escape
+    (f'<{EX}a> <{EX}b> "x" ', 42, "dot"),  # no final dot: seen on the next line
+    (f"<{EX}a> <{EX}b> _:b1 _:b2 .", 41, "dot"),  # a blank node chunk: parsed here
+])
+def test_bad_ntriples_line_is_named_whichever_chunk_it_is_in(tmp_path, chunk, line, where, why):
+    good = "".join(f'<{EX}e{i}> <{EX}p> "v{i}" .\n' for i in range(40))
+    bad = tmp_path / "bad.nt"
+    bad.write_text(good + line + "\n" + good)
+    with pytest.raises(UserError) as err:
+        StoreKG.load([bad], tmp_path / "st")
+    assert str(err.value).startswith(f"{bad}:{where}: ") and why in str(err.value)
+    assert not (tmp_path / "st").exists()
+
+
+def test_bad_file_names_line_and_leaves_the_old_store(tmp_path, small_ttl):
     StoreKG.load([small_ttl], tmp_path / "st").close()
     bad = tmp_path / "bad.nt"
     bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}b> oops .\n")
@@ -82,3 +102,98 @@ def test_store_load_progress(tmp_path, small_ttl, capsys, monkeypatch):
     monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)
     StoreKG.load([small_ttl], tmp_path / "st", progress=True).close()
     assert f"loaded {SMALL_TRIPLES} triples in" in capsys.readouterr().err
+
+
+# -- N-Triples: read off the lines, must agree with parsing ----------------------------------
+
+NT_GRAPH = """\
+<http://example.org/Sweden> <http://www.w3.org/2000/01/rdf-schema#label> "Sweden"@EN .
+<http://example.org/Sweden> <http://www.w3.org/2000/01/rdf-schema#label> "Su\\u00E8de"@fr .
+# a comment line, then a blank one
+
+<http://example.org/Sweden>\t<http://example.org/capital>   <http://example.org/Stockholm> .
+<http://example.org/Stockholm> <http://www.w3.org/2004/02/skos/core#prefLabel> "Stockholm" .
+<http://example.org/Stockholm> <http://example.org/country> <http://example.org/Sweden> . # trailing comment
+<http://example.org/Sweden> <http://example.org/population> "10400000"^^<http://www.w3.org/2001/XMLSchema#integer> .
+<http://example.org/Sweden> <http://example.org/capital> <http://example.org/Stockholm> .
+<http://example.org/Malm\\u00F6> <http://example.org/country> <http://example.org/Sweden> .
+<http://example.org/Oslo> <http://xmlns.com/foaf/0.1/name> "Oslo  \\"the\\ncity\\"" .
+<http://example.org/Oslo> <http://example.org/twin> _:t1 .
+_:t1 <http://www.w3.org/2000/01/rdf-schema#label> "a twin" .
+_:t1 <http://example.org/country> <http://example.org/Sweden> .
+<http://example.org/NewYorkCity> <http://example.org/mayor> <http://example.org/Adams> .
+<http://example.org/Bergen> <http://schema.org/name> "Bergen" .
+<http://example.org/Bergen> <http://example.org/note> "mentions <http://schema.org/name> in text" ."""
+
+
+def _store_view(kg):
+    rows = kg.index.db.execute("SELECT entity, label, lang, rank, norm, degree FROM labels").fetchall()
+    vocab = kg.index.db.execute("SELECT * FROM vocab").fetchall()
+    return kg.count(), kg.meta["stats"], kg.meta["labels"], sorted(rows), sorted(vocab), set(kg.triples())
+
+
+def test_ntriples_read_off_lines_equals_the_same_graph_parsed(tmp_path, chunk):
+    """The regular-expression reading of N-Triples (odd spacing, comments, escapes, a
+    repeated triple, a label predicate inside a literal, blank nodes in some chunks, no
+    final newline) gives the same store, counts and label index as Turtle parsed quad by
+    quad."""
+    nt = tmp_path / "g.nt"
+    nt.write_text(NT_GRAPH, encoding="utf-8")
+    ttl = tmp_path / "g.ttl"
+    ttl.write_text(rdflib.Graph().parse(nt, format="nt").serialize(format="turtle"), encoding="utf-8")
+    gz = tmp_path / "g.nt.gz"
+    gz.write_bytes(gzip.compress(nt.read_bytes()))
+    a = StoreKG.load([nt], tmp_path / "a")
+    b = StoreKG.load([ttl], tmp_path / "b")
+    view_a, view_b = _store_view(a), _store_view(b)
+    c = StoreKG.load([gz], tmp_path / "c")
+    assert _store_view(c) == view_a
+    c.close()
+    # blank node names: kept from the N-Triples file, made up by the Turtle parser
+    twin = next(o for _, _, o in a.triples(URIRef(EX + "Oslo"), URIRef(EX + "twin")))
+    assert isinstance(twin, BNode) and str(twin) == "t1"
+    assert a.labels(twin) == [("a twin", "")]
+    assert view_a[0] == 14 and view_a[0:3] == view_b[0:3]  # one triple given twice
+    assert view_a[3:5] == _renamed(view_b[3:5], str(twin), b)
+    stats = view_a[1]
+    assert stats["predicates"][EX + "capital"] == 1 and stats["entities"] == 8
+    assert a.labels(URIRef(EX + "Sweden")) == [("Sweden", "en"), ("Suède", "fr")]
+    assert a.label(URIRef(EX + "Oslo")) == 'Oslo "the city"'
+    assert a.search("Malmo")[0].entity == URIRef(EX + "Malmö")  # by its (escaped) local name
+    assert (URIRef(EX + "Sweden"), URIRef(EX + "population"), Literal(10400000)) in view_a[5]
+    a.close()
+    b.close()
+
+
+def _renamed(view, blank: str, kg):
+    """Turtle's made-up blank node name replaced by the N-Triples one."""
+    made_up = next(o for _, _, o in kg.triples(URIRef(EX + "Oslo"), URIRef(EX + "twin")))
+    swap = {f"_:{made_up}": f"_:{blank}"}
+    rows, vocab = view
+    return sorted((swap.get(r[0], r[0]), *r[1:]) for r in rows), vocab
+
+
+def test_large_ntriples_chunks_agree_with_turtle(tmp_path, monkeypatch):
+    """Many chunks of a bigger generated graph, read off the lines (none parsed quad by
+    quad), against the parse."""
+    monkeypatch.setattr(store_load, "_CHUNK", 16384)
+    parsed = []
+    monkeypatch.setattr(store_load, "_parse_chunk", lambda data, *a: parsed.append(data) or [])
+    lines = []
+    for i in range(600):
+        lines.append(f'<{EX}e{i}> <http://www.w3.org/2000/01/rdf-schema#label> "Entity {i % 97}"@en .')
+        lines.append(f"<{EX}e{i}> <{EX}p{i % 7}> <{EX}e{(i * 13) % 600}> .")
+        if i % 5 == 0:
+            lines.append(f'<{EX}x/e{i}> <{EX}size> "{i}"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+    nt = tmp_path / "big.nt"
+    nt.write_text("\n".join(lines) + "\n")
+    ttl = tmp_path / "big.ttl"
+    ttl.write_text(rdflib.Graph().parse(nt, format="nt").serialize(format="turtle"))
+    a = StoreKG.load([nt], tmp_path / "a")
+    assert parsed == []  # the fast reading held for every chunk
+    b = StoreKG.load([ttl], tmp_path / "b")
+    assert _store_view(a) == _store_view(b)
+    assert a.count() == len(lines) and a.meta["stats"]["namespaces"] == {
+        EX: 600 + 7 + 1, EX + "x/": 120, "http://www.w3.org/2000/01/rdf-schema#": 1}
+    a.close()
+    b.close()

@@ -3,9 +3,12 @@
 One sqlite-backed index serves every backend (":memory:" for an in-memory graph, a file in
 the store directory for the on-disk one, so reopening costs nothing).  Lookup never scans
 the labels: the text's word n-grams are looked up by their normalised form (case- and
-accent-folded) in an indexed column, and words that are not in the label vocabulary are
-corrected through a SymSpell-style table of one-character deletions, so "Swedn" finds
-"Sweden" with a handful of indexed queries whatever the graph's size.
+accent-folded) in an indexed column, and a word that is not in the label vocabulary is
+corrected to the vocabulary words one edit away (a letter dropped, added, changed or two
+swapped), found through an index of each word's halves: one edit leaves one half of the
+word intact and in place, so "Swedn" finds "Sweden" through "swe" with a few indexed
+queries whatever the graph's size, and the index holds two keys per word where a table of
+all one-letter deletions (SymSpell) would hold one per letter.
 """
 
 from __future__ import annotations
@@ -42,15 +45,16 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels(entity TEXT NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,
                                   rank INTEGER NOT NULL, norm TEXT NOT NULL,
                                   degree INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS vocab(token TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deletes(del TEXT NOT NULL, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vocab(token TEXT PRIMARY KEY, freq INTEGER NOT NULL,
+                                 first TEXT, second TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS predicates(iri TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS labels_norm ON labels(norm);
 CREATE INDEX IF NOT EXISTS labels_entity ON labels(entity);
-CREATE INDEX IF NOT EXISTS deletes_del ON deletes(del);
+CREATE INDEX IF NOT EXISTS vocab_first ON vocab(first);
+CREATE INDEX IF NOT EXISTS vocab_second ON vocab(second);
 """
 
 
@@ -75,6 +79,28 @@ def normalise(text: str) -> str:
 
 def deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def half_keys(word: str) -> tuple[str, str] | tuple[None, None]:
+    """The keys a vocabulary word is found by when a text misspells it (its length with its
+    first half, and with its second half); none for words too short or with digits."""
+    if len(word) < MIN_FUZZY_LEN or _has_digit(word):
+        return None, None
+    h = len(word) // 2
+    return f"{len(word)}{word[:h]}", f"{len(word)}{word[h:]}"
+
+
+def _probe_keys(word: str) -> tuple[list[str], list[str]]:
+    """The first- and second-half keys of every word of the same length as ``word`` or
+    one letter longer that is one edit away from it: an edit in the second half keeps the
+    first half in place, one in the first half keeps the second half at the end."""
+    n = len(word)
+    first, second = [], []
+    for m in (n, n + 1):
+        h = m // 2
+        first.append(f"{m}{word[:h]}")
+        second.append(f"{m}{word[n - (m - h):]}")
+    return first, second
 
 
 @dataclass(frozen=True)
@@ -116,38 +142,28 @@ class LabelIndex:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA temp_store=MEMORY")
-        vocab: Counter[str] = Counter()
-        max_words = 1
-        n = 0
-        seen: set[tuple[str, str, str]] = set()
-
-        def normalised_rows() -> Iterator[tuple[str, str, str, int, str, int]]:
-            nonlocal max_words, n
-            for entity, label, lang, rank, *degree in rows:
-                if (entity, label, lang) in seen:
-                    continue
-                seen.add((entity, label, lang))
-                words = _WORD.findall(fold(label))
-                if not words:
-                    continue
-                words = words[:MAX_NGRAM]
-                vocab.update(words)
-                max_words = max(max_words, len(words))
-                n += 1
-                yield entity, label, lang, rank, " ".join(words), degree[0] if degree else 0
-
+        findall = _WORD.findall
+        all_words: list[str] = []
+        table: dict[tuple[str, str, str], tuple] = {}  # one row per entity, label and language
+        for entity, label, lang, rank, *degree in rows:
+            if (entity, label, lang) in table:
+                continue
+            words = findall(fold(label))[:MAX_NGRAM]
+            if words:
+                all_words += words
+                table[entity, label, lang] = (entity, label, lang, rank, " ".join(words),
+                                              degree[0] if degree else 0)
+        vocab = Counter(all_words)
+        max_words = max((r[4].count(" ") + 1 for r in table.values()), default=1)
         with db:
-            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?,?)", normalised_rows())
+            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?,?)", table.values())
             db.executemany("INSERT OR IGNORE INTO predicates VALUES (?)", ((p,) for p in predicates))
-            db.executemany("INSERT OR REPLACE INTO vocab VALUES (?,?)", vocab.items())
-            db.executemany(  # indexes are made after the inserts: cheaper than maintaining them
-                "INSERT INTO deletes VALUES (?,?)",
-                ((d, w) for w in vocab if len(w) >= MIN_FUZZY_LEN and not _has_digit(w)
-                 for d in deletions(w)))
+            db.executemany("INSERT OR REPLACE INTO vocab VALUES (?,?,?,?)",
+                           [(w, n, *half_keys(w)) for w, n in vocab.items()])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('max_words', ?)", (str(max_words),))
-            db.executescript(INDEXES)
+            db.executescript(INDEXES)  # made after the inserts: cheaper than maintaining them
         self.max_words = max_words
-        return n
+        return len(table)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -226,14 +242,16 @@ class LabelIndex:
     def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
         if len(word) < MIN_FUZZY_LEN or _has_digit(word) or word in STOPWORDS:
             return []
-        dels = deletions(word)
-        marks = ",".join("?" * len(dels))
-        probe = list(dels)
+        # one letter shorter: the word less a letter; a swap across the middle breaks both
+        # halves, so that spelling is looked up whole
+        direct = deletions(word)
+        h = len(word) // 2
+        direct.add(word[:h - 1] + word[h] + word[h - 1] + word[h + 1:])
+        first, second = _probe_keys(word)
         rows = self.db.execute(
-            f"SELECT token, freq FROM vocab WHERE token IN ({marks}) "
-            f"UNION SELECT d.token, v.freq FROM deletes d JOIN vocab v ON v.token = d.token "
-            f"WHERE d.del IN ({marks},?)",
-            probe + probe + [word],
+            f"SELECT token, freq FROM vocab WHERE token IN ({','.join('?' * len(direct))}) "
+            "OR first IN (?,?) OR second IN (?,?)",
+            [*direct, *first, *second],
         ).fetchall()
         scored = []
         for token, freq in rows:
@@ -247,8 +265,7 @@ class LabelIndex:
         self.db.close()
 
 
-def _has_digit(word: str) -> bool:
-    return any(c.isdigit() for c in word)
+_has_digit = re.compile(r"\d").search
 
 
 def _skip_span(span: list[tuple[str, int, int]], text: str) -> bool:

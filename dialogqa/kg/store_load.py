@@ -1,21 +1,34 @@
 """Building a store directory: the quads into pyoxigraph, the labels and counts into the
-sqlite index, from one read of each file per process.
+sqlite index, from one read of each file.
 
-Two processes share the work when a second core is idle: this one streams the quads into
-the store (``bulk_extend`` holds the GIL, so a thread would not help), a forked helper
-parses the same files for the labels, builds the label index and counts what ``kg info``
-and ``kg validate`` show.  The second parse costs CPU but no wall time.  Without an idle
-core one pass here does both: two would only compete for the same core.
+Writing the store is most of the work, and pyoxigraph's ``bulk_load`` does it in Rust
+without the GIL, so a writer thread bulk-loads N-Triples bytes while this thread counts
+what ``kg info`` shows and collects the labels, then builds the label index.
+
+N-Triples files (the usual form of large dumps) go to the writer as they are, in chunks of
+whole lines; its strict parse is the check that the file is well formed (errors name the
+file's line).  Here a regular expression reads subject, predicate and IRI object off each
+line, cheaper than building Python objects for a million quads; only label lines are
+parsed.  A chunk the expression cannot vouch for (a line it does not match, an escaped
+IRI) is parsed and counted quad by quad instead.  Other syntaxes are parsed here (strictly)
+and handed over re-serialised as N-Triples.
+
+``bulk_load`` renames blank nodes (per call), so a chunk that mentions one goes in as
+Python quads through ``bulk_extend``, which keeps their labels: the same node in two
+chunks stays one node, and the label index names it as the store does.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
-import multiprocessing
 import operator
 import os
+import queue
+import re
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -33,46 +46,69 @@ from dialogqa.kg.loading import (
     guess_format,
     open_rdf,
 )
-from dialogqa.kg.stats import namespace
 
 META = "dialogqa-store.json"
 OXIGRAPH_DIR = "oxigraph"
 LABELS_DB = "labels.sqlite"
-FORMAT_VERSION = 3
-_BATCH = 200_000  # quads per bulk_extend: big enough to be fast, small enough to stay lean
+FORMAT_VERSION = 4
+_BATCH = 200_000  # parsed quads per batch (syntaxes other than N-Triples)
+_CHUNK = 32 << 20  # bytes of N-Triples per chunk: fast to load, lean in memory
+
+# subject IRI, predicate IRI and object (<IRI>, "_:" for a blank node, empty for a literal)
+# off one N-Triples line
+_NT_LINE = re.compile(rb"^[ \t]*<([^>]*)>[ \t]*<([^>]*)>[ \t]*(<[^>]*>|_:)?", re.M)
+# what IRIs read off lines must not hold: a character IRIs do not allow (the bytes left
+# after deleting the allowed ones; "\n" joins them) or a bad %-escape, and each must start
+# with a scheme (the cheap half of the checks a strict parse makes)
+_IRI_ALLOWED = bytes(b for b in range(256) if b == 10 or not (b <= 0x20 or b in b'"{}|^`\\<>'))
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_NO_SCHEME = re.compile(rb"^(?![A-Za-z][A-Za-z0-9+.\-]*:)", re.M)
+_NT_NOT_TRIPLE = re.compile(rb"^[ \t]*(?:#[^\n]*)?\r?$", re.M)  # blank and comment lines
+_LABEL_NEEDLES = [f"<{p}>".encode() for p in LABEL_PREDICATE_RANK]
+# subject, label predicate, text (unless it has escapes) and language of a label line
+_NT_LABEL = re.compile(
+    rb'^[ \t]*<([^>]*)>[ \t]*<(' + b"|".join(re.escape(p.encode()) for p in LABEL_PREDICATE_RANK)
+    + rb')>[ \t]*"([^"\\\n]*)"(?:@([A-Za-z0-9-]+))?', re.M)
 
 _subject = operator.attrgetter("subject")
 _predicate = operator.attrgetter("predicate")
 _object = operator.attrgetter("object")
 _value = operator.attrgetter("value")
+_first, _second, _third, _fourth = (operator.itemgetter(i) for i in range(4))
+_LABEL_RANK_BYTES = {p.encode(): rank for p, rank in LABEL_PREDICATE_RANK.items()}
+
+
+def _decode(raw: bytes) -> str:
+    # "replace": a file that is not UTF-8 fails in the writer, which names the line
+    return raw.decode(errors="replace")
+
+_NAMESPACE = re.compile(r".*[/#:]")  # as stats.namespace: up to the last "/", "#" or ":"
 
 
 def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: bool) -> dict:
     """Fill the empty directory ``work``; returns the store description written to META."""
     started = time.perf_counter()
     syntaxes = [guess_format(f, fmt) for f in files]
-    helper = _start_helper(files, syntaxes, work / LABELS_DB)
-    tally = None if helper else _Tally()  # no helper: count and collect labels on the way
+    tally = _Tally()
+    store = ox.Store(str(work / OXIGRAPH_DIR))
+    writer = _Writer(store)
     try:
-        store = ox.Store(str(work / OXIGRAPH_DIR))
         for f, syntax in zip(files, syntaxes):
-            _store_file(store, f, syntax, progress, tally)
-        store.flush()
-        total = len(store)  # distinct triples: a file may repeat some, or several files overlap
+            read = _read_ntriples if syntax == "nt" else _read_parsed
+            read(f, syntax, progress, tally, writer)
         if progress:
             print("indexing labels ...", file=sys.stderr, flush=True)
-        result = helper.result() if helper else tally.finish(work / LABELS_DB)
-        if "error" in result:
-            raise UserError(result["error"])
-        stats = result["stats"]
-        if total != result["parsed"]:  # the files repeat triples: count the stored ones
-            stats["predicates"] = dict(Counter({s["p"].value: int(s["n"].value) for s in store.query(
-                "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p",
-                use_default_graph_as_union=True)}).most_common())
-        del store
-    finally:
-        if helper:
-            helper.stop()
+        result = tally.finish(work / LABELS_DB)  # while the writer finishes the last batches
+    except BaseException:
+        writer.close(check=False)  # the reader's error is the one to report
+        raise
+    writer.close()
+    store.flush()
+    total = len(store)  # distinct triples: a file may repeat some, or several files overlap
+    stats = result["stats"]
+    if total != result["parsed"]:  # the files repeat triples: count the stored ones
+        _recount(store, work / LABELS_DB, stats)
+    del store
     meta = {"version": FORMAT_VERSION, "triples": total, "labels": result["labels"],
             "files": [os.path.abspath(f) for f in files],
             "load_seconds": round(time.perf_counter() - started, 2), "stats": stats}
@@ -80,7 +116,117 @@ def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None,
     return meta
 
 
-def _store_file(store: ox.Store, path, syntax: str, progress: bool, tally: _Tally | None) -> None:
+def _recount(store: ox.Store, db_path: Path, stats: dict) -> None:
+    """Predicate counts and degrees from the store, for files that repeat triples (the
+    tally counted each time a triple was given)."""
+    def counts(var: str) -> dict[str, int]:
+        query = f"SELECT ?{var} (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?{var}"
+        return {(t.value if isinstance(t := row[var], ox.NamedNode) else f"_:{t.value}"): int(row["n"].value)
+                for row in store.query(query, use_default_graph_as_union=True)}
+
+    stats["predicates"] = dict(Counter(counts("p")).most_common())
+    index = LabelIndex(str(db_path))
+    with index.db:
+        index.db.executemany("UPDATE labels SET degree = ? WHERE entity = ?",
+                             ((n, s) for s, n in counts("s").items()))
+    index.close()
+
+
+def _read_ntriples(path, syntax: str, progress: bool, tally: _Tally, writer: _Writer) -> None:
+    n = 0
+    line = 1  # of the chunk's first line in the file
+    with open_rdf(path, progress) as (stream, bar):
+        while chunk := stream.read(_CHUNK):
+            if not chunk.endswith(b"\n"):
+                chunk += stream.readline()  # whole lines only
+            newlines = chunk.count(b"\n")
+            n += _ntriples_chunk(chunk, newlines, path, line, tally, writer)
+            line += newlines
+            bar.add_triples(0, count=n)
+
+
+def _ntriples_chunk(chunk: bytes, newlines: int, path, line: int, tally: _Tally, writer: _Writer) -> int:
+    """Hand one chunk of whole lines to the writer and count it; returns its triples."""
+    rows = _NT_LINE.findall(chunk)
+    statements = newlines + (not chunk.endswith(b"\n"))
+    if len(rows) != statements:
+        statements -= len(_NT_NOT_TRIPLE.findall(chunk))
+    objects = set(map(_third, rows))
+    if len(rows) != statements or b"_:" in objects:
+        # a line the expression does not read (a blank node subject, odd spacing) or a
+        # blank node object: parse, and keep blank nodes' names (see above)
+        return _parsed_chunk(chunk, path, line, tally, writer, blank_nodes=b"_:" in chunk)
+    # an escape in an IRI would make the text read here differ from the store's; "<<" in
+    # an object: an RDF 1.2 triple term
+    if b"<<" in b"".join(objects) or (b"\\" in chunk and b"\\" in b"".join(
+            itertools.chain(map(_first, rows), map(_second, rows), objects))):
+        return _parsed_chunk(chunk, path, line, tally, writer, blank_nodes=False)
+    predicates = tally.add_rows(rows, objects)
+    if not _iris_look_valid(tally.chunk_subjects, predicates, objects):
+        _parse_chunk(chunk, path, line)  # names the line
+    # the checks here let the writer skip its own (a strict parse of the chunk is slower)
+    writer.put((chunk, path, line, True))
+    lines = [found for needle in _LABEL_NEEDLES if needle[1:-1] in predicates
+             for found in _lines_with(chunk, needle)]
+    if lines:
+        tally.add_label_rows(_NT_LABEL.findall(b"\n".join(lines)))
+        escaped = [text for text in lines if b"\\" in text]
+        if escaped:  # labels with escapes, which the expression leaves out: parse them
+            tally.add_labels(_parse_chunk(b"\n".join(escaped), path, line, chunk))
+    return len(rows)
+
+
+def _iris_look_valid(subjects, predicates, objects: set[bytes]) -> bool:
+    """Whether the IRIs of a chunk pass the checks above; ``objects`` as "<IRI>" or b""."""
+    n = len(subjects) + len(predicates) + len(objects) - (b"" in objects)
+    iris = b"\n" + b"\n".join(itertools.chain(subjects, predicates, objects)).replace(b"\n<", b"\n")
+    if iris.translate(None, _IRI_ALLOWED).strip(b">"):  # ">" ends each object
+        return False
+    if b"%" in iris and _BAD_ESCAPE.search(iris):
+        return False
+    # nearly always "http:" or "https:", counted in C; else each one is looked at
+    return (iris.count(b"\nhttp:") + iris.count(b"\nhttps:") == n
+            or _NO_SCHEME.search(b"\n".join(i for i in iris.split(b"\n")[1:] if i)) is None)
+
+
+def _parsed_chunk(chunk: bytes, path, line: int, tally: _Tally, writer: _Writer, blank_nodes: bool) -> int:
+    quads = _parse_chunk(chunk, path, line)
+    writer.put(quads if blank_nodes else (chunk, path, line, False))
+    tally.add(quads)
+    return len(quads)
+
+
+def _lines_with(chunk: bytes, needle: bytes) -> list[bytes]:
+    """The lines of ``chunk`` that contain ``needle``."""
+    found = []
+    find, rfind = chunk.find, chunk.rfind
+    i = find(needle)
+    while i >= 0:
+        end = find(b"\n", i)
+        end = len(chunk) if end < 0 else end
+        found.append(chunk[rfind(b"\n", 0, i) + 1:end])
+        i = find(needle, end)
+    return found
+
+
+def _parse_chunk(data: bytes, path, line: int, whole: bytes | None = None) -> list:
+    """The quads of N-Triples ``data`` starting at ``line`` of ``path``; for a bad line, an
+    error naming it (in ``whole``, the chunk ``data`` was cut from, when given)."""
+    try:
+        return list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+    except SyntaxError as exc:
+        if whole is not None:
+            _parse_chunk(whole, path, line)  # raises, with the right line number
+        raise UserError(_located(path, line, exc)) from None
+
+
+def _located(path, line: int, exc: SyntaxError) -> str:
+    if getattr(exc, "lineno", None):
+        exc.lineno += line - 1
+    return describe_parse_error(path, exc)
+
+
+def _read_parsed(path, syntax: str, progress: bool, tally: _Tally, writer: _Writer) -> None:
     rdf_format = getattr(ox.RdfFormat, OXIGRAPH_FORMATS[syntax])
     flatten = syntax in QUAD_FORMATS  # one graph: named graphs' triples join the default one
     n = 0
@@ -90,20 +236,71 @@ def _store_file(store: ox.Store, path, syntax: str, progress: bool, tally: _Tall
             while batch := list(itertools.islice(parser, _BATCH)):
                 if flatten:
                     batch = [ox.Quad(q.subject, q.predicate, q.object) for q in batch]
-                store.bulk_extend(batch)
+                data = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
+                writer.put(batch if b"_:" in data else data)  # "_:" in a literal: only slower
+                del data
+                tally.add(batch)
                 n += len(batch)
                 bar.add_triples(0, count=n)
-                if tally is not None:
-                    tally.add(batch)
         except SyntaxError as exc:
             raise UserError(describe_parse_error(path, exc)) from None
+
+
+class _Writer:
+    """A thread writing into the store: ``(N-Triples bytes, file, first line, lenient)``
+    and N-Triples bytes already parsed here through ``bulk_load`` (lenient: without checking
+    IRIs again; both without the GIL), lists of quads through ``bulk_extend``.  One item waits while
+    another is written, so the reader runs at most one chunk ahead."""
+
+    def __init__(self, store: ox.Store):
+        self.store = store
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._run, name="dialogqa-store-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        nt = ox.RdfFormat.N_TRIPLES
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # failed: drain until told to stop
+            try:
+                if isinstance(item, tuple):
+                    data, path, line, lenient = item
+                    try:
+                        self.store.bulk_load(input=data, format=nt, lenient=lenient)
+                    except SyntaxError as exc:
+                        self.error = _located(path, line, exc)
+                elif isinstance(item, bytes):
+                    self.store.bulk_load(input=item, format=nt, lenient=True)
+                else:
+                    self.store.bulk_extend(item)
+            except BaseException as exc:  # noqa: BLE001 - raised in the reader by _check
+                self.error = f"writing the store failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+
+    def put(self, item) -> None:
+        self._check()
+        self.queue.put(item)
+
+    def close(self, check: bool = True) -> None:
+        """Wait for what was given so far to be written; raise what went wrong."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if check:
+            self._check()
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise UserError(self.error)
 
 
 # -- the label and counting pass ------------------------------------------------------------
 
 class _Tally:
-    """What a pass over the quads learns: labels, out-degrees, predicate counts, the
-    IRIs in object position."""
+    """What a pass over the triples learns: labels, out-degrees, predicate counts, the IRIs
+    in object position.  Entities are keyed as in the label index: an IRI as itself, a
+    blank node as "_:id"."""
 
     def __init__(self):
         self.labels: list[tuple[str, str, str, int]] = []
@@ -111,35 +308,74 @@ class _Tally:
         self.degree: Counter[str] = Counter()  # out-edges per subject: ranks same-named entities
         self.predicates: Counter[str] = Counter()
         self.objects: set[str] = set()
+        self.raw_objects: set[bytes] = set()  # "<IRI>" as read off N-Triples lines, decoded at the end
+        self.blank_subjects: set[str] = set()
+        self.chunk_subjects: Counter[bytes] = Counter()  # of the last N-Triples chunk
         self.parsed = 0
 
     def add(self, batch: list) -> None:
+        """Count parsed quads (labels included)."""
         # map/Counter/compress keep the per-quad work in C; each attribute access makes a
         # new Python object, so every one is made once and dropped at once.
         self.parsed += len(batch)
-        self.degree.update(map(_value, map(_subject, batch)))  # blank nodes too: harmless
+        named = ox.NamedNode
+        subjects = [s.value if type(s) is named else f"_:{s.value}" for s in map(_subject, batch)]
+        self.degree.update(subjects)
+        self.blank_subjects.update(s for s in subjects if s.startswith("_:"))
         predicates = list(map(_value, map(_predicate, batch)))
         self.predicates.update(predicates)
-        named = ox.NamedNode
         self.objects.update(o.value for o in map(_object, batch) if type(o) is named)
-        for q in itertools.compress(batch, map(LABEL_PREDICATE_RANK.__contains__, predicates)):
-            subject, obj = q.subject, q.object
-            if isinstance(obj, ox.Literal) and (text := " ".join(obj.value.split())):
-                key = subject.value if isinstance(subject, named) else f"_:{subject.value}"
-                self.labels.append((key, text, obj.language or "", LABEL_PREDICATE_RANK[q.predicate.value]))
+        self.add_labels(itertools.compress(batch, map(LABEL_PREDICATE_RANK.__contains__, predicates)))
+
+    def add_rows(self, rows: list[tuple[bytes, ...]], objects: set[bytes]) -> Counter[bytes]:
+        """Count (subject, predicate, object or b"", ...) IRIs read off N-Triples lines,
+        ``objects`` the set of their objects; returns the predicates' counts (labels are
+        added by ``add_label_rows``)."""
+        self.parsed += len(rows)
+        # each distinct IRI decoded once per chunk
+        self.chunk_subjects = counts = Counter(map(_first, rows))
+        self.degree.update(dict(zip(map(_decode, counts), counts.values())))
+        predicates = Counter(map(_second, rows))
+        self.predicates.update({_decode(p): n for p, n in predicates.items()})
+        self.raw_objects |= objects
+        return predicates
+
+    def add_label_rows(self, rows: list[tuple[bytes, bytes, bytes, bytes]]) -> None:
+        """Keep (subject, label predicate, text, language) read off N-Triples lines."""
+        keys = list(map(_decode, map(_first, rows)))
+        texts = list(map(" ".join, map(str.split, map(_decode, map(_third, rows)))))
+        langs = map(str.lower, map(_decode, map(_fourth, rows)))
+        ranks = map(_LABEL_RANK_BYTES.__getitem__, map(_second, rows))
+        self.labels += itertools.compress(zip(keys, texts, langs, ranks), texts)  # no empty labels
+        self.labelled.update(itertools.compress(keys, texts))
+
+    def add_labels(self, quads) -> None:
+        """Keep the labels among ``quads`` (other quads are skipped, not counted)."""
+        named, literal = ox.NamedNode, ox.Literal
+        for q in quads:
+            obj = q.object
+            rank = LABEL_PREDICATE_RANK.get(q.predicate.value)
+            if rank is not None and type(obj) is literal and (text := " ".join(obj.value.split())):
+                s = q.subject
+                key = s.value if type(s) is named else f"_:{s.value}"
+                self.labels.append((key, text, obj.language or "", rank))
                 self.labelled.add(key)
 
     def stats(self) -> dict:
+        self.raw_objects.discard(b"")
+        self.objects.update(map(_decode, map(operator.itemgetter(slice(1, -1)), self.raw_objects)))
+        self.raw_objects = set()
         subjects = set(self.degree)
-        iris = {t for t in subjects if ":" in t} | self.objects | set(self.predicates)
+        iris = (subjects - self.blank_subjects) | self.objects | set(self.predicates)
+        namespaces = Counter(m.group() if (m := _NAMESPACE.match(t)) else t for t in iris)
         return {
             "entities": len(subjects | self.objects),
             "predicates": dict(self.predicates.most_common()),
-            "namespaces": dict(Counter(namespace(t) for t in iris).most_common()),
+            "namespaces": dict(namespaces.most_common()),
             "subjects": len(subjects),
             "labelled_subjects": len(subjects & self.labelled),
             "labelled_predicates": len(set(self.predicates) & self.labelled),
-            "unlabelled_examples": sorted(subjects - self.labelled)[:10],
+            "unlabelled_examples": heapq.nsmallest(10, subjects - self.labelled),
         }
 
     def finish(self, db_path: Path) -> dict:
@@ -153,64 +389,5 @@ class _Tally:
         degree, labelled = self.degree, self.labelled
         yield from ((key, text, lang, rank, degree[key]) for key, text, lang, rank in self.labels)
         for iri, n in degree.items():  # unlabelled subjects go by their IRI's local name
-            if iri not in labelled and ":" in iri and not opaque_local_name(name := local_name(iri)):
+            if iri not in labelled and not iri.startswith("_:") and not opaque_local_name(name := local_name(iri)):
                 yield iri, name, "", LOCAL_NAME_RANK, n
-
-
-def _index_pass(files, syntaxes, db_path: Path) -> dict:
-    """Parse the files for labels and counts and build the label index at ``db_path``."""
-    tally = _Tally()
-    for path, syntax in zip(files, syntaxes):
-        rdf_format = getattr(ox.RdfFormat, OXIGRAPH_FORMATS[syntax])
-        with open_rdf(path) as (stream, _):
-            parser = ox.parse(stream, format=rdf_format, base_iri=Path(path).resolve().as_uri())
-            try:
-                while batch := list(itertools.islice(parser, _BATCH)):
-                    tally.add(batch)
-            except SyntaxError as exc:
-                return {"error": describe_parse_error(path, exc)}
-    return tally.finish(db_path)
-
-
-def _helper_main(conn, files, syntaxes, db_path) -> None:
-    try:
-        conn.send(_index_pass(files, syntaxes, db_path))
-    except UserError as exc:
-        conn.send({"error": str(exc)})
-    except BaseException as exc:  # noqa: BLE001 - reported by the parent, which raises it
-        conn.send({"error": f"building the label index failed: {type(exc).__name__}: {exc}"})
-    finally:
-        conn.close()
-
-
-class _Helper:
-    def __init__(self, process, conn):
-        self.process, self.conn = process, conn
-
-    def result(self) -> dict:
-        try:
-            return self.conn.recv()
-        except EOFError:  # it died without a word (killed, out of memory)
-            return {"error": f"the label-index process died (exit status {self.process.exitcode})"}
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join()
-        self.conn.close()
-
-
-def _start_helper(files, syntaxes, db_path: Path) -> _Helper | None:
-    """A forked process for the label pass, or None where it would not pay (no idle core:
-    two passes then only compete for one) or forking is not safe (not Linux)."""
-    workers = os.environ.get("DIALOGQA_LOAD_WORKERS", "auto")
-    idle = (os.cpu_count() or 1) - os.getloadavg()[0]
-    if workers == "1" or (workers == "auto" and idle < 1.0) or not sys.platform.startswith("linux"):
-        return None
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_helper_main, args=(child, [str(f) for f in files], syntaxes, db_path),
-                          daemon=True, name="dialogqa-label-index")
-    process.start()
-    child.close()
-    return _Helper(process, parent)
