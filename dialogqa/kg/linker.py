@@ -14,6 +14,7 @@ all one-letter deletions (SymSpell) would hold one per letter.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import sqlite3
 import unicodedata
@@ -75,6 +76,27 @@ def normalise(text: str) -> str:
     """A label's words, folded, space-separated: the key ``search`` looks n-grams up by.
     Folds the whole text at once (index builds call this for every label)."""
     return " ".join(_WORD.findall(fold(text)))
+
+
+_ITEM = [operator.itemgetter(i) for i in range(4)]
+_NON_WORDS = re.compile(r"[^\w\n]+")
+
+
+def _normalise_all(labels: list[str]) -> list[str]:
+    """``normalise`` of each label, the regular expressions run once over all of them."""
+    text = "\n".join(labels)
+    if text.count("\n") != max(len(labels) - 1, 0):  # a label with a line break in it
+        return [normalise(label) for label in labels]
+    return list(map(str.strip, _NON_WORDS.sub(" ", fold(text)).split("\n"))) if labels else []
+
+
+def _first_per_label(rows: list[tuple]) -> list[tuple]:
+    """The rows, each (entity, label, language) kept once, as first given."""
+    keys = list(map(operator.itemgetter(0, 1, 2), rows))
+    if len(set(keys)) == len(keys):
+        return rows
+    first = dict(zip(reversed(keys), reversed(rows)))
+    return [first[k] for k in dict.fromkeys(keys)]
 
 
 def deletions(word: str) -> set[str]:
@@ -142,28 +164,26 @@ class LabelIndex:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA temp_store=MEMORY")
-        findall = _WORD.findall
-        all_words: list[str] = []
-        table: dict[tuple[str, str, str], tuple] = {}  # one row per entity, label and language
-        for entity, label, lang, rank, *degree in rows:
-            if (entity, label, lang) in table:
-                continue
-            words = findall(fold(label))[:MAX_NGRAM]
-            if words:
-                all_words += words
-                table[entity, label, lang] = (entity, label, lang, rank, " ".join(words),
-                                              degree[0] if degree else 0)
-        vocab = Counter(all_words)
-        max_words = max((r[4].count(" ") + 1 for r in table.values()), default=1)
+        rows = _first_per_label(list(rows))
+        norms = _normalise_all([r[1] for r in rows])
+        words = list(map(str.count, norms, itertools.repeat(" ")))  # one less than the words
+        for i in itertools.compress(range(len(norms)), map(MAX_NGRAM.__le__, words)):
+            norms[i] = " ".join(norms[i].split()[:MAX_NGRAM])
+            words[i] = MAX_NGRAM - 1
+        vocab = Counter(" ".join(norms).split())
+        max_words = max(words, default=0) + 1
+        table = itertools.compress(zip(
+            map(_ITEM[0], rows), map(_ITEM[1], rows), map(_ITEM[2], rows), map(_ITEM[3], rows), norms,
+            [r[4] if len(r) > 4 else 0 for r in rows]), norms)  # a label with no words is not indexed
         with db:
-            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?,?)", table.values())
+            db.executemany("INSERT INTO labels VALUES (?,?,?,?,?,?)", table)
             db.executemany("INSERT OR IGNORE INTO predicates VALUES (?)", ((p,) for p in predicates))
             db.executemany("INSERT OR REPLACE INTO vocab VALUES (?,?,?,?)",
                            [(w, n, *half_keys(w)) for w, n in vocab.items()])
             db.execute("INSERT OR REPLACE INTO meta VALUES ('max_words', ?)", (str(max_words),))
             db.executescript(INDEXES)  # made after the inserts: cheaper than maintaining them
         self.max_words = max_words
-        return len(table)
+        return sum(map(bool, norms))
 
     # -- reading ----------------------------------------------------------------------
 
