@@ -141,12 +141,21 @@ def _recount(store: ox.Store, db_path: Path, stats: dict) -> None:
 def _read_ntriples(path, syntax: str, progress: bool, tally: _Tally, writer: _Writer) -> None:
     n = 0
     line = 1  # of the chunk's first line in the file
-    expected = os.path.getsize(path) * (8 if str(path).lower().endswith(".gz") else 1)  # gzip: ~8x
-    size = min(_CHUNK, max(_MIN_CHUNK, expected // 3 + 1))
-    with open_rdf(path, progress) as (stream, bar):
-        while chunk := stream.read(size):
-            if not chunk.endswith(b"\n"):
-                chunk += stream.readline()  # whole lines only
+    gz = str(path).lower().endswith(".gz")
+    size = min(_CHUNK, max(_MIN_CHUNK, os.path.getsize(path) * (8 if gz else 1) // 3 + 1))  # gzip: ~8x
+    with open_rdf(path, progress) as (stream, bar), open(path, "rb") as ahead:
+        while True:
+            if gz:
+                chunk = stream.read(size)
+                if chunk and not chunk.endswith(b"\n"):
+                    chunk += stream.readline()  # whole lines only
+            else:  # where the chunk's last line ends, found ahead: the chunk is read, not copied
+                start = ahead.tell()
+                ahead.seek(size - 1, os.SEEK_CUR)
+                ahead.readline()
+                chunk = stream.read(ahead.tell() - start)
+            if not chunk:
+                break
             newlines = chunk.count(b"\n")
             n += _ntriples_chunk(chunk, newlines, path, line, tally, writer)
             line += newlines
