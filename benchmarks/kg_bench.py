@@ -101,8 +101,8 @@ def generate(path: Path, n_triples: int, n_questions: int, seed: int = 7) -> lis
 # -- workers (each runs in its own process) ---------------------------------------------------
 
 def _peak_mb() -> float:
-    """Peak resident memory of this step: its own plus its helper process's (the store load
-    forks one when a core is idle; both peaks are added, an upper bound)."""
+    """Peak resident memory of this step: its own plus any child process's (both peaks
+    added, an upper bound; the store load runs in one process, writer thread included)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + helpers) / 1024

@@ -2,8 +2,8 @@
 directory.  Built once by ``dialogqa kg load FILES --store DIR``, reopened in well under a
 second by ``--store DIR``.
 
-How a directory is filled (quads in large ``bulk_extend`` batches, labels and counts
-picked off on the way) is in ``store_load.py``; this file reads it.
+How a directory is filled (``bulk_load`` on a writer thread, labels and counts read off
+the file on the way) is in ``store_load.py``; this file reads it.
 """
 
 from __future__ import annotations

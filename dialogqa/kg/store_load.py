@@ -88,7 +88,7 @@ def _decode(raw) -> Iterator[str]:
     writer, which names the line."""
     return map(bytes.decode, raw, itertools.repeat("utf-8"), itertools.repeat("replace"))
 
-_NAMESPACE = re.compile(r".*[/#:]")  # as stats.namespace: up to the last "/", "#" or ":"
+_NAMESPACE = re.compile(r"^.*[/#:]", re.M)  # as stats.namespace: up to the last "/", "#" or ":"
 
 
 def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: bool) -> dict:
@@ -178,11 +178,12 @@ def _ntriples_chunk(chunk: bytes, newlines: int, path, line: int, tally: _Tally,
     if b"<<" in b"".join(objects) or (b"\\" in chunk and b"\\" in b"".join(
             itertools.chain(map(_first, rows), map(_second, rows), objects))):
         return _parsed_chunk(chunk, path, line, tally, writer, blank_nodes=False)
+    # lenient: the IRIs are checked here instead (a strict parse is slower); a bad one
+    # stops the load below, so the writer can start on the chunk now
+    writer.put((chunk, path, line, True))
     predicates = tally.add_rows(rows, objects)
     if not _iris_look_valid(tally.chunk_subjects, predicates, objects):
         _parse_chunk(chunk, path, line)  # names the line
-    # the checks here let the writer skip its own (a strict parse of the chunk is slower)
-    writer.put((chunk, path, line, True))
     lines = [found for needle in _LABEL_NEEDLES if needle[1:-1] in predicates
              for found in _lines_with(chunk, needle)]
     if lines:
@@ -384,7 +385,7 @@ class _Tally:
         self.raw_objects = set()
         subjects = set(self.degree)
         iris = (subjects - self.blank_subjects) | self.objects | set(self.predicates)
-        namespaces = Counter(m.group() if (m := _NAMESPACE.match(t)) else t for t in iris)
+        namespaces = Counter(_NAMESPACE.findall("\n".join(iris)))  # an IRI has a ":" at least
         return {
             "entities": len(subjects | self.objects),
             "predicates": dict(self.predicates.most_common()),
