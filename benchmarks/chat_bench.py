@@ -10,7 +10,8 @@ The conversation is what the engine sends: ``render()`` of ~30 fact lines ("Norw
 Oslo") and two earlier turns, about 700 tokens, then follow-up questions whose prompts add
 the bot's own previous answer and the new question (same facts). Greedy decoding, at most
 --max-new-tokens a turn, stopping at end of turn. Each backend runs in its own subprocess,
-one after the other, so its peak memory (VmHWM) is its own; all use --threads threads.
+one after the other, so its peak memory (VmHWM) is its own; all use --threads threads and
+the same OpenMP wait policy (PASSIVE unless OMP_WAIT_POLICY is set).
 
   ttft fresh     time to first token on the longest prompt with nothing cached
   ttft follow-up median time to first token of turns 2.. (prefix cache: fast, llama.cpp)
@@ -313,7 +314,9 @@ def main(argv=None) -> int:
             cmd = [sys.executable, __file__, "--worker", backend, "--turns", str(args.turns),
                    "--max-new-tokens", str(args.max_new_tokens),
                    "--decode-tokens", str(args.decode_tokens), "--threads", str(threads)]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            # the same OpenMP wait policy for every backend (dialogqa's default, see loading.py)
+            env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if done.returncode != 0:
                 print(f"{backend} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
                 continue
@@ -324,7 +327,7 @@ def main(argv=None) -> int:
     if not results:
         return 1
     print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}  "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(dialogqa default PASSIVE)')}  "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}  "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(table(results))
     for r in results:

@@ -328,7 +328,10 @@ class FastLlama:
         if self.exact_head is None:
             return approx
         top = approx.topk(min(RESCORE_TOP, approx.shape[-1]), dim=-1).indices  # (rows, k)
-        exact = torch.einsum("rkh,rh->rk", self.exact_head[top], hidden.float())
+        if hidden.shape[0] == 1:  # decoding: index_select + mv beat advanced indexing + einsum
+            exact = torch.mv(self.exact_head.index_select(0, top[0]), hidden[0].float())[None]
+        else:
+            exact = torch.einsum("rkh,rh->rk", self.exact_head[top], hidden.float())
         return approx.scatter_(-1, top, exact)
 
 
