@@ -60,8 +60,9 @@ _CHUNK = 64 << 20
 _MIN_CHUNK = 8 << 20
 
 # subject IRI, predicate IRI and object (<IRI>, "_:" for a blank node, empty for a literal)
-# off one N-Triples line
-_NT_LINE = re.compile(rb"^[ \t]*<([^>]*)>[ \t]*<([^>]*)>[ \t]*(<[^>]*>|_:)?", re.M)
+# off one N-Triples line; the rest of the line is skipped at once, not tried for a match
+# at every character
+_NT_LINE = re.compile(rb"^[ \t]*<([^>]*)>[ \t]*<([^>]*)>[ \t]*(<[^>]*>|_:)?[^\n]*", re.M)
 # what IRIs read off lines must not hold: a character IRIs do not allow (the bytes left
 # after deleting the allowed ones; "\n" joins them) or a bad %-escape, and each must start
 # with a scheme (the cheap half of the checks a strict parse makes)
