@@ -121,8 +121,10 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot, condition, tries: int = 200) -> None:
-    for _ in range(tries):
+async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
+    # a deadline, not a count of tries: a loaded CI machine may take seconds to repaint
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if condition():
             return
         await pilot.pause(0.02)
@@ -402,7 +404,7 @@ async def test_window_appears_while_model_loads_and_questions_wait(graph_file):
     def factory(progress):
         progress("opening graph…")
         progress("loading model…", kg=session.kg)
-        release.wait(5)
+        release.wait(60)  # the test releases it; the timeout only guards against a hang
         return session
 
     app = create_app(factory)
