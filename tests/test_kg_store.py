@@ -45,6 +45,10 @@ def test_load_gzip_and_quads_then_reopen_by_open_kg(tmp_path, small_ttl):
     (f"<{EX}a> <{EX}b> <c> .", 41, "scheme"),  # relative IRI: caught by the checks on read IRIs
     (f"<{EX}a> <{EX}b c> <{EX}c> .", 41, "IRI"),  # space in an IRI
     (f"<{EX}a> <{EX}b> <{EX}%zz> .", 41, "IRI"),  # bad %-escape
+    # what a lenient load would let through, caught by the checks on read terms
+    (f"<{EX}a> <{EX}b> <http://host:port/c> .", 41, "character"),  # a port that is not one
+    (f'<{EX}a> <{EX}b> "x"^^<integer> .', 41, "scheme"),
+    (f'<{EX}a> <{EX}b> "x"@en-toolongsubtag1 .', 41, "subtag"),
     (f'<{EX}a> <{EX}b> "x" ', 42, "dot"),  # no final dot: seen on the next line
     (f"<{EX}a> <{EX}b> _:b1 _:b2 .", 41, "dot"),  # a blank node chunk: parsed here
 ])

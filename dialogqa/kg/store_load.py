@@ -8,9 +8,10 @@ what ``kg info`` shows and collects the labels, then builds the label index.
 N-Triples files (the usual form of large dumps) go to the writer as they are, in chunks of
 whole lines; its strict parse is the check that the file is well formed (errors name the
 file's line).  Here a regular expression reads subject, predicate and IRI object off each
-line, cheaper than building Python objects for a million quads; only label lines are
-parsed.  A chunk the expression cannot vouch for (a line it does not match, an escaped
-IRI) is parsed and counted quad by quad instead.  Other syntaxes are parsed here (strictly)
+line, cheaper than building Python objects for a million quads, and another the labels
+off the lines with a label predicate (a label with escapes is parsed).  A chunk the
+expressions cannot vouch for (a line they do not match, an escaped IRI) is parsed and
+counted quad by quad instead.  Other syntaxes are parsed here (strictly)
 and handed over re-serialised as N-Triples.
 
 ``bulk_load`` renames blank nodes (per call), so a chunk that mentions one goes in as
@@ -63,12 +64,6 @@ _MIN_CHUNK = 8 << 20
 # off one N-Triples line; the rest of the line is skipped at once, not tried for a match
 # at every character
 _NT_LINE = re.compile(rb"^[ \t]*<([^>]*)>[ \t]*<([^>]*)>[ \t]*(<[^>]*>|_:)?[^\n]*", re.M)
-# what IRIs read off lines must not hold: a character IRIs do not allow (the bytes left
-# after deleting the allowed ones; "\n" joins them) or a bad %-escape, and each must start
-# with a scheme (the cheap half of the checks a strict parse makes)
-_IRI_ALLOWED = bytes(b for b in range(256) if b == 10 or not (b <= 0x20 or b in b'"{}|^`\\<>'))
-_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
-_NO_SCHEME = re.compile(rb"^(?![A-Za-z][A-Za-z0-9+.\-]*:)", re.M)
 _NT_NOT_TRIPLE = re.compile(rb"^[ \t]*(?:#[^\n]*)?\r?$", re.M)  # blank and comment lines
 _LABEL_NEEDLES = [f"<{p}>".encode() for p in LABEL_PREDICATE_RANK]
 # subject, label predicate, text (unless it has escapes) and language of a label line
@@ -179,12 +174,8 @@ def _ntriples_chunk(chunk: bytes, newlines: int, path, line: int, tally: _Tally,
     if b"<<" in b"".join(objects) or (b"\\" in chunk and b"\\" in b"".join(
             itertools.chain(map(_first, rows), map(_second, rows), objects))):
         return _parsed_chunk(chunk, path, line, tally, writer, blank_nodes=False)
-    # lenient: the IRIs are checked here instead (a strict parse is slower); a bad one
-    # stops the load below, so the writer can start on the chunk now
-    writer.put((chunk, path, line, True))
+    writer.put((chunk, path, line))  # its strict parse is the check of the file
     predicates = tally.add_rows(rows, objects)
-    if not _iris_look_valid(tally.chunk_subjects, predicates, objects):
-        _parse_chunk(chunk, path, line)  # names the line
     lines = [found for needle in _LABEL_NEEDLES if needle[1:-1] in predicates
              for found in _lines_with(chunk, needle)]
     if lines:
@@ -195,22 +186,9 @@ def _ntriples_chunk(chunk: bytes, newlines: int, path, line: int, tally: _Tally,
     return len(rows)
 
 
-def _iris_look_valid(subjects, predicates, objects: set[bytes]) -> bool:
-    """Whether the IRIs of a chunk pass the checks above; ``objects`` as "<IRI>" or b""."""
-    n = len(subjects) + len(predicates) + len(objects) - (b"" in objects)
-    iris = b"\n" + b"\n".join(itertools.chain(subjects, predicates, objects)).replace(b"\n<", b"\n")
-    if iris.translate(None, _IRI_ALLOWED).strip(b">"):  # ">" ends each object
-        return False
-    if b"%" in iris and _BAD_ESCAPE.search(iris):
-        return False
-    # nearly always "http:" or "https:", counted in C; else each one is looked at
-    return (iris.count(b"\nhttp:") + iris.count(b"\nhttps:") == n
-            or _NO_SCHEME.search(b"\n".join(i for i in iris.split(b"\n")[1:] if i)) is None)
-
-
 def _parsed_chunk(chunk: bytes, path, line: int, tally: _Tally, writer: _Writer, blank_nodes: bool) -> int:
     quads = _parse_chunk(chunk, path, line)
-    writer.put(quads if blank_nodes else (chunk, path, line, False))
+    writer.put(quads if blank_nodes else (chunk, path, line))
     tally.add(quads)
     return len(quads)
 
@@ -266,9 +244,10 @@ def _read_parsed(path, syntax: str, progress: bool, tally: _Tally, writer: _Writ
 
 
 class _Writer:
-    """A thread writing into the store: ``(N-Triples bytes, file, first line, lenient)``
-    and N-Triples bytes already parsed here through ``bulk_load`` (lenient: without checking
-    IRIs again; both without the GIL), lists of quads through ``bulk_extend``.  One item waits while
+    """A thread writing into the store: ``(N-Triples bytes, file, first line)`` through a
+    strict ``bulk_load`` (its errors name the file's line), N-Triples bytes serialised from
+    quads parsed here through a lenient one (both without the GIL), lists of quads through
+    ``bulk_extend``.  One item waits while
     another is written, so the reader runs at most one chunk ahead."""
 
     def __init__(self, store: ox.Store):
@@ -285,9 +264,9 @@ class _Writer:
                 continue  # failed: drain until told to stop
             try:
                 if isinstance(item, tuple):
-                    data, path, line, lenient = item
+                    data, path, line = item
                     try:
-                        self.store.bulk_load(input=data, format=nt, lenient=lenient)
+                        self.store.bulk_load(input=data, format=nt)
                     except SyntaxError as exc:
                         self.error = _located(path, line, exc)
                 elif isinstance(item, bytes):
@@ -329,7 +308,6 @@ class _Tally:
         self.objects: set[str] = set()
         self.raw_objects: set[bytes] = set()  # "<IRI>" as read off N-Triples lines, decoded at the end
         self.blank_subjects: set[str] = set()
-        self.chunk_subjects: Counter[bytes] = Counter()  # of the last N-Triples chunk
         self.parsed = 0
 
     def add(self, batch: list) -> None:
@@ -352,7 +330,7 @@ class _Tally:
         added by ``add_label_rows``)."""
         self.parsed += len(rows)
         # each distinct IRI decoded once per chunk
-        self.chunk_subjects = counts = Counter(map(_first, rows))
+        counts = Counter(map(_first, rows))
         self.degree.update(dict(zip(_decode(counts), counts.values())))
         predicates = Counter(map(_second, rows))
         self.predicates.update(dict(zip(_decode(predicates), predicates.values())))
