@@ -68,6 +68,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--adapter", metavar="DIR",
                    help="LoRA adapter directory, peft format (default: the shipped adapter, if any)")
     g.add_argument("--k", type=int, default=30, help="candidate facts shown to the model (default 30)")
+    g.add_argument("--relevance-threshold", type=float, default=None, metavar="P",
+                   help="abstain when no fact scores this high (default: the adapter's calibrated "
+                        "threshold, else 0.5)")
     g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
 
 
@@ -132,7 +135,8 @@ def run_ask(args: argparse.Namespace) -> int:
     questions = _questions(args)
     kg = open_graph_from_args(args, default_world=True)
     model = load_model(args)
-    session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens)
+    session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens,
+                              relevance_threshold=args.relevance_threshold)
     out = sys.stdout
     for question in questions:
         try:
@@ -212,7 +216,8 @@ def _replay(args: argparse.Namespace) -> int:
     def make_session(conv):
         kg, retriever = graphs.get(conv)[:2] if not closed_book else (None, None)
         return DialogueSession(kg, model, retriever=retriever, k=args.k,
-                               max_new_tokens=args.max_new_tokens, closed_book=closed_book)
+                               max_new_tokens=args.max_new_tokens, closed_book=closed_book,
+                               relevance_threshold=args.relevance_threshold)
 
     out_file = None
     if args.out:

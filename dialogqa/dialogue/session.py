@@ -54,7 +54,7 @@ class DialogueSession:
         model,
         retriever=None,
         k: int = 30,
-        relevance_threshold: float = 0.5,
+        relevance_threshold: float | None = None,
         max_evidence: int = 3,
         max_new_tokens: int = 64,
         closed_book: bool = False,
@@ -64,6 +64,10 @@ class DialogueSession:
     ):
         if k < 1:
             raise UserError(f"--k must be >= 1, got {k}")
+        if relevance_threshold is None:
+            # the threshold calibrated with the adapter's relevance head, else 0.5
+            relevance_threshold = getattr(getattr(model, "head", None), "threshold", None)
+            relevance_threshold = 0.5 if relevance_threshold is None else float(relevance_threshold)
         if not 0.0 <= relevance_threshold <= 1.0:
             raise UserError(f"--relevance-threshold must be between 0 and 1, got {relevance_threshold}")
         self.model = model

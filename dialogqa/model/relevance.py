@@ -44,6 +44,7 @@ class RelevanceHead(nn.Module):
             raise ValueError(f"pair_dim must be >= 0, got {pair_dim}")
         self.hidden_size = hidden_size
         self.pair_dim = pair_dim
+        self.threshold: float | None = None  # abstain below this score; None: the session's 0.5
         self.proj = nn.Linear(hidden_size, 1)
         if pair_dim:
             self.fact_key = nn.Linear(hidden_size, pair_dim, bias=False)
@@ -85,9 +86,11 @@ class RelevanceHead(nn.Module):
         out.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(tensors, str(out / WEIGHTS_FILE))
-        (out / CONFIG_FILE).write_text(json.dumps(
-            {"hidden_size": self.hidden_size, "pair_dim": self.pair_dim, "input": INPUT,
-             "query": QUERY, "format": 2}, indent=1) + "\n")
+        config = {"hidden_size": self.hidden_size, "pair_dim": self.pair_dim, "input": INPUT,
+                  "query": QUERY, "format": 2}
+        if self.threshold is not None:
+            config["threshold"] = self.threshold  # calibrated abstention threshold (calibrate.py)
+        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> RelevanceHead | None:
@@ -103,6 +106,8 @@ class RelevanceHead(nn.Module):
             size = int(config["hidden_size"])
             head = cls(size, pair_dim=int(config.get("pair_dim", 0)))
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
+            threshold = config.get("threshold")
+            head.threshold = None if threshold is None else float(threshold)
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
         if config.get("input", INPUT) != INPUT:
