@@ -77,14 +77,13 @@ _object = operator.attrgetter("object")
 _value = operator.attrgetter("value")
 _first, _second, _third, _fourth = (operator.itemgetter(i) for i in range(4))
 _LABEL_RANK_BYTES = {p.encode(): rank for p, rank in LABEL_PREDICATE_RANK.items()}
+_NAMESPACE = re.compile(r"^.*[/#:]", re.M)  # as stats.namespace: up to the last "/", "#" or ":"
 
 
 def _decode(raw) -> Iterator[str]:
     """Decode each of ``raw`` (bytes); "replace": a file that is not UTF-8 fails in the
     writer, which names the line."""
     return map(bytes.decode, raw, itertools.repeat("utf-8"), itertools.repeat("replace"))
-
-_NAMESPACE = re.compile(r"^.*[/#:]", re.M)  # as stats.namespace: up to the last "/", "#" or ":"
 
 
 def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: bool) -> dict:
@@ -247,8 +246,8 @@ class _Writer:
     """A thread writing into the store: ``(N-Triples bytes, file, first line)`` through a
     strict ``bulk_load`` (its errors name the file's line), N-Triples bytes serialised from
     quads parsed here through a lenient one (both without the GIL), lists of quads through
-    ``bulk_extend``.  One item waits while
-    another is written, so the reader runs at most one chunk ahead."""
+    ``bulk_extend``.  One item waits while another is written, so the reader runs at most
+    one chunk ahead."""
 
     def __init__(self, store: ox.Store):
         self.store = store
