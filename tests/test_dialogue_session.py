@@ -45,6 +45,20 @@ def test_relevance_head_picks_the_evidence(kg, model):
     assert all(f.score >= 0.5 for f in turn.evidence) and len(turn.evidence) <= 3
 
 
+def test_evidence_is_what_the_answer_names_even_when_the_head_prefers_another(kg, model):
+    model.enqueue("Oslo.", relevance={"| capital | Oslo": 0.3, "population": 0.8})
+    turn = DialogueSession(kg, model, relevance_threshold=0.2).ask("What is the capital of Norway?")
+    assert [f.key() for f in turn.evidence] == [CAPITAL]
+    assert turn.evidence[0].score == pytest.approx(0.3)
+
+
+def test_evidence_falls_back_to_the_heads_choice_when_the_answer_names_no_fact(kg, model):
+    model.enqueue("About five million.", relevance={"Norway | population": 0.9})
+    turn = DialogueSession(kg, model).ask("How many people live in Norway?")
+    assert turn.evidence and "population" in turn.evidence[0].p_label
+    assert turn.evidence[0].score == pytest.approx(0.9)
+
+
 def test_abstains_when_no_fact_is_relevant_enough(kg, model):
     model.enqueue("Napoleon wrote it in 1802.", relevance={"": 0.1})
     turn = DialogueSession(kg, model, relevance_threshold=0.5).ask("What is the national anthem of Norway?")

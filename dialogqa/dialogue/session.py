@@ -166,9 +166,14 @@ class DialogueSession:
         if says_abstain(turn.answer):
             turn.abstained = True
         elif ranked is not None:
-            # cited facts carry the model's relevance as their score (the UI shows it)
-            turn.evidence = [replace(f, score=round(float(score), 4)) for score, f in ranked
-                             if score >= self.relevance_threshold][: self.max_evidence]
+            # cite the facts the answer names, best relevance first; when it names none, the
+            # facts the head scores relevant. Cited facts carry their relevance as score.
+            named = {f.key() for f in self._named(question, turn.answer, rendered.facts)}
+            cited = [(score, f) for score, f in ranked if f.key() in named]
+            if not cited:
+                cited = [(score, f) for score, f in ranked if score >= self.relevance_threshold]
+            turn.evidence = [replace(f, score=round(float(score), 4))
+                             for score, f in cited][: self.max_evidence]
         else:
             turn.evidence = self._grounded(question, turn.answer, facts)
         yield self._finish(turn, ms)
@@ -189,7 +194,11 @@ class DialogueSession:
         return turn
 
     def _grounded(self, question: str, answer: str, facts: Sequence[Fact]) -> list[Fact]:
-        """Without a relevance head: the facts the answer is about. A fact scores 2 when the
+        """Without a relevance head: the facts the answer names, else the first retrieved."""
+        return (self._named(question, answer, facts) or list(facts))[: self.max_evidence]
+
+    def _named(self, question: str, answer: str, facts: Sequence[Fact]) -> list[Fact]:
+        """The facts the answer is about (none when it names none). A fact scores 2 when the
         answer names its object and 1 more when the answer or the question names its subject;
         only the best-scoring tier is cited (retrieval order within it), so "The capital of
         Norway is Oslo." cites Norway-capital-Oslo and not every fact that mentions Norway."""
@@ -202,9 +211,7 @@ class DialogueSession:
 
         scored = [(score(f), f) for f in facts]
         best = max((x for x, _ in scored), default=0)
-        if best == 0:
-            return list(facts[: self.max_evidence])
-        return [f for x, f in scored if x == best][: self.max_evidence]
+        return [f for x, f in scored if x == best] if best else []
 
     # -- helpers ----------------------------------------------------------------------
     def _make_retriever(self, kg: KnowledgeGraph):
