@@ -9,7 +9,7 @@ text-generation-inference).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -44,3 +44,15 @@ class IncrementalDecoder:
     @property
     def text(self) -> str:
         return self._decode(self.ids)
+
+
+def stream_text(tokenizer: Any, token_ids: Iterable[int]) -> Iterator[str]:
+    """The text pieces of a stream of generated token ids, as soon as each is stable."""
+    text = IncrementalDecoder(tokenizer)
+    for token in token_ids:
+        piece = text.push(token)
+        if piece:
+            yield piece
+    rest = text.flush()
+    if rest:
+        yield rest

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from dialogqa.model.detok import IncrementalDecoder
+from dialogqa.model.detok import stream_text
 from dialogqa.model.quant import FORMATS, Linear, act_dtype, fuse_lora
 
 # Up to this many new tokens attention is computed with bmm + softmax, beyond with SDPA.
@@ -433,11 +433,4 @@ class FastChatModel:
             self._next_logits = self.net.logits(hidden)[0]
 
     def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
-        text = IncrementalDecoder(self.tokenizer)
-        for token in self.generate_ids(max_new_tokens):
-            piece = text.push(token)
-            if piece:
-                yield piece
-        rest = text.flush()
-        if rest:
-            yield rest
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens))

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from dialogqa.model.detok import IncrementalDecoder
+from dialogqa.model.detok import stream_text
 from dialogqa.model.fast import stop_token_ids
 
 
@@ -67,14 +67,7 @@ class HFChatModel:
             self._next_logits = out.logits[0, -1].float()
 
     def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
-        text = IncrementalDecoder(self.tokenizer)
-        for token in self.generate_ids(max_new_tokens):
-            piece = text.push(token)
-            if piece:
-                yield piece
-        rest = text.flush()
-        if rest:
-            yield rest
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens))
 
 
 def _cache_of(output: Any) -> Any:
