@@ -166,12 +166,13 @@ class DialogueSession:
         if says_abstain(turn.answer):
             turn.abstained = True
         elif ranked is not None:
-            # cite the facts the answer names, best relevance first; when it names none, the
-            # facts the head scores relevant. Cited facts carry their relevance as score.
+            # cite the relevant facts the answer names; else the relevant ones (an answer may
+            # word a value its own way); else the named fact the head likes best. Best relevance
+            # first; cited facts carry their relevance as score.
             named = {f.key() for f in self._named(question, turn.answer, rendered.facts)}
-            cited = [(score, f) for score, f in ranked if f.key() in named]
-            if not cited:
-                cited = [(score, f) for score, f in ranked if score >= self.relevance_threshold]
+            relevant = [(score, f) for score, f in ranked if score >= self.relevance_threshold]
+            cited = ([x for x in relevant if x[1].key() in named] or relevant
+                     or [x for x in ranked if x[1].key() in named][:1])
             turn.evidence = [replace(f, score=round(float(score), 4))
                              for score, f in cited][: self.max_evidence]
         else:
