@@ -11,7 +11,7 @@ Oslo") and two earlier turns, about 700 tokens, then follow-up questions whose p
 the bot's own previous answer and the new question (same facts). Greedy decoding, at most
 --max-new-tokens a turn, stopping at end of turn. Each backend runs in its own subprocess,
 one after the other, so its peak memory (VmHWM) is its own; all use --threads threads and
-the same OpenMP wait policy (PASSIVE unless OMP_WAIT_POLICY is set).
+the same OpenMP wait policy (dialogqa's default: by the load at start, unless OMP_WAIT_POLICY is set).
 
   ttft fresh     time to first token on the longest prompt with nothing cached
   ttft follow-up median time to first token of turns 2.. (prefix cache: fast, llama.cpp)
@@ -305,6 +305,10 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"--backends: unknown {unknown}; choose from {', '.join(BACKENDS)}")
     results = []
+    # decided once, before any backend runs (their own load would tip a per-run choice)
+    from dialogqa.model.loading import default_wait_policy
+
+    policy = default_wait_policy()
     for threads in thread_counts:
         for backend in backends:
             if not available(backend):
@@ -315,7 +319,7 @@ def main(argv=None) -> int:
                    "--max-new-tokens", str(args.max_new_tokens),
                    "--decode-tokens", str(args.decode_tokens), "--threads", str(threads)]
             # the same OpenMP wait policy for every backend (dialogqa's default, see loading.py)
-            env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+            env = dict(os.environ, OMP_WAIT_POLICY=policy)
             done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if done.returncode != 0:
                 print(f"{backend} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
@@ -327,7 +331,7 @@ def main(argv=None) -> int:
     if not results:
         return 1
     print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}  "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}  "
+          f"OMP_WAIT_POLICY={policy}  "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(table(results))
     for r in results:
