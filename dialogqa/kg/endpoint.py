@@ -203,9 +203,7 @@ class EndpointKG:
 
     def _label_index(self) -> LabelIndex:
         if self._index is None:
-            index = LabelIndex(":memory:")
-            index.build(self._label_rows())
-            self._index = index
+            self._index = LabelIndex.in_memory(self._label_rows())
         return self._index
 
     def _label_rows(self) -> Iterator[tuple[str, str, str, int]]:

@@ -157,6 +157,13 @@ class LabelIndex:
 
     # -- building ---------------------------------------------------------------------
 
+    @classmethod
+    def in_memory(cls, rows: Iterable[tuple]) -> "LabelIndex":
+        """An index held in memory, built from (entity, label, lang, rank[, degree]) rows."""
+        index = cls(":memory:")
+        index.build(rows)
+        return index
+
     def build(self, rows: Iterable[tuple], predicates: Iterable[str] = ()) -> int:
         """Index (entity, label, lang, rank[, degree]) rows, and remember which IRIs are
         used as predicates; returns how many labels were indexed."""
