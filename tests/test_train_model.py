@@ -242,3 +242,24 @@ def test_question_aware_head_reads_the_last_prompt_token(tmp_path):
     assert torch.allclose(query[3:5], flat[width + 21].expand(2, -1), atol=1e-5)  # default: last token
     assert torch.allclose(facts[0], flat[5], atol=1e-5)
     assert head.fact.weight.grad is not None and head.query.weight.grad.abs().sum() > 0
+
+
+def test_listwise_term_is_the_gold_lines_softmax_loss(tmp_path):
+    from dialogqa.train.multitask import listwise_loss
+
+    logits = torch.tensor([2.0, 0.0, -1.0, 0.5, 0.5, 3.0, 1.0])
+    labels = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    owner = torch.tensor([0, 0, 0, 1, 1, 2, 2])  # prompt 1 has no gold line: it adds nothing
+    labels[5] = 1.0
+    expected = (-torch.log_softmax(logits[:3], 0)[0] - torch.log_softmax(logits[5:], 0)[0]) / 2
+    assert listwise_loss(logits, labels, owner).item() == pytest.approx(expected.item(), rel=1e-6)
+
+    cfg, mt, _ = build(tmp_path, relevance_listwise=0.5)
+    b = batch()
+    with_term = mt(b)
+    mt.listwise_weight = 0.0
+    without = mt(b)
+    rel = mt.fact_logits(mt.hidden(b["input_ids"]), b).float()
+    extra = 0.5 * listwise_loss(rel, b["fact_labels"], b["fact_owner"]).item()
+    assert extra > 0
+    assert with_term.relevance == pytest.approx(without.relevance + extra, rel=1e-5)

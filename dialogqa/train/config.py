@@ -83,6 +83,7 @@ class TrainConfig:
     fgm_epsilon: float = 0.0  # FGM adversarial perturbation of input embeddings (0: off)
     answer_weight: float = 1.0  # weight of the answer cross-entropy
     relevance_weight: float = 1.0  # lambda: weight of the relevance binary cross-entropy
+    relevance_listwise: float = 0.0  # weight of a listwise ranking term (softmax over each prompt's fact lines)
     relevance_pos_weight: float = 1.0  # BCE weight of gold lines; 1 keeps scores calibrated (chat abstains < 0.5)
     # -- optimisation ----------------------------------------------------------------------
     lr: float = 3e-4
@@ -119,7 +120,7 @@ class TrainConfig:
             _require(self, name, getattr(self, name) > 0, "> 0")
         for name in ("lora_alpha", "lr", "head_lr"):
             _require(self, name, getattr(self, name) > 0, "> 0")
-        non_negative = ("lora_layers", "fgm_epsilon", "answer_weight", "relevance_weight",
+        non_negative = ("lora_layers", "fgm_epsilon", "answer_weight", "relevance_weight", "relevance_listwise",
                         "weight_decay", "warmup_steps", "max_steps", "max_minutes",
                         "examples_per_epoch", "val_conversations", "eval_every", "save_every",
                         "threads", "max_grad_norm")

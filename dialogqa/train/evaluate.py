@@ -50,9 +50,17 @@ def teacher_forced(cfg, d, mt, examples, pad_id, autocast) -> dict:
 
 
 def replay_scores(cfg, data, adapter_dir: Path) -> dict:
+    """Replay the held-out dialogues through the engine with the checkpoint in ``adapter_dir``.
+
+    The replay runs with the abstention threshold at 0 (every turn answered, its best
+    relevance recorded), then picks the threshold that maximises turn accuracy on these turns,
+    exactly as ``python -m dialogqa.train.calibrate`` does; ``threshold`` comes back with the
+    scores, and the recipe stores it with the head, so a saved checkpoint is calibrated."""
+    from dialogqa.dialogue.matching import answer_correct
     from dialogqa.dialogue.replay import compute_metrics, replay
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.model.loading import load_chat_model
+    from dialogqa.train.calibrate import best_threshold
 
     model = load_chat_model(cfg.model or None, adapter_dir=adapter_dir)
     files = {id(conv): kg for conv, kg in data.val}
@@ -60,18 +68,24 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
     def make_session(conv):
         kg, retriever = data.graph_of(conv, files[id(conv)])
         return DialogueSession(kg, model, retriever=retriever, k=cfg.k,
-                               max_new_tokens=cfg.max_new_tokens)
+                               max_new_tokens=cfg.max_new_tokens, relevance_threshold=0.0)
 
     replayed = replay([conv for conv, _ in data.val], make_session, progress=False)
     m = compute_metrics(replayed)
+    samples = []
+    for turn in (t for conv in replayed for t in conv.turns):
+        top = None if turn.abstained else max((f.score for f in turn.evidence), default=0.0)
+        correct = bool(turn.expected) and answer_correct(turn.expected, turn.answer)
+        samples.append((top, correct, turn.unanswerable))
     del model
     gc.collect()
     out = {key: m.get(key) for key in ("answer_accuracy", "evidence_recall", "abstention",
                                         "false_abstention")}
-    # every scored turn counts once: answerable ones right, unanswerable ones abstained
-    right = (m.get("answer_accuracy") or 0) * m.get("scored_turns", 0) + \
-        (m.get("abstention") or 0) * m.get("unanswerable_turns", 0)
-    out["turn_accuracy"] = _ratio(right, m.get("scored_turns", 0) + m.get("unanswerable_turns", 0))
+    # every scored turn counts once: answerable ones right, unanswerable ones abstained,
+    # at the calibrated threshold
+    threshold, accuracy = best_threshold(samples)
+    out["threshold"] = round(threshold, 4)
+    out["turn_accuracy"] = round(accuracy, 4) if samples else None
     return out
 
 
@@ -85,6 +99,8 @@ def evaluate(cfg, d, mt, data, tokenizer, pad_id, autocast, adapter_dir: Path,
         replayed = replay_scores(cfg, data, adapter_dir)
     replayed = ddp.broadcast_object(d, replayed)
     metrics.update(replayed)
+    if replayed.get("threshold") is not None:  # saved with the head from now on
+        mt.head.threshold = replayed["threshold"]
     parts = [replayed.get(k) for k in ("turn_accuracy", "evidence_recall")]
     parts = [p for p in parts if p is not None]
     if not parts:

@@ -121,6 +121,7 @@ class MultiTask(nn.Module):
         self.embed = base.get_input_embeddings()
         self.answer_weight = cfg.answer_weight
         self.relevance_weight = cfg.relevance_weight
+        self.listwise_weight = getattr(cfg, "relevance_listwise", 0.0)
         self.register_buffer("pos_weight", torch.tensor([cfg.relevance_pos_weight]), persistent=False)
 
     def hidden(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
@@ -156,8 +157,26 @@ class MultiTask(nn.Module):
             rel_logits = self.fact_logits(flat, batch)
             relevance = F.binary_cross_entropy_with_logits(
                 rel_logits, batch["fact_labels"], pos_weight=self.pos_weight)
+            if self.listwise_weight:
+                relevance = relevance + self.listwise_weight * listwise_loss(
+                    rel_logits, batch["fact_labels"], batch["fact_owner"])
         total = self.answer_weight * answer + self.relevance_weight * relevance
         return Losses(total, float(answer.detach()), float(relevance.detach()), n_answer, n_facts)
+
+
+def listwise_loss(logits: torch.Tensor, labels: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
+    """Listwise ranking loss: for each prompt with a gold line, ``-log`` of the softmax mass
+    its fact lines put on the gold lines (Cao et al. 2007, ListNet's top-one form). With one
+    gold line in 30, BCE alone mostly learns "everything is irrelevant"; this term pays only
+    for the gold line's rank among its own candidates. Prompts without gold lines add nothing.
+    """
+    terms = []
+    for i in owner.unique():
+        mine = owner == i
+        scores, gold = logits[mine], labels[mine] > 0
+        if gold.any():
+            terms.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[gold], 0))
+    return torch.stack(terms).mean() if terms else logits.sum() * 0.0
 
 
 def train_step(mt: MultiTask, batch: dict, fgm_epsilon: float, scale: float = 1.0,
