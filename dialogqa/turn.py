@@ -26,3 +26,7 @@ class Turn:
     expected: list[str] = field(default_factory=list)
     expected_evidence: list[tuple[str, str, str]] = field(default_factory=list)
     unanswerable: bool = False
+    # the candidate facts best first, each with its score (relevance from the model's head, else
+    # the retriever's): what the chat shows as the closest facts of an abstention. Not part of
+    # the transcript format (never written) and left out of comparisons.
+    ranked: list[Fact] = field(default_factory=list, compare=False, repr=False)

@@ -34,6 +34,7 @@ from dialogqa.kg.base import Fact, KnowledgeGraph
 from dialogqa.turn import Turn
 
 MAX_QUESTION_CHARS = 1000
+RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
 
 # What a model says when it declines; the abstention sentence itself is what it is trained on.
 _ABSTAIN = re.compile(
@@ -112,6 +113,8 @@ class DialogueSession:
     def load_history(self, turns: Sequence[Turn]) -> None:
         """Continue an earlier conversation (``chat --resume``)."""
         self.history[:] = list(turns)
+        if self.history and self.retriever is not None:  # "it" refers to what it referred to
+            self.history[-1].focus = list(self.retriever.focus("", self.history))
 
     # -- one turn ---------------------------------------------------------------------
     def ask(self, text: str) -> Turn:
@@ -137,6 +140,7 @@ class DialogueSession:
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
         timings["retrieve_ms"] = ms()
         turn = Turn(user=question, timings=timings)
+        turn.ranked = list(facts[:RANKED_KEPT])  # retrieval order; the head's order replaces it
         if not facts and not self.closed_book:
             yield from self._finish_abstained(turn, ms)
             return
@@ -152,6 +156,8 @@ class DialogueSession:
         ranked: list[tuple[float, Fact]] | None = None
         if relevance is not None and rendered.facts:
             ranked = sorted(zip(relevance, rendered.facts), key=lambda x: -x[0])
+            turn.ranked = [replace(f, score=round(float(score), 4))
+                           for score, f in ranked[:RANKED_KEPT]]
             if ranked[0][0] < self.relevance_threshold:  # nothing relevant enough: do not invent
                 yield from self._finish_abstained(turn, ms)
                 return
