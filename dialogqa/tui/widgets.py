@@ -1,7 +1,9 @@
-"""The pieces of the chat window: message bubbles, the streamed answer, evidence, focus.
+"""The pieces of the chat log: what the person typed, the bot's answers, system notices.
 
-Everything shown from the graph or the model goes through ``rich.text.Text`` objects, never
-through markup strings: a label such as ``[bold]x[/]`` is data and must be shown as typed.
+Everything shown from the graph goes through ``rich.text.Text`` objects, never through
+markup strings: a label such as ``[bold]x[/]`` is data and must be shown as typed. Answers
+are Markdown (the model may write lists or emphasis); Textual's Markdown widget renders them
+as they stream, re-parsing only the last block on each piece (``Markdown.get_stream``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,25 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.message import Message
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
 
 from dialogqa.kg.base import Fact
 
 ABSTAIN_MARK = "∅ not in the graph"
+CLOSEST_SHOWN = 3  # closest facts under an abstention in the log (the panel shows more)
+
+
+def fact_text(fact: Fact, indent: str = "  ") -> Text:
+    """``subject · predicate · object`` from the fact's labels (the terms when unlabelled)."""
+    text = Text(indent)
+    text.append(fact.s_label or str(fact.s), style="bold")
+    text.append(" · ")
+    text.append(fact.p_label or str(fact.p), style="italic")
+    text.append(" · ")
+    text.append(fact.o_label or str(fact.o), style="bold")
+    return text
 
 
 class UserMessage(Static):
@@ -23,84 +39,90 @@ class UserMessage(Static):
 
     def __init__(self, text: str) -> None:
         super().__init__(Text(text))
+        self.border_title = "you"
 
 
 class Note(Static):
-    """A system message in the log: help, graph changes, one-line errors (class ``error``)."""
+    """A system notice in the log: help, graph changes, tables, one-line errors (``error``)."""
 
     def __init__(self, text: str | Text | Table, error: bool = False) -> None:
         super().__init__(Text(text) if isinstance(text, str) else text,
                          classes="error" if error else "")
 
 
-class AnswerText(Static):
-    """The bot's answer, filled piece by piece while the model generates."""
-
-    def __init__(self) -> None:
-        super().__init__(Text("…"))
-        self.text = ""
-
-    def append(self, piece: str) -> None:
-        self.text += piece
-        self.update(Text(self.text.lstrip() + "▌"))
-
-    def finish(self, text: str) -> None:
-        self.text = text
-        self.update(Text(text.strip() or "(no answer)"))
-
-
 class Evidence(Static):
-    """Cited facts, one compact ``subject · predicate · object`` line each."""
+    """The facts an answer cites, one compact line each."""
 
     def __init__(self, facts: Sequence[Fact]) -> None:
-        lines = Text()
-        for i, fact in enumerate(facts):
-            if i:
-                lines.append("\n")
-            lines.append("  ")
-            lines.append(fact.s_label or str(fact.s), style="bold")
-            lines.append(" · ")
-            lines.append(fact.p_label or str(fact.p), style="italic")
-            lines.append(" · ")
-            lines.append(fact.o_label or str(fact.o), style="bold")
-        super().__init__(lines)
+        super().__init__(Text("\n").join(fact_text(f) for f in facts))
+
+
+class Closest(Static):
+    """Under an abstention: the candidate facts that came closest, so the person sees what the
+    graph does hold."""
+
+    def __init__(self, facts: Sequence[Fact]) -> None:
+        lines = [Text("closest facts found:", style="italic")]
+        lines += [fact_text(f) for f in facts[:CLOSEST_SHOWN]]
+        super().__init__(Text("\n").join(lines))
 
 
 class BotMessage(Vertical):
-    """One answer: its text, a mark when the bot abstained, and its evidence below."""
+    """One answer: Markdown streamed in while the model writes, then its evidence below
+    (or, when the bot abstained, the mark and the closest facts). Click to select it: the
+    evidence panel shows the selected answer."""
 
-    def __init__(self) -> None:
+    class Selected(Message):
+        def __init__(self, bubble: "BotMessage") -> None:
+            super().__init__()
+            self.bubble = bubble
+
+    def __init__(self, question: str = "") -> None:
         super().__init__()
-        self.answer = AnswerText()
+        self.question = question
+        self.text = ""  # the answer as streamed so far, then as finished
+        self.turn = None  # the finished Turn (None while streaming, or when it failed)
+        self.focus: list[tuple[object, str]] = []  # (entity, label) after this turn
+        self.body = Markdown("")
+        self._stream: MarkdownStream | None = None
         self.border_title = "dialogqa"
+        self.border_subtitle = "thinking…"
 
     def compose(self):
-        yield self.answer
+        yield self.body
 
-    def append(self, piece: str) -> None:
-        self.answer.append(piece)
+    async def write(self, piece: str) -> None:
+        if self._stream is None:
+            piece = piece.lstrip()  # the first token usually starts with a space
+            self._stream = Markdown.get_stream(self.body)
+            self.border_subtitle = "writing…"
+        if piece:
+            self.text += piece
+            await self._stream.write(piece)
 
-    def finish(self, text: str, evidence: Sequence[Fact], abstained: bool,
-               note: str = "") -> None:
-        self.answer.finish(text)
-        if abstained:
+    async def finish(self, turn, focus: Sequence[tuple[object, str]] = (), note: str = "") -> None:
+        """``turn``: the finished Turn, or None when the answer was stopped or failed."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.turn = turn
+        self.focus = list(focus)
+        final = turn.answer.strip() if turn is not None else self.text.strip()
+        if final != self.text.strip() or not self.body.source:
+            self.text = final
+            await self.body.update(final or "*(no answer)*")
+        self.text = final
+        self.border_subtitle = note
+        if turn is None:
+            return
+        if turn.abstained:
             self.add_class("abstained")
             self.border_title = ABSTAIN_MARK
-        if evidence and not abstained:
-            self.mount(Evidence(evidence))
-        if note:
-            self.border_subtitle = note
+            closest = turn.ranked or turn.facts
+            if closest:
+                await self.mount(Closest(closest))
+        elif turn.evidence:
+            await self.mount(Evidence(turn.evidence))
 
-
-class FocusPanel(Static):
-    """The entities the conversation is about, most recent first."""
-
-    def __init__(self) -> None:
-        super().__init__(Text("—", style="dim"), id="focus")
-        self.border_title = "Focus"
-
-    def show(self, labels: Sequence[str]) -> None:
-        if not labels:
-            self.update(Text("—", style="dim"))
-            return
-        self.update(Text("\n".join(f"• {label}" for label in labels)))
+    def on_click(self) -> None:
+        self.post_message(self.Selected(self))

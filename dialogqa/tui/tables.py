@@ -1,0 +1,95 @@
+"""What the informational commands print into the log, as rich tables built from plain data:
+/sparql results, /kg info, /replay scores, /model. Pure functions, so tests read them as text.
+
+Every cell is a ``Text`` (never markup): graph terms and file names are shown as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from dialogqa.kg.base import QueryResult
+
+MAX_ROWS = 50  # rows of a /sparql result shown in the log (the count says how many more)
+
+
+def _term(term: Any) -> Text:
+    return Text("" if term is None else str(term))
+
+
+def sparql_table(result: QueryResult) -> Table | Text:
+    if result.boolean is not None:
+        return Text(f"ASK: {'true' if result.boolean else 'false'}")
+    if not result.rows:
+        return Text("no rows", style="italic")
+    table = Table(*result.variables, show_lines=False, header_style="bold", expand=False)
+    for row in result.rows[:MAX_ROWS]:
+        table.add_row(*(_term(t) for t in row))
+    rest = len(result.rows) - MAX_ROWS
+    table.caption = (f"{MAX_ROWS} of {len(result.rows)} rows shown" if rest > 0
+                     else f"{len(result.rows)} row{'s' * (len(result.rows) != 1)}")
+    return table
+
+
+def key_value_table(title: str, rows: Sequence[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.title = title
+    table.title_justify = "left"
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, value in rows:
+        table.add_row(Text(key), Text(value))
+    return table
+
+
+def graph_info(kg: Any, files: Sequence[str]) -> Table:
+    try:
+        count = f"{kg.count():,}"
+    except Exception:  # an endpoint may refuse to count
+        count = "unknown"
+    rows = [("graph", getattr(kg, "name", "graph")), ("triples", count),
+            ("languages", ", ".join(repr(x) if x == "" else x for x in getattr(kg, "langs", ())) or "-")]
+    rows += [("file", str(f)) for f in files]
+    return key_value_table("Graph", rows)
+
+
+def _share(value: float | None, n: int, what: str) -> str:
+    return f"no {what}" if value is None else f"{value:.1%}  ({n} {what})"
+
+
+def replay_table(path: str, metrics: dict) -> Table:
+    latency = metrics.get("latency_ms", {})
+    rows = [
+        ("transcript", path),
+        ("conversations", str(metrics["conversations"])),
+        ("turns", str(metrics["turns"])),
+        ("answer accuracy", _share(metrics["answer_accuracy"], metrics["scored_turns"], "scored turns")),
+        ("evidence recall", _share(metrics["evidence_recall"], metrics["evidence_turns"],
+                                   "turns with gold evidence")),
+        ("abstention", _share(metrics["abstention"], metrics["unanswerable_turns"],
+                              "unanswerable turns")),
+        ("false abstention", "-" if metrics["false_abstention"] is None
+         else f"{metrics['false_abstention']:.1%}"),
+    ]
+    if latency.get("p50") is not None:
+        rows.append(("latency p50 / p95", f"{latency['p50']:.0f} / {latency['p95']:.0f} ms"))
+    return key_value_table("Replay", rows)
+
+
+def model_table(model: Any, info: str, session: Any) -> Table:
+    head = getattr(model, "head", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    rows = [("model", info or type(model).__name__),
+            ("runs as", type(model).__name__)]
+    base = getattr(tokenizer, "name_or_path", "")
+    if base:
+        rows.append(("base files", str(base)))
+    rows.append(("relevance head", "yes (trained adapter)" if head is not None
+                 else "none (evidence from the answer's words)"))
+    rows.append(("relevance threshold", f"{session.relevance_threshold:.3f}"))
+    rows.append(("candidates (k) / max tokens", f"{session.k} / {session.max_new_tokens}"))
+    return key_value_table("Model", rows)
