@@ -26,7 +26,7 @@ from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Closest, Evidence, Us
 from dialogqa.turn import Turn
 from tui_fixtures import (CAPITAL, POPULATION, SIZE, TINY, GatedModel, answers, app_test, ask, errors,
                           log_texts, make_session, notes, panel_text, screen_text, settle, status,
-                          type_and_settle, wait_until, write_graph)
+                          type_and_settle, until_idle, wait_until, write_graph)
 
 
 TINY_MARKUP = TINY.replace('"Oslo"@en', '"[b]Oslo[/b]"@en')
@@ -375,6 +375,7 @@ async def test_window_is_usable_while_loading_and_an_early_question_is_answered(
         assert answers(app) == [] and "1 waiting" in status(app)
         release.set()
         await wait_until(pilot, lambda: len(app.query(Evidence)) == 1)
+        await until_idle(pilot)
         assert answers(app) == ["The capital of Norway is Oslo."]
         assert not app.query_one("#spinner").display
 

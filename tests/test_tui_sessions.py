@@ -1,0 +1,146 @@
+"""Every chat is recorded in the sessions folder as it happens; ``chat --resume`` continues
+the last one. The ``chat`` command's factory is driven with a scripted model in place of the
+real loader; every folder is a tmp dir (never the real home)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dialogqa.cli import build_parser, main
+from dialogqa.dialogue.transcript import read_transcripts
+from dialogqa.errors import UserError
+from dialogqa.model.scripted import ScriptedModel
+from dialogqa.tui.app import create_app
+from dialogqa.tui.commands import describe_model, session_factory
+from dialogqa.tui.sessions import last_conversation, sessions_dir
+from dialogqa.tui.widgets import Evidence, UserMessage
+from tui_fixtures import (CAPITAL, POPULATION, SIZE, answers, app_test, ask, log_texts, notes,
+                          panel_text, until_idle, wait_until, write_graph)
+
+
+@pytest.fixture
+def graph_file(tmp_path):
+    return write_graph(tmp_path)
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    """The model the chat command loads: a scripted one, with the replies a test queues."""
+    model = ScriptedModel()
+    loaded = []
+
+    def fake_loader(model_dir=None, adapter_dir=None):
+        loaded.append((model_dir, adapter_dir))
+        return model
+
+    monkeypatch.setattr("dialogqa.model.loading.load_chat_model", fake_loader)
+    model.loaded = loaded
+    return model
+
+
+def chat_args(*argv):
+    return build_parser().parse_args(["chat", *argv])
+
+
+def test_sessions_folder_flag_then_environment_then_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DIALOGQA_SESSIONS", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert sessions_dir() == tmp_path / "home/.local/share/dialogqa/sessions"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert sessions_dir() == tmp_path / "data/dialogqa/sessions"
+    monkeypatch.setenv("DIALOGQA_SESSIONS", str(tmp_path / "env"))
+    assert sessions_dir() == tmp_path / "env"
+    assert sessions_dir(str(tmp_path / "flag")) == tmp_path / "flag"
+
+
+def test_chat_command_wires_flags_into_the_session(scripted, graph_file, tmp_path):
+    out = tmp_path / "chat.jsonl"
+    args = chat_args("--kg", str(graph_file), "--model", "m", "--adapter", "a", "--record", str(out))
+    steps = []
+    session = session_factory(args)(lambda message, kg=None: steps.append((message, kg and kg.name)))
+    assert steps == [("opening graph…", None), ("loading model…", "memory: tiny.ttl")]
+    assert scripted.loaded == [("m", "a")]
+    assert session.kg.count() == 11
+    scripted.enqueue(*CAPITAL)
+    session.ask("What is the capital of Norway?")
+    (conv,) = read_transcripts(out)
+    assert conv.kg == ["tiny.ttl"]  # relative to the recording, which sits next to it
+    assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo."]
+    assert describe_model(args) == "m + adapter a"
+
+
+@app_test
+async def test_every_turn_is_recorded_in_the_sessions_folder_as_it_happens(scripted, graph_file,
+                                                                          tmp_path):
+    folder = tmp_path / "sessions"
+    scripted.enqueue(*CAPITAL).enqueue(*POPULATION)
+    app = create_app(session_factory(chat_args("--kg", str(graph_file), "--sessions-dir", str(folder))))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        await until_idle(pilot)
+        path = app.session.recorder.path
+        assert path.parent == folder and path.name.startswith("chat-")
+        assert notes(app)[-1] == f"recording to {path}"  # the path is shown
+        assert str(app.query_one("#recording").content) == f"● rec {path.name}"
+        await ask(pilot, "What is the capital of Norway?")
+        assert [t.user for t in read_transcripts(path)[0].turns] == ["What is the capital of Norway?"]
+        await ask(pilot, "How many people live there?")
+        (conv,) = read_transcripts(path)  # flushed after each turn, while the window is open
+        assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo.",
+                                                  "About 5,400,000 people live there."]
+        await pilot.press("ctrl+n")  # a new conversation: a new line in the same file
+        await until_idle(pilot)
+        scripted.enqueue(*CAPITAL)
+        await ask(pilot, "What is the capital of Norway?")
+    first, second = read_transcripts(path)
+    assert (len(first.turns), len(second.turns)) == (2, 1) and first.id != second.id
+
+
+@app_test
+async def test_resume_continues_the_last_conversation(scripted, graph_file, tmp_path):
+    folder = tmp_path / "sessions"
+    scripted.enqueue(*CAPITAL)
+    first = create_app(session_factory(chat_args("--kg", str(graph_file), "--sessions-dir", str(folder))))
+    async with first.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: first.session is not None)
+        await ask(pilot, "What is the capital of Norway?")
+    (path,) = folder.glob("*.jsonl")
+    conv_id = read_transcripts(path)[0].id
+
+    # a second window with --resume: the history is back in the session and in the log
+    args = chat_args("--kg", str(graph_file), "--sessions-dir", str(folder), "--resume")
+    resume = last_conversation(sessions_dir(args.sessions_dir))
+    assert resume[0] == path
+    scripted.enqueue(*POPULATION)
+    app = create_app(session_factory(args, resume))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.session is not None)
+        await until_idle(pilot)
+        assert f"resumed conversation {conv_id} (1 turns)" in notes(app)
+        assert log_texts(app, UserMessage) == ["What is the capital of Norway?"]
+        assert answers(app) == ["The capital of Norway is Oslo."]
+        # the evidence read back from the transcript is shown with the graph's labels
+        assert log_texts(app, Evidence) == ["  Norway · capital · Oslo"]
+        assert "Norway · capital · Oslo" in panel_text(app, "facts")
+        await ask(pilot, "How many people live there?")  # "there": the focus came back too
+        assert answers(app)[-1] == "About 5,400,000 people live there."
+        assert "What is the capital of Norway?" in scripted.calls[-1].prompt  # history in the prompt
+    (conv,) = read_transcripts(path)  # the same conversation, continued in its own line
+    assert conv.id == conv_id and len(conv.turns) == 2
+
+
+def test_resume_with_nothing_recorded_fails_before_the_window(capsys, graph_file, tmp_path):
+    empty = tmp_path / "none"
+    assert main(["chat", "--kg", str(graph_file), "--sessions-dir", str(empty), "--resume"]) == 2
+    assert capsys.readouterr().err == (f"dialogqa: error: --resume: no recorded conversation in "
+                                       f"{empty} (start one without --resume)\n")
+    with pytest.raises(UserError):
+        last_conversation(Path(empty))
+
+
+def test_chat_command_missing_file_fails_before_the_window(capsys, tmp_path):
+    assert main(["chat", "--kg", str(tmp_path / "nope.ttl")]) == 2
+    assert capsys.readouterr().err == f"dialogqa: error: {tmp_path / 'nope.ttl'}: no such file\n"
