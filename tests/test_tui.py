@@ -469,23 +469,29 @@ def snapshot_app(tmp_path, *replies, show_evidence=True):
                       show_evidence=show_evidence)
 
 
+async def steady_type(pilot, *lines):
+    """Type the lines; the cursor stops blinking so the picture does not depend on timing."""
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await type_and_settle(pilot, *lines)
+
+
 def test_snapshot_conversation(snap_compare, tmp_path):
     app = snapshot_app(tmp_path, CAPITAL, POPULATION)
     questions = ["What is the capital of Norway?", "How many people live there?",
                  "What is its national anthem?"]
     assert snap_compare(app, terminal_size=(110, 36),
-                        run_before=lambda pilot: type_and_settle(pilot, *questions))
+                        run_before=lambda pilot: steady_type(pilot, *questions))
 
 
 def test_snapshot_help_with_evidence_hidden(snap_compare, tmp_path):
     app = snapshot_app(tmp_path, CAPITAL, show_evidence=False)
-    assert snap_compare(app, terminal_size=(80, 30), run_before=lambda pilot: type_and_settle(
+    assert snap_compare(app, terminal_size=(80, 30), run_before=lambda pilot: steady_type(
         pilot, "What is the capital of Norway?", "/help"))
 
 
 def test_snapshot_errors_keep_the_conversation(snap_compare, tmp_path):
     app = snapshot_app(tmp_path, CAPITAL)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: type_and_settle(
+    assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: steady_type(
         pilot, "What is the capital of Norway?", "/kg load missing.ttl", "/frobnicate"))
 
 
@@ -493,7 +499,7 @@ def test_snapshot_light_theme_80x24(snap_compare, tmp_path):
     app = snapshot_app(tmp_path, CAPITAL)
 
     async def run_before(pilot):
-        await type_and_settle(pilot, "What is the capital of Norway?")
+        await steady_type(pilot, "What is the capital of Norway?")
         await pilot.press("ctrl+t")
         await pilot.pause()
 

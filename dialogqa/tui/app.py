@@ -29,7 +29,8 @@ from textual.worker import get_current_worker
 
 from dialogqa.errors import UserError
 from dialogqa.kg.base import Fact
-from dialogqa.tui import slash, tables
+from dialogqa.tui import session_commands, slash
+from dialogqa.tui.session_commands import graph_line
 from dialogqa.tui.complete import CommandSuggester
 from dialogqa.tui.panel import EvidencePanel
 from dialogqa.tui.widgets import BotMessage, Note, UserMessage
@@ -50,10 +51,6 @@ class _Job:
     kind: str  # "ask" or a slash command name
     text: str = ""
     args: tuple[str, ...] = ()
-
-
-class _Stopped(Exception):
-    """Esc during /replay."""
 
 
 class PromptInput(Input):
@@ -158,7 +155,7 @@ class ChatApp(App):
     def _load(self) -> None:
         def progress(message: str, kg: Any = None) -> None:
             if kg is not None:
-                self._from_thread(self._show_graph, self._graph_info(kg))
+                self._from_thread(self._show_graph, graph_line(kg))
             self._from_thread(self._set_status, message)
 
         try:
@@ -177,7 +174,7 @@ class ChatApp(App):
         for turn in session.history:
             turn.evidence = [_labelled(kg, f) for f in turn.evidence]
             turns.append((turn, self._focus_labels(turn.focus, kg)))
-        return self._graph_info(kg), turns
+        return graph_line(kg), turns
 
     def _from_thread(self, callback: Callable[..., Any], *args: Any) -> Any:
         """``call_from_thread`` that does nothing once the window has closed (Ctrl+Q while
@@ -353,7 +350,8 @@ class ChatApp(App):
         panel = self.query_one(EvidencePanel)
         entity = panel.entities[event.option_index]
         label = str(event.option.prompt)
-        self.query_one("#ev-neighbours").loading = True
+        self.query_one("#ev-neighbours", Static).update(
+            Text(f"Facts of {label}\nlooking up…", style="dim"))
         self._look_up_neighbourhood(entity, label)
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
@@ -366,104 +364,33 @@ class ChatApp(App):
         self._from_thread(self._show_neighbourhood, label, facts, error)
 
     def _show_neighbourhood(self, label: str, facts: list, error: str) -> None:
-        self.query_one("#ev-neighbours").loading = False
         self.query_one(EvidencePanel).show_neighbourhood(label, facts, error)
 
     # ---- slash commands that touch the session ------------------------------------
 
     @work(thread=True, exit_on_error=False, group="turn")
     def _run_command(self, job: _Job) -> None:
+        worker = get_current_worker()
+        ctx = session_commands.CommandContext(
+            self.session, self._open_graph, self.model_info,
+            progress=lambda message: self._from_thread(self._set_status, message),
+            stop_requested=lambda: worker.is_cancelled)
         try:
-            shown, graph_info, clear = self._do_command(job)
-        except _Stopped:
-            self._from_thread(self._command_done, "replay stopped", None, False)
-            return
+            outcome = session_commands.run(job.kind, job.args, ctx)
+        except session_commands.Stopped:
+            outcome = session_commands.Outcome("replay stopped")
         except Exception as exc:  # bad file, bad RDF, unreachable endpoint: say it, keep going
             self._from_thread(self._command_failed, _one_line(exc))
             return
-        self._from_thread(self._command_done, shown, graph_info, clear)
+        self._from_thread(self._command_done, outcome)
 
-    def _do_command(self, job: _Job) -> tuple[Any, str | None, bool]:
-        """What to show in the log, the new graph line (or None), whether to clear the log."""
-        session = self.session
-        if job.kind == "kg" and job.args == ("info",):
-            return tables.graph_info(session.kg, [str(f) for f in session.kg_files]), None, False
-        if job.kind in ("kg", "store", "endpoint"):
-            files: list[str] = []  # the recording names the graph files it was made on
-            if job.kind == "kg":
-                files = list(job.args[1:])  # ("load", FILE...)
-                kg = self._open_graph(files=files)
-            elif job.kind == "store":
-                kg = self._open_graph(store=job.args[0])
-            else:
-                kg = self._open_graph(endpoint=job.args[0])
-            old = session.kg
-            session.set_graph(kg, kg_files=files)
-            if old is not kg and hasattr(old, "close"):
-                old.close()
-            info = self._graph_info(kg)
-            return f"graph: {info} (conversation kept)", info, False
-        if job.kind == "sparql":
-            return tables.sparql_table(session.kg.query(job.args[0])), None, False
-        if job.kind == "reset":
-            session.reset()
-            return "new conversation", None, True
-        if job.kind == "record":
-            session.record_to(job.args[0])  # the turns so far, then each new one
-            return f"recording to {job.args[0]}", None, False
-        if job.kind == "save":
-            return self._save(job.args[0] if job.args else None), None, False
-        if job.kind == "replay":
-            return self._replay(job.args[0]), None, False
-        if job.kind == "model":
-            return tables.model_table(session.model, self.model_info, session), None, False
-        raise UserError(f"/{job.kind} is not handled here")  # parse_command and this list drifted
-
-    def _save(self, path: str | None) -> str:
-        session = self.session
-        if path is not None:
-            session.save_copy(path)
-            return f"saved to {path}"
-        if session.recorder is None:
-            raise UserError("this chat is not recorded: give a file, /save FILE")
-        if session.history:
-            session.recorder.save(session.conversation)
-        return f"saved: {session.recorder.path}"
-
-    def _replay(self, path: str) -> Table:
-        from dialogqa.dialogue.replay import compute_metrics, replay
-        from dialogqa.dialogue.session import DialogueSession
-        from dialogqa.dialogue.transcript import read_transcripts
-
-        live = self.session
-        conversations = read_transcripts(path)
-        worker = get_current_worker()
-        done = 0
-
-        def fresh(_conv):  # same graph and model; its own history
-            return DialogueSession(live.kg, live.model, retriever=live.retriever, k=live.k,
-                                   relevance_threshold=live.relevance_threshold,
-                                   max_evidence=live.max_evidence,
-                                   max_new_tokens=live.max_new_tokens)
-
-        def progress(_conv) -> None:
-            nonlocal done
-            done += 1
-            if worker.is_cancelled:
-                raise _Stopped()
-            self._from_thread(self._set_status,
-                              f"/replay: {done} of {len(conversations)} conversations  (Esc stops)")
-
-        replayed = replay(conversations, fresh, progress=False, on_conversation=progress)
-        return tables.replay_table(path, compute_metrics(replayed))
-
-    def _command_done(self, shown: Any, graph_info: str | None, clear: bool) -> None:
-        if clear:
+    def _command_done(self, outcome: session_commands.Outcome) -> None:
+        if outcome.clear:
             self.query_one("#log", VerticalScroll).remove_children()
             self._select(None)
-        if graph_info is not None:
-            self._show_graph(graph_info)
-        self._add_to_log(Note(shown))
+        if outcome.graph_line is not None:
+            self._show_graph(outcome.graph_line)
+        self._add_to_log(Note(outcome.shown))
         self._job_done()
 
     def _command_failed(self, message: str) -> None:
@@ -552,14 +479,6 @@ class ChatApp(App):
 
     def _show_graph(self, info: str) -> None:
         self.query_one("#header", Static).update(Text(f"dialogqa · {info}"))
-
-    @staticmethod
-    def _graph_info(kg: Any) -> str:
-        name = getattr(kg, "name", "graph")
-        try:
-            return f"{name} · {kg.count():,} triples"
-        except Exception:  # an endpoint may refuse to count: the name is enough
-            return name
 
 
 def create_app(source: Any, *, open_graph: GraphOpener | None = None,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
+from rdflib.term import URIRef
 from rich.text import Text
 
 from dialogqa.kg.base import QueryResult
@@ -17,18 +18,32 @@ from dialogqa.kg.base import QueryResult
 MAX_ROWS = 50  # rows of a /sparql result shown in the log (the count says how many more)
 
 
-def _term(term: Any) -> Text:
-    return Text("" if term is None else str(term))
+def _term(term: Any, prefixes: Any) -> Text:
+    """An IRI as ``prefix:name`` where the graph declares the prefix, else whole; a literal as
+    its text. Never cut short: a column folds a long IRI onto more lines instead."""
+    if term is None:
+        return Text("")
+    if isinstance(term, URIRef) and prefixes is not None:
+        try:
+            prefix, _, name = prefixes.compute_qname(str(term), generate=False)
+            return Text(f"{prefix}:{name}")
+        except Exception:  # no declared prefix fits: the whole IRI
+            pass
+    return Text(str(term))
 
 
-def sparql_table(result: QueryResult) -> Table | Text:
+def sparql_table(result: QueryResult, kg: Any = None) -> Table | Text:
+    """``kg``: the graph queried, whose declared prefixes shorten the IRIs (when it has any)."""
     if result.boolean is not None:
         return Text(f"ASK: {'true' if result.boolean else 'false'}")
     if not result.rows:
         return Text("no rows", style="italic")
-    table = Table(*result.variables, show_lines=False, header_style="bold", expand=False)
+    prefixes = getattr(getattr(kg, "graph", None), "namespace_manager", None)
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    for name in result.variables:
+        table.add_column(name, overflow="fold")
     for row in result.rows[:MAX_ROWS]:
-        table.add_row(*(_term(t) for t in row))
+        table.add_row(*(_term(t, prefixes) for t in row))
     rest = len(result.rows) - MAX_ROWS
     table.caption = (f"{MAX_ROWS} of {len(result.rows)} rows shown" if rest > 0
                      else f"{len(result.rows)} row{'s' * (len(result.rows) != 1)}")
@@ -89,7 +104,8 @@ def model_table(model: Any, info: str, session: Any) -> Table:
     if base:
         rows.append(("base files", str(base)))
     rows.append(("relevance head", "yes (trained adapter)" if head is not None
-                 else "none (evidence from the answer's words)"))
-    rows.append(("relevance threshold", f"{session.relevance_threshold:.3f}"))
-    rows.append(("candidates (k) / max tokens", f"{session.k} / {session.max_new_tokens}"))
+                 else "none: cites the facts the answer names"))
+    rows.append(("threshold", f"{session.relevance_threshold:.3f}"))
+    rows.append(("candidates", str(session.k)))
+    rows.append(("max tokens", str(session.max_new_tokens)))
     return key_value_table("Model", rows)
