@@ -254,12 +254,13 @@ class ChatApp(App):
             self._answer(job.text)
         else:
             self._set_status(f"/{job.kind}…")
+            self.add_class("-command")  # the spinner; an answer shows its own progress
             self._run_command(job)
 
     def _job_done(self, status: str | None = None) -> None:
         """``status``: the new idle status (a turn's latency); commands leave it as it was."""
         self._busy = False
-        self.remove_class("-busy")
+        self.remove_class("-busy", "-command")
         if status is not None:
             self._idle_status = status
         self._set_status(self._idle_status)

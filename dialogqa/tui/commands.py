@@ -30,7 +30,7 @@ def register(subparsers) -> None:
                         "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last recorded conversation of the sessions folder")
-    p.add_argument("--no-evidence", action="store_true", help="start with cited facts hidden")
+    p.add_argument("--no-evidence", action="store_true", help="start with the evidence panel and cited facts hidden (Ctrl+O shows them)")
     p.set_defaults(handler=run_chat)
 
 
