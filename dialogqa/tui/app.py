@@ -66,6 +66,11 @@ class PromptInput(Input):
             self.screen.focus_next()
 
 
+class ChatLog(VerticalScroll, can_focus=False):
+    """The conversation. Not a Tab stop: PgUp/PgDn scroll it from the input, and Tab goes
+    straight from the input to the focus entities of the evidence panel."""
+
+
 class ChatApp(App):
     """Build it with ``create_app``."""
 
@@ -124,7 +129,7 @@ class ChatApp(App):
     def compose(self) -> ComposeResult:
         yield Static(Text("dialogqa · loading graph…"), id="header")
         with Horizontal(id="body"):
-            yield VerticalScroll(id="log")
+            yield ChatLog(id="log")
             yield EvidencePanel()
         with Horizontal(id="statusbar"):
             yield LoadingIndicator(id="spinner")

@@ -43,7 +43,7 @@ def facts_text(facts: Sequence[Fact], iris: bool, scores: bool = True) -> Text:
     return Text("\n").join(out)
 
 
-class EvidencePanel(VerticalScroll):
+class EvidencePanel(VerticalScroll, can_focus=False):  # its entity list takes the focus
     def __init__(self) -> None:
         super().__init__(id="evidence")
         self.border_title = "Evidence"
@@ -80,7 +80,7 @@ class EvidencePanel(VerticalScroll):
         self._draw_facts()
         self.entities = [entity for entity, _ in bubble.focus]
         focus.add_options([Option(Text(label)) for _, label in bubble.focus])
-        self.border_subtitle = "Enter/click: its facts" if bubble.focus else ""
+        self.border_subtitle = "Tab ↵ or click: facts" if bubble.focus else ""
 
     def show_neighbourhood(self, label: str, facts: list[Fact], error: str = "") -> None:
         self._neighbourhood = (label, facts)
