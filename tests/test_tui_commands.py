@@ -292,3 +292,22 @@ async def test_commands_typed_during_an_answer_wait_their_turn(graph_file):
         await wait_until(pilot, lambda: notes(app) == ["new conversation"])
         await settle(pilot)
         assert app.session.history == []
+
+
+@app_test
+async def test_escape_stops_a_replay_after_the_conversation_in_progress(graph_file, tmp_path):
+    from tui_fixtures import GatedModel, wait_until
+
+    path = _transcript(tmp_path)
+    model = GatedModel()
+    model.enqueue(*CAPITAL)
+    app = create_app(make_session(graph_file, model=model))
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#prompt").value = f"/replay {path}"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(model.calls) == 1)  # inside the first conversation
+        assert app.query_one("#spinner").display
+        await pilot.press("escape")
+        model.gate.set()
+        await wait_until(pilot, lambda: notes(app) and notes(app)[-1] == "replay stopped")
+        assert len(model.calls) == 2  # the first conversation's two turns, not the second's

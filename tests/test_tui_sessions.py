@@ -144,3 +144,17 @@ def test_resume_with_nothing_recorded_fails_before_the_window(capsys, graph_file
 def test_chat_command_missing_file_fails_before_the_window(capsys, tmp_path):
     assert main(["chat", "--kg", str(tmp_path / "nope.ttl")]) == 2
     assert capsys.readouterr().err == f"dialogqa: error: {tmp_path / 'nope.ttl'}: no such file\n"
+
+
+@app_test
+async def test_closest_facts_are_shown_but_never_recorded(graph_file, tmp_path):
+    from tui_fixtures import make_session
+
+    out = tmp_path / "chat.jsonl"
+    session = make_session(graph_file, ("unused", {"population": 0.3}), record=out)
+    app = create_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "What is the anthem of Norway?")
+        assert session.history[0].ranked[0].score == 0.3  # the closest facts the window shows
+    line = out.read_text()
+    assert '"evidence": []' in line and "ranked" not in line and "0.3" not in line
