@@ -186,6 +186,7 @@ async def test_save_writes_the_conversation_and_record_follows_it(graph_file, tm
         assert notes(app)[-1] == f"saved to {saved}"
         await ask(pilot, f"/record {recorded}")
         assert notes(app)[-1] == f"recording to {recorded}"
+        assert str(app.query_one("#recording").content) == "● rec chat.jsonl"
         await ask(pilot, "How many people live there?")
         await ask(pilot, f"/save {saved}")  # again: the same conversation's line is replaced
         await ask(pilot, "/save")

@@ -199,9 +199,8 @@ class ChatApp(App):
         self.session = session
         self.remove_class("-loading")
         self._show_graph(graph_info)
-        recorder = getattr(session, "recorder", None)
+        recorder = self._show_recording()
         if recorder is not None:
-            self.query_one("#recording", Static).update(Text(f"● rec {recorder.path.name}"))
             self._add_to_log(Note(f"recording to {recorder.path}"))
         if resumed:
             await self._show_resumed(resumed)
@@ -396,6 +395,7 @@ class ChatApp(App):
             self._select(None)
         if outcome.graph_line is not None:
             self._show_graph(outcome.graph_line)
+        self._show_recording()  # /record may have moved it
         self._add_to_log(Note(outcome.shown))
         self._job_done()
 
@@ -482,6 +482,13 @@ class ChatApp(App):
         self._status = text
         self.query_one("#status", Static).update(Text(text, style="dim"))
         self._refresh_queue_status()
+
+    def _show_recording(self):
+        """The status row's recording mark (the file name; the log has the whole path)."""
+        recorder = getattr(self.session, "recorder", None)
+        mark = Text(f"● rec {recorder.path.name}") if recorder is not None else Text("")
+        self.query_one("#recording", Static).update(mark)
+        return recorder
 
     def _show_graph(self, info: str) -> None:
         self.query_one("#header", Static).update(Text(f"dialogqa · {info}"))
