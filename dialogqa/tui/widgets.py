@@ -83,7 +83,8 @@ class BotMessage(Vertical):
         self.text = ""  # the answer as streamed so far, then as finished
         self.turn = None  # the finished Turn (None while streaming, or when it failed)
         self.focus: list[tuple[object, str]] = []  # (entity, label) after this turn
-        self.body = Markdown("")
+        # links the model writes are text, not something a stray click should open
+        self.body = Markdown("", open_links=False)
         self._stream: MarkdownStream | None = None
         self.border_title = "dialogqa"
         self.border_subtitle = "thinking…"
