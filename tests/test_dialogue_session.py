@@ -34,7 +34,9 @@ def test_answer_grounded_in_retrieved_facts_without_a_head(kg, model):
     call = model.calls[0]
     assert "Norway | capital | Oslo" in " ".join(call.fact_lines)
     assert len(call.fact_lines) == len(turn.facts) > 0
-    assert call.prompt.rstrip().endswith("What is the capital of Norway?<|im_end|>\n<|im_start|>assistant")
+    question = call.prompt[call.prompt.rindex("<|im_start|>user"):]
+    assert question.startswith("<|im_start|>user\nWhat is the capital of Norway?\nBest-matching facts:\n")
+    assert question.rstrip().endswith("<|im_end|>\n<|im_start|>assistant")
 
 
 def test_relevance_head_picks_the_evidence(kg, model):
@@ -185,12 +187,12 @@ def test_closed_book_shows_no_facts(kg, model):
 
 
 def test_long_conversation_trimmed_to_the_context(kg):
-    model = ScriptedModel(context_length=900, fallback=lambda lines: "Oslo is the answer.")
+    model = ScriptedModel(context_length=1000, fallback=lambda lines: "Oslo is the answer.")
     session = DialogueSession(kg, model)
     for i in range(12):
         session.ask(f"What is the capital of Norway, question {i}?")
     prompt = model.calls[-1].prompt
-    assert len(model.calls[-1].input_ids) <= 900 - session.max_new_tokens
+    assert len(model.calls[-1].input_ids) <= 1000 - session.max_new_tokens
     assert "question 11?" in prompt and "question 10?" in prompt and "question 0?" not in prompt
 
 

@@ -4,6 +4,9 @@ import pytest
 from rdflib import Literal, URIRef
 
 from dialogqa.dialogue.render import (
+    HINT_FACTS,
+    HINT_TEXT,
+    fact_line,
     ABSTAIN_TEXT, IM_END, IM_START, MAX_LITERAL_CHARS, MAX_QUESTION_CHARS, clean_text, prompt_order, render,
 )
 from dialogqa.errors import UserError
@@ -48,20 +51,49 @@ def test_facts_shown_in_canonical_order_whatever_the_rank(tok):
     shuffled = FACTS[:]
     random.Random(3).shuffle(shuffled)
     a, b = render(tok, "q?", FACTS), render(tok, "q?", shuffled)
-    assert a.input_ids == b.input_ids and a.facts == b.facts == prompt_order(FACTS)
+    assert a.facts == b.facts == prompt_order(FACTS)
     assert [f.s_label for f in a.facts] == ["Norway", "Norway", "Norway", "Sweden"]
+    # the fact block is the same token for token; only the hint after the question differs
+    block = a.fact_ends[-1] + 1
+    assert a.input_ids[:block] == b.input_ids[:block]
+    plain_a, plain_b = render(tok, "q?", FACTS, hint=0), render(tok, "q?", shuffled, hint=0)
+    assert plain_a.input_ids == plain_b.input_ids
+
+
+def test_hint_repeats_the_best_ranked_facts_after_the_question(tok):
+    ranked = [FACTS[3], FACTS[1], FACTS[0], FACTS[2]]  # retrieval order, best first
+    r = render(tok, "What about Sweden?", ranked)
+    number = {id(f): i for i, f in enumerate(r.facts, 1)}
+    question = r.text[r.text.rindex("What about Sweden?"):]
+    expected = "\n".join(f"[{number[id(f)]}] {fact_line(f)}" for f in ranked[:HINT_FACTS])
+    assert question.startswith("What about Sweden?" + HINT_TEXT + expected + "<|im_end|>")
+    assert tok.decode(r.input_ids) == r.text
+    assert "Best-matching" not in render(tok, "q?", None).text  # closed book: no facts, no hint
 
 
 def test_follow_up_prompt_extends_previous_prompt_and_answer(tok):
     """Facts before history: the cache of turn 1 (prompt + generated answer) is a prefix of turn 2."""
-    first = render(tok, "What is the capital of Norway?", FACTS)
+    first = render(tok, "What is the capital of Norway?", FACTS, hint=0)
     answer = "The capital is Oslo."
     second = render(tok, "How many people live there?", list(reversed(FACTS)),
-                    [Turn("What is the capital of Norway?", answer)])
+                    [Turn("What is the capital of Norway?", answer)], hint=0)
     cached = first.input_ids + tok(answer, add_special_tokens=False)["input_ids"]
     cached.append(tok.convert_tokens_to_ids(IM_END))
     assert second.input_ids[: len(cached)] == cached
     assert len(second.input_ids) - len(cached) < 60  # only the new question is new
+
+
+def test_with_the_hint_the_follow_up_reuses_system_facts_and_older_history(tok):
+    """The hint is part of the question's block, which history shows without it: a follow-up
+    recomputes the previous question and answer, never the fact block."""
+    first = render(tok, "What is the capital of Norway?", FACTS)
+    second = render(tok, "How many people live there?", list(reversed(FACTS)),
+                    [Turn("What is the capital of Norway?", "The capital is Oslo.")])
+    block = first.fact_ends[-1] + 1
+    assert second.input_ids[:block] == first.input_ids[:block]
+    question_block = first.text.rindex(f"{IM_START}user")
+    assert second.text.startswith(first.text[:question_block])
+    assert HINT_TEXT in second.text and second.text.count(HINT_TEXT) == 1
 
 
 def test_facts_of_the_previous_turn_keep_their_place_new_ones_appended(tok):
@@ -131,13 +163,13 @@ def test_history_trimmed_oldest_first_question_and_facts_kept(tok):
     r = render(tok, "final question?", FACTS, history, max_tokens=limit)
     assert len(r.input_ids) <= limit and 0 < r.history_used < 20
     assert "answer number 19." in r.text and "question number 0?" not in r.text
-    assert r.text.endswith(f"final question?{IM_END}\n{IM_START}assistant\n")
+    assert r.text.endswith(f"{IM_END}\n{IM_START}assistant\n") and f"final question?{HINT_TEXT}" in r.text
     assert len(r.fact_ends) == len(FACTS) and r.dropped_facts == 0
 
 
 def test_lowest_ranked_facts_dropped_only_when_nothing_else_fits(tok):
-    base = render(tok, "q?", FACTS[:2])
-    r = render(tok, "q?", FACTS, [Turn("old?", "old.")], max_tokens=len(base.input_ids) + 5)
+    base = render(tok, "q?", FACTS[:2], hint=0)
+    r = render(tok, "q?", FACTS, [Turn("old?", "old.")], max_tokens=len(base.input_ids) + 5, hint=0)
     assert r.history_used == 0 and r.dropped_facts == 2
     assert {f.o_label for f in r.facts} == {"Oslo", "5550203"}  # the two best-ranked
     assert "[1] " in r.text and "[2] " in r.text and "[3] " not in r.text
@@ -155,12 +187,12 @@ def test_closed_book_has_no_fact_section(tok):
 def test_question_in_another_language_round_trips(tok):
     q = "Quelle est la capitale de la Norvège ? 挪威的首都是哪里？"
     r = render(tok, q, FACTS)
-    assert f"{IM_START}user\n{q}{IM_END}" in r.text
+    assert f"{IM_START}user\n{q}{HINT_TEXT}" in r.text
     assert tok.decode(r.input_ids) == r.text
 
 
 def test_huge_question_is_truncated_not_fatal(tok):
     r = render(tok, "why " * 10000, FACTS, max_tokens=4096)
     assert len(r.fact_ends) == len(FACTS)
-    question = r.text.split(f"{IM_START}user\n")[-1].split(IM_END)[0]
+    question = r.text.split(f"{IM_START}user\n")[-1].split(HINT_TEXT)[0]
     assert len(question) == MAX_QUESTION_CHARS and question.endswith("…")

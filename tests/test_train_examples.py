@@ -14,7 +14,7 @@ from dialogqa.kg.base import Fact
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg.retriever import Retriever
 from dialogqa.train.examples import (Example, Graphs, build_examples, conversation_examples,
-                                     expand, mix_epoch, split_heldout, target_answer)
+                                     expand, lookup_fact, mix_epoch, split_heldout, target_answer)
 from dialogqa.turn import Turn
 from dialogqa.errors import UserError
 from train_fixtures import EX, tiny_tokenizer, write_data
@@ -34,12 +34,12 @@ def data(tmp_path):
 def test_prompts_equal_what_the_engine_renders(tok, data):
     conversations, kg = data
     conv = conversations[0]  # capital, population (pronoun), currency (ellipsis), unanswerable
-    examples, stats = conversation_examples(conv, kg, Retriever(kg, k=8), tok, 512, random.Random(0))
+    examples, stats = conversation_examples(conv, kg, Retriever(kg, k=8), tok, 1024, random.Random(0))
     assert stats.examples == len(conv.turns) == 4 and stats.gold_inserted == 0
     retriever, history = Retriever(kg, k=8), []
     for turn, ex in zip(conv.turns, examples):
         facts = retriever.retrieve(turn.user, history)
-        prompt = render(tok, turn.user, facts, history, max_tokens=512)  # as the session renders it
+        prompt = render(tok, turn.user, facts, history, max_tokens=1024)  # as the session renders it
         assert ex.input_ids[: prompt.prompt_len] == prompt.input_ids
         assert ex.fact_ends == prompt.fact_ends and ex.query_pos == prompt.prompt_len - 1
         gold = {tuple(t) for t in turn.expected_evidence}
@@ -47,9 +47,9 @@ def test_prompts_equal_what_the_engine_renders(tok, data):
         answer = target_answer(turn)
         assert tok.decode([t for t, m in zip(ex.input_ids, ex.loss_mask) if m]) == answer + "<|im_end|>"
         # the next turn sees this one as a perfect bot would have left it
-        history.append(Turn(user=turn.user, answer=answer,
-                            evidence=[Fact(*(URIRef(x) if x.startswith("http") else x for x in t))
-                                      for t in turn.expected_evidence],
+        # (the gold facts as the graph holds them: the retriever's ranking reads their labels)
+        gold_facts = [lookup_fact(kg, t) for t in turn.expected_evidence]
+        history.append(Turn(user=turn.user, answer=answer, evidence=gold_facts,
                             abstained=turn.unanswerable))
 
 
