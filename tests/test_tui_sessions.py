@@ -82,7 +82,7 @@ async def test_every_turn_is_recorded_in_the_sessions_folder_as_it_happens(scrip
         await wait_until(pilot, lambda: app.session is not None)
         await until_idle(pilot)
         path = app.session.recorder.path
-        assert path.parent == folder and path.name.startswith("chat-")
+        assert path.parent == folder and path.suffix == ".jsonl"
         assert notes(app)[-1] == f"recording to {path}"  # the path is shown
         assert str(app.query_one("#recording").content) == f"● rec {path.name}"
         await ask(pilot, "What is the capital of Norway?")

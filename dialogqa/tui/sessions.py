@@ -35,7 +35,12 @@ def new_session_file(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--sessions-dir {folder}: cannot create it: {exc.strerror}") from None
-    return folder / time.strftime(f"chat-%Y%m%d-%H%M%S-{uuid.uuid4().hex[:6]}.jsonl")
+    # short names (the status row shows them): the time, and a suffix only when taken
+    stem = time.strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stem}.jsonl"
+    while path.exists():
+        path = folder / f"{stem}-{uuid.uuid4().hex[:4]}.jsonl"
+    return path
 
 
 def last_conversation(folder: Path) -> tuple[Path, Conversation]:
