@@ -303,6 +303,7 @@ async def test_footer_keys_new_chat_copy_and_theme(graph_file):
         await settle(pilot)
         assert answers(app) == [] and session.history == []
         assert panel_text(app, "answer") == "No answer yet."
+        assert not app.query_one("#ev-focus-title").display
 
 
 @app_test

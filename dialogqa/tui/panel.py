@@ -59,6 +59,9 @@ class EvidencePanel(VerticalScroll, can_focus=False):  # its entity list takes t
         yield OptionList(id="ev-focus")
         yield Static("", id="ev-neighbours")
 
+    def on_mount(self) -> None:
+        self.query_one("#ev-focus-title").display = False  # until there is an answer
+
     # ---- what the app calls -------------------------------------------------------------
 
     def show_answer(self, bubble: BotMessage | None, number: int = 0, total: int = 0) -> None:
@@ -69,6 +72,7 @@ class EvidencePanel(VerticalScroll, can_focus=False):  # its entity list takes t
         focus = self.query_one("#ev-focus", OptionList)
         focus.clear_options()
         self.entities = []
+        self.query_one("#ev-focus-title").display = bubble is not None
         if bubble is None:
             self.query_one("#ev-answer", Static).update(Text("No answer yet.", style="dim"))
             self.query_one("#ev-facts", Static).update("")
