@@ -23,7 +23,7 @@ def test_two_processes_match_one_with_gradient_accumulation(tmp_path):
     from safetensors.torch import load_file
 
     model_dir = write_model(tmp_path / "model")
-    settings = dict(val_fraction=0.0, batch_tokens=512, lora_dropout=0.0, threads=1)
+    settings = dict(val_fraction=0.0, batch_tokens=640, lora_dropout=0.0, threads=1)
     ddp_cfg = tiny_config(tmp_path / "ddp", model_dir, **settings)
     preset = tmp_path / "ddp.toml"
     preset.write_text(to_toml(ddp_cfg.to_dict()))
