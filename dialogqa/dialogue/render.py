@@ -237,16 +237,15 @@ def render(
         block(user_role, hist_ids[2 * i]) + block(asst_role, hist_ids[2 * i + 1]) for i in range(len(hist))
     ]
 
-    def make_hint(keep: list[int]) -> tuple[str, list[int]]:
-        """The best-ranked ``hint`` lines among ``keep``, numbered as in the fact block."""
+    def question_block(keep: list[int]) -> tuple[str, list[int]]:
+        """The hint text (the best-ranked ``hint`` lines among ``keep``, numbered as in the
+        fact block) and the question's block holding it."""
         best = sorted(keep, key=lambda i: rank[id(shown[i])])[:hint] if not closed_book else []
-        if not best:
-            return "", []
-        text = HINT_TEXT + "\n".join(f"[{i + 1}] {fact_line(shown[i])}" for i in best)
-        return text, tok.encode([text])[0]
+        text = HINT_TEXT + "\n".join(f"[{i + 1}] {fact_line(shown[i])}" for i in best) if best else ""
+        hint_ids = tok.encode([text])[0] if text else []
+        return text, start + user_role + q_ids + hint_ids + end + nl + start + asst_role
 
-    hint_text, hint_ids = make_hint(list(range(len(shown))))
-    q_block = start + user_role + q_ids + hint_ids + end + nl + start + asst_role
+    hint_text, q_block = question_block(list(range(len(shown))))
     a_block = (a_ids + end + nl) if a_ids is not None else []
 
     # Fit: oldest history first, then (only if still too long) the lowest-ranked facts.
@@ -284,9 +283,8 @@ def render(
     ids += end + nl
     for b in turn_blocks[len(turn_blocks) - n_hist :]:
         ids += b
-    if dropped:
-        hint_text, hint_ids = make_hint(keep)
-        q_block = start + user_role + q_ids + hint_ids + end + nl + start + asst_role
+    if dropped:  # the hint numbers the surviving lines
+        hint_text, q_block = question_block(keep)
     ids += q_block
     prompt_len = len(ids)
     ids += a_block
