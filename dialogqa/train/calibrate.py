@@ -37,7 +37,6 @@ def best_threshold(samples: list[tuple[float | None, bool, bool]]) -> tuple[floa
 
 
 def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tuple[float | None, bool, bool]]:
-    from dialogqa.dialogue.matching import answer_correct
     from dialogqa.dialogue.replay import replay
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.dialogue.transcript import read_transcripts
@@ -58,12 +57,20 @@ def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tup
         kg, retriever = graphs[key]
         return DialogueSession(kg, model, retriever=retriever, relevance_threshold=0.0)
 
+    return turn_samples(replay(conversations, make_session, progress=sys.stderr.isatty()))
+
+
+def turn_samples(replayed) -> list[tuple[float | None, bool, bool]]:
+    """What ``best_threshold`` reads, from conversations replayed with the threshold at 0:
+    per turn (best cited relevance, None when the model abstained itself; answer correct;
+    unanswerable). A turn answered without citing anything counts as relevance 0."""
+    from dialogqa.dialogue.matching import answer_correct
+
     samples = []
-    for conv in replay(conversations, make_session, progress=sys.stderr.isatty()):
-        for turn in conv.turns:
-            top = max((f.score for f in turn.evidence), default=None) if not turn.abstained else None
-            correct = bool(turn.expected) and answer_correct(turn.expected, turn.answer)
-            samples.append((top, correct, turn.unanswerable))
+    for turn in (t for conv in replayed for t in conv.turns):
+        top = None if turn.abstained else max((f.score for f in turn.evidence), default=0.0)
+        correct = bool(turn.expected) and answer_correct(turn.expected, turn.answer)
+        samples.append((top, correct, turn.unanswerable))
     return samples
 
 

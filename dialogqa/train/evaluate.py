@@ -56,11 +56,10 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
     relevance recorded), then picks the threshold that maximises turn accuracy on these turns,
     exactly as ``python -m dialogqa.train.calibrate`` does; ``threshold`` comes back with the
     scores, and the recipe stores it with the head, so a saved checkpoint is calibrated."""
-    from dialogqa.dialogue.matching import answer_correct
     from dialogqa.dialogue.replay import compute_metrics, replay
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.model.loading import load_chat_model
-    from dialogqa.train.calibrate import best_threshold
+    from dialogqa.train.calibrate import best_threshold, turn_samples
 
     model = load_chat_model(cfg.model or None, adapter_dir=adapter_dir)
     files = {id(conv): kg for conv, kg in data.val}
@@ -72,11 +71,7 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
 
     replayed = replay([conv for conv, _ in data.val], make_session, progress=False)
     m = compute_metrics(replayed)
-    samples = []
-    for turn in (t for conv in replayed for t in conv.turns):
-        top = None if turn.abstained else max((f.score for f in turn.evidence), default=0.0)
-        correct = bool(turn.expected) and answer_correct(turn.expected, turn.answer)
-        samples.append((top, correct, turn.unanswerable))
+    samples = turn_samples(replayed)
     del model
     gc.collect()
     out = {key: m.get(key) for key in ("answer_accuracy", "evidence_recall", "abstention",

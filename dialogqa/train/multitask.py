@@ -121,7 +121,7 @@ class MultiTask(nn.Module):
         self.embed = base.get_input_embeddings()
         self.answer_weight = cfg.answer_weight
         self.relevance_weight = cfg.relevance_weight
-        self.listwise_weight = getattr(cfg, "relevance_listwise", 0.0)
+        self.listwise_weight = cfg.relevance_listwise
         self.register_buffer("pos_weight", torch.tensor([cfg.relevance_pos_weight]), persistent=False)
 
     def hidden(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
