@@ -30,3 +30,6 @@ class Turn:
     # the retriever's): what the chat shows as the closest facts of an abstention. Not part of
     # the transcript format (never written) and left out of comparisons.
     ranked: list[Fact] = field(default_factory=list, compare=False, repr=False)
+    # the best-matching fact lines shown after the question (``Rendered.hint``): later turns show
+    # the question with it again, so the previous turn stays a cached prefix. Not written either.
+    hint: str = field(default="", compare=False, repr=False)

@@ -22,4 +22,14 @@ def test_follow_up_reuses_system_text_and_fact_block(tmp_path):
     assert {f.triple for f in first.facts} <= {f.triple for f in second.facts}
     stats = model.last_prefill
     assert stats["reused_tokens"] >= fact_block_end > 0
-    assert stats["computed_tokens"] < fact_block_end / 2  # only the new lines, history, question
+    assert stats["computed_tokens"] < fact_block_end  # the new lines, history and question only
+    second_prompt = stats["reused_tokens"] + stats["computed_tokens"]
+
+    # the candidates do not change: the whole previous turn, its question's hint included,
+    # is a cached prefix; only the new question (with its own hint) is read
+    third = session.ask("And what is its currency?")
+    assert [f.triple for f in third.facts] == [f.triple for f in second.facts]
+    assert second.hint.startswith("\nBest-matching facts:")
+    assert model.last_prefill["reused_tokens"] >= second_prompt
+    # (plus chat markers and the tail of a generated answer that re-tokenizes differently)
+    assert model.last_prefill["computed_tokens"] <= len(tok(third.user + third.hint)["input_ids"]) + 30

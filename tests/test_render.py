@@ -83,17 +83,21 @@ def test_follow_up_prompt_extends_previous_prompt_and_answer(tok):
     assert len(second.input_ids) - len(cached) < 60  # only the new question is new
 
 
-def test_with_the_hint_the_follow_up_reuses_system_facts_and_older_history(tok):
-    """The hint is part of the question's block, which history shows without it: a follow-up
-    recomputes the previous question and answer, never the fact block."""
+def test_with_the_hint_the_follow_up_extends_the_whole_previous_turn(tok):
+    """History shows each earlier question with the hint it was asked with (``Turn.hint``):
+    turn 1's prompt and answer, hint included, are a prefix of turn 2, token for token."""
     first = render(tok, "What is the capital of Norway?", FACTS)
-    second = render(tok, "How many people live there?", list(reversed(FACTS)),
-                    [Turn("What is the capital of Norway?", "The capital is Oslo.")])
-    block = first.fact_ends[-1] + 1
-    assert second.input_ids[:block] == first.input_ids[:block]
-    question_block = first.text.rindex(f"{IM_START}user")
-    assert second.text.startswith(first.text[:question_block])
-    assert HINT_TEXT in second.text and second.text.count(HINT_TEXT) == 1
+    assert first.hint.startswith(HINT_TEXT) and first.hint in first.text
+    answer = "The capital is Oslo."
+    previous = Turn("What is the capital of Norway?", answer, facts=first.facts, hint=first.hint)
+    second = render(tok, "How many people live there?", list(reversed(FACTS)), [previous])
+    cached = first.input_ids + tok(answer, add_special_tokens=False)["input_ids"]
+    cached.append(tok.convert_tokens_to_ids(IM_END))
+    assert second.input_ids[: len(cached)] == cached
+    assert second.text.count(HINT_TEXT) == 2 and tok.decode(second.input_ids) == second.text
+    # a turn recorded without its hint (a resumed transcript) shows the bare question
+    bare = render(tok, "How many people live there?", FACTS, [Turn(previous.user, answer)])
+    assert bare.text.count(HINT_TEXT) == 1
 
 
 def test_facts_of_the_previous_turn_keep_their_place_new_ones_appended(tok):

@@ -23,7 +23,7 @@ def test_two_processes_match_one_with_gradient_accumulation(tmp_path):
     from safetensors.torch import load_file
 
     model_dir = write_model(tmp_path / "model")
-    settings = dict(val_fraction=0.0, batch_tokens=640, lora_dropout=0.0, threads=1)
+    settings = dict(val_fraction=0.0, batch_tokens=700, lora_dropout=0.0, threads=1)
     ddp_cfg = tiny_config(tmp_path / "ddp", model_dir, **settings)
     preset = tmp_path / "ddp.toml"
     preset.write_text(to_toml(ddp_cfg.to_dict()))
@@ -36,11 +36,11 @@ def test_two_processes_match_one_with_gradient_accumulation(tmp_path):
     assert "x 2 process(es)" in result.stderr
     events = [json.loads(line) for line in (tmp_path / "ddp" / "run" / "log.jsonl").read_text().splitlines()]
     summary = events[-1]
-    assert summary["kind"] == "summary" and summary["steps"] == 4  # 8 batches over 2 processes
+    assert summary["kind"] == "summary" and summary["steps"] == 5  # 10 batches over 2 processes
 
     # one process, accumulating the same pairs of batches
     single = train(tiny_config(tmp_path / "one", model_dir, grad_accum=2, **settings))
-    assert single["steps"] == 4
+    assert single["steps"] == 5
     a = load_file(str(tmp_path / "ddp" / "run" / "last" / "adapter_model.safetensors"))
     b = load_file(str(tmp_path / "one" / "run" / "last" / "adapter_model.safetensors"))
     assert a.keys() == b.keys()

@@ -46,11 +46,14 @@ def test_prompts_equal_what_the_engine_renders(tok, data):
         assert ex.fact_labels == [float(f.key() in gold) for f in prompt.facts]
         answer = target_answer(turn)
         assert tok.decode([t for t, m in zip(ex.input_ids, ex.loss_mask) if m]) == answer + "<|im_end|>"
-        # the next turn sees this one as a perfect bot would have left it
-        # (the gold facts as the graph holds them: the retriever's ranking reads their labels)
+        # the next turn sees this one as a perfect bot would have left it (the gold facts as
+        # the graph holds them: the retriever's ranking reads their labels), and as the session
+        # records it: the prompt order of its facts and the hint it was asked with
         gold_facts = [lookup_fact(kg, t) for t in turn.expected_evidence]
+        assert prompt.hint
         history.append(Turn(user=turn.user, answer=answer, evidence=gold_facts,
-                            abstained=turn.unanswerable))
+                            abstained=turn.unanswerable, facts=prompt.facts, hint=prompt.hint))
+    assert examples[-1].input_ids[: examples[-1].query_pos].count(tok.encode("Best-matching")[0]) >= 1
 
 
 def test_gold_line_is_labelled_and_moves(tok, data):
@@ -72,6 +75,32 @@ def test_unanswerable_turn_teaches_abstention(tok, data):
     assert stats.unanswerable == 1
     assert last.fact_labels and not any(last.fact_labels)
     assert tok.decode([t for t, m in zip(last.input_ids, last.loss_mask) if m]) == ABSTAIN_TEXT + "<|im_end|>"
+
+
+def test_gold_removed_turns_answerable_turns_into_abstentions(tok, data):
+    conversations, kg = data
+    conv = conversations[0]
+    plain, _ = conversation_examples(conv, kg, Retriever(kg, k=8), tok, 1024, random.Random(0))
+    got, stats = conversation_examples(conv, kg, Retriever(kg, k=8), tok, 1024, random.Random(0),
+                                       gold_removed=0.9999)
+    assert stats.gold_removed == 3 and stats.unanswerable == 4 and len(got) == 4
+    abstain = ABSTAIN_TEXT + "<|im_end|>"
+    for ex in got:
+        assert tok.decode([t for t, m in zip(ex.input_ids, ex.loss_mask) if m]) == abstain
+        assert not any(ex.fact_labels)
+    # first turn (same history as without removal): the gold line is gone, the next-ranked
+    # fact fills its place where there is one
+    assert len(got[0].fact_labels) in (len(plain[0].fact_labels) - 1, 8)
+    for ex, turn in zip(got, conv.turns):
+        gold = [lookup_fact(kg, t) for t in turn.expected_evidence]
+        prompt = tok.decode(ex.input_ids[: ex.query_pos + 1])
+        assert all(f"| {g.p_label} | {g.o_label}\n" not in prompt.split("<|im_end|>")[0]
+                   for g in gold if g)
+    assert [len(e) for e in plain] != [len(e) for e in got]
+    # the rate is a share: at 0 nothing changes
+    again, stats = conversation_examples(conv, kg, Retriever(kg, k=8), tok, 1024, random.Random(0),
+                                         gold_removed=0.0)
+    assert stats.gold_removed == 0 and [e.input_ids for e in again] == [e.input_ids for e in plain]
 
 
 class _MissingRetriever:

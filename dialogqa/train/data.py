@@ -40,7 +40,8 @@ def load_data(cfg, tokenizer, info: Callable[[str], None]) -> Data:
         conversations = read_all(source.transcripts, f"sources.{i}.transcripts")
         kept, held = split_heldout(conversations, cfg.val_fraction, cfg.seed)
         examples, stats = build_examples(kept, graphs, tokenizer, cfg.max_tokens, cfg.seed + i,
-                                         cfg.gold_missing, source=name, kg_files=source.kg)
+                                         cfg.gold_missing, source=name, kg_files=source.kg,
+                                         gold_removed=cfg.gold_removed)
         if not examples and source.weight > 0:
             raise UserError(f"sources.{i} ({name}): no usable training turn: turns need "
                             "'expected' answers and 'expected_evidence' (or 'unanswerable': true)")

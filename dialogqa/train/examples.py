@@ -13,6 +13,14 @@ The target answer: ``answer`` when the transcript gives one (synthetic dialogues
 sentence), else the first ``expected`` string; for ``unanswerable`` turns the engine's
 abstention sentence, with every fact labelled 0.
 
+``gold_removed`` (a share of answerable turns) teaches abstention where the graph lacks the
+answer: the turn's candidates leave out the gold facts and any fact naming the expected
+answer (the next-ranked facts fill the K places), the target becomes the abstention sentence and every line is labelled 0; later turns
+see it abstained, as they would in a chat.
+
+Earlier turns carry the prompt order of their facts and the hint they were asked with, as the
+session records them, so the history renders exactly as at inference.
+
 When the retriever misses the gold fact (its recall is ~0.97 at K=30), ``gold_missing``
 decides: ``insert`` puts the gold fact among the candidates at a random rank (replacing the
 lowest-ranked one, so there are still K), teaching the answer and relevance tasks on the
@@ -62,6 +70,7 @@ class BuildStats:
     examples: int = 0
     unanswerable: int = 0
     gold_inserted: int = 0  # retriever missed the gold fact; inserted (gold_missing=insert)
+    gold_removed: int = 0  # answerable turns turned unanswerable by leaving the gold out (gold_removed)
     skipped: int = 0  # turns with no target, or gold fact missing and not insertable
     history_trimmed: int = 0  # examples whose oldest turns did not fit max_tokens
     tokens: int = 0
@@ -73,6 +82,7 @@ class BuildStats:
     def line(self) -> str:
         mean = self.tokens / self.examples if self.examples else 0
         return (f"{self.examples} examples from {self.turns} turns ({self.unanswerable} unanswerable, "
+                f"{self.gold_removed} of them by removing the gold fact, "
                 f"gold inserted {self.gold_inserted}, skipped {self.skipped}, history trimmed "
                 f"{self.history_trimmed}), {mean:.0f} tokens on average")
 
@@ -88,10 +98,14 @@ def target_answer(turn: Turn) -> str | None:
     return None
 
 
-def gold_history_turn(turn: Turn, answer: str | None, evidence: list[Fact]) -> Turn:
-    """An earlier turn as a perfect bot leaves it in the session history."""
+def gold_history_turn(turn: Turn, answer: str | None, evidence: list[Fact], rendered=None,
+                      abstained: bool | None = None) -> Turn:
+    """An earlier turn as a perfect bot leaves it in the session history: with the prompt
+    order of its facts and the hint it was asked with, as the session records them."""
     return Turn(user=turn.user, answer=answer or "", evidence=evidence,
-                abstained=turn.unanswerable)
+                abstained=turn.unanswerable if abstained is None else abstained,
+                facts=list(rendered.facts) if rendered else [],
+                hint=rendered.hint if rendered else "")
 
 
 def lookup_fact(kg, triple: Sequence[str]) -> Fact | None:
@@ -115,6 +129,7 @@ def conversation_examples(
     rng: random.Random,
     gold_missing: str = "insert",
     source: str = "",
+    gold_removed: float = 0.0,
 ) -> tuple[list[Example], BuildStats]:
     stats = BuildStats()
     examples: list[Example] = []
@@ -124,11 +139,24 @@ def conversation_examples(
         answer = target_answer(turn)
         gold_keys = {tuple(t) for t in turn.expected_evidence}
         gold_facts = [f for f in (lookup_fact(kg, t) for t in turn.expected_evidence) if f]
-        example = None
-        if answer is not None and (turn.unanswerable or gold_keys):
+        example = rendered = None
+        unanswerable = turn.unanswerable
+        if answer is not None and (unanswerable or gold_keys):
             facts = retriever.retrieve(turn.user, history)
             ok = True
-            if not turn.unanswerable and not any(f.key() in gold_keys for f in facts):
+            if not unanswerable and gold_removed and rng.random() < gold_removed:
+                # the graph lacks the answer: the same question over candidates without the
+                # gold facts (the next-ranked ones move up) -> the abstention sentence
+                # (facts naming the expected answer go too: an inverse edge such as
+                # "Oslo | capital of | Norway" would still hold it)
+                wider = retriever.retrieve(turn.user, history, k=2 * retriever.k)
+                answers = {a.casefold() for a in turn.expected if a.strip()}
+                facts = [f for f in wider if f.key() not in gold_keys
+                         and f.o_label.casefold() not in answers
+                         and f.s_label.casefold() not in answers][: retriever.k]
+                unanswerable, answer = True, ABSTAIN_TEXT
+                stats.gold_removed += 1
+            if not unanswerable and not any(f.key() in gold_keys for f in facts):
                 if gold_missing == "insert" and gold_facts:
                     facts = insert_at_random(facts, gold_facts[0], retriever.k, rng)
                     stats.gold_inserted += 1
@@ -137,9 +165,9 @@ def conversation_examples(
             if ok and facts:
                 rendered = render(tokenizer, turn.user, facts, history, answer=answer,
                                   max_tokens=max_tokens)
-                labels = [0.0 if turn.unanswerable else float(f.key() in gold_keys)
+                labels = [0.0 if unanswerable else float(f.key() in gold_keys)
                           for f in rendered.facts]
-                if turn.unanswerable or any(labels):
+                if unanswerable or any(labels):
                     example = Example(rendered.input_ids, rendered.loss_mask, rendered.fact_ends,
                                       labels, query_pos=rendered.prompt_len - 1, source=source,
                                       conversation=conv.id, turn=index)
@@ -150,8 +178,9 @@ def conversation_examples(
             examples.append(example)
             stats.examples += 1
             stats.tokens += len(example)
-            stats.unanswerable += turn.unanswerable
-        history.append(gold_history_turn(turn, answer, gold_facts))
+            stats.unanswerable += unanswerable
+        history.append(gold_history_turn(turn, answer, [] if unanswerable else gold_facts,
+                                         rendered, abstained=unanswerable))
     return examples, stats
 
 
@@ -230,6 +259,7 @@ def build_examples(
     gold_missing: str = "insert",
     source: str = "",
     kg_files: Sequence[str] = (),
+    gold_removed: float = 0.0,
     on_conversation: Callable[[], None] | None = None,
 ) -> tuple[list[Example], BuildStats]:
     """Examples of many conversations; ``kg_files`` overrides each conversation's own graph."""
@@ -241,7 +271,8 @@ def build_examples(
         files = list(kg_files) or [str(p) for p in conv.kg_paths()]
         kg, retriever = graphs.get(files, where)
         got, st = conversation_examples(conv, kg, retriever, tokenizer, max_tokens, rng,
-                                        gold_missing=gold_missing, source=source)
+                                        gold_missing=gold_missing, source=source,
+                                        gold_removed=gold_removed)
         examples += got
         stats.add(st)
         if on_conversation:
