@@ -2,7 +2,7 @@
 """Chat-turn speed of the base model: transformers generate() vs dialogqa's fast CPU path
 (vs llama.cpp on the same GGUF file when ``llama_cpp`` is importable), side by side.
 
-    python benchmarks/chat_bench.py                        # hf, fast (+ llama.cpp if installed)
+    python benchmarks/chat_bench.py                        # hf, fast, fast-steps (+ llama.cpp if installed)
     python benchmarks/chat_bench.py --backends fast --turns 4
     nice python benchmarks/chat_bench.py --json benchmarks/chat_bench.json
 
@@ -19,6 +19,10 @@ the same OpenMP wait policy (dialogqa's default: by the load at start, unless OM
   turn p50/p95   whole turns (prompt read + answer) over all --turns turns
   peak RSS       the subprocess's high-water mark (python + torch + weights + caches)
 
+"fast" decodes greedily with prompt-lookup drafts (several tokens verified per forward pass
+when the answer copies the context, the same tokens as one step at a time); "fast-steps" is
+the same path one token a step.
+
 The machine is shared: numbers are noisy, compare columns of the same run.
 """
 
@@ -33,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-BACKENDS = ("hf", "fast", "llama.cpp")
+BACKENDS = ("hf", "fast", "fast-steps", "llama.cpp")
 
 COUNTRIES = [
     ("Norway", "Oslo", "5,550,203", "Norwegian krone"), ("Sweden", "Stockholm", "10,551,707", "Swedish krona"),
@@ -73,11 +77,21 @@ def conversation_facts():
 # -- backends (each runs inside its worker subprocess) -----------------------------------------
 
 class FastRunner:
+    lookup = None  # None: the chat's default (prompt-lookup drafts); 0: one token a step
+
     def __init__(self, threads: int):
         from dialogqa.model.loading import load_chat_model
 
         self.chat = load_chat_model(threads=threads)
+        if self.lookup is not None:
+            self.chat.lookup = self.lookup
         self.tokenizer = self.chat.tokenizer
+
+
+class FastStepsRunner(FastRunner):
+    """The fast path without prompt-lookup drafts: one forward step per token."""
+
+    lookup = 0
 
     def reset(self):
         self.chat.reset()
@@ -191,7 +205,7 @@ class LlamaCppRunner:
         return (len(times) - 1) / (times[-1] - times[0])
 
 
-RUNNERS = {"hf": HFRunner, "fast": FastRunner, "llama.cpp": LlamaCppRunner}
+RUNNERS = {"hf": HFRunner, "fast": FastRunner, "fast-steps": FastStepsRunner, "llama.cpp": LlamaCppRunner}
 
 
 def peak_rss_mb() -> float:
@@ -226,7 +240,8 @@ def worker(backend: str, args) -> dict:
         turns.append({"question": question, "answer": answer, "prompt_tokens": len(r.input_ids),
                       "new_tokens": len(tokens), "ttft_ms": ttft * 1000, "turn_ms": total * 1000})
         prompt_tokens.append(len(r.input_ids))
-        history.append(Turn(user=question, answer=answer, facts=list(facts)))
+        # as the session records a turn: its prompt's fact order and hint (KV-cache reuse)
+        history.append(Turn(user=question, answer=answer, facts=list(r.facts), hint=r.hint))
     last = r.input_ids
     runner.reset()
     _, ttft_fresh, _ = runner.turn(last, r.fact_ends, 1)
@@ -278,7 +293,7 @@ def table(results: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help="comma-separated, from hf, fast, llama.cpp (default: all available)")
+                        help="comma-separated, from hf, fast, fast-steps, llama.cpp (default: all available)")
     parser.add_argument("--turns", type=int, default=6, help=f"turns of the conversation (1-{len(QUESTIONS)})")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--decode-tokens", type=int, default=64)

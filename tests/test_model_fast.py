@@ -226,3 +226,52 @@ def test_sampling_is_seeded_and_reset_forgets_the_cache(tok, model):
     chat.reset()
     chat.prefill(prompt(20), [])
     assert chat.last_prefill["reused_tokens"] == 0
+
+
+@pytest.mark.parametrize("weights", ["f32", "int4"])
+def test_prompt_lookup_decoding_gives_the_plain_greedy_tokens(tok, model, weights):
+    """Drafts copied from the context are verified in one pass: the tokens are those of one
+    step at a time, and with a repetitive prompt most drafts are accepted."""
+    accepted = 0
+    for seed in range(4):
+        base = prompt(12, seed=seed)
+        ids = base * 4  # the model's greedy continuation tends to copy a repeated pattern
+        plain = FastChatModel(model, tok, weights=weights, lookup=0)
+        ahead = FastChatModel(model, tok, weights=weights)
+        for chat in (plain, ahead):
+            chat.stop_ids = set()
+            chat.prefill(ids, [])
+        want, got = list(plain.generate_ids(40)), list(ahead.generate_ids(40))
+        assert got == want and len(got) == 40
+        assert plain.lookup_stats["drafted"] == 0
+        accepted += ahead.lookup_stats["accepted"]
+        # the cache holds what was read: the prompt and the answer (the last token too when
+        # a draft pass read it), so a follow-up reuses it as after plain steps
+        assert ahead._ids[: len(plain._ids)] == plain._ids and len(ahead._ids) - len(plain._ids) <= 1
+    assert accepted > 0
+
+
+def test_prompt_lookup_respects_max_new_tokens_stop_and_context(tok, model):
+    ids = prompt(12, seed=5) * 3
+    for limit in (1, 2, 5, 9):
+        plain, ahead = (FastChatModel(model, tok, weights="f32", lookup=n) for n in (0, 8))
+        for chat in (plain, ahead):
+            chat.stop_ids = set()
+            chat.prefill(ids, [])
+        assert list(ahead.generate_ids(limit)) == list(plain.generate_ids(limit))
+    # a stop token inside a draft ends the answer there
+    plain, ahead = (FastChatModel(model, tok, weights="f32", lookup=n) for n in (0, 8))
+    for chat in (plain, ahead):
+        chat.stop_ids = set()
+        chat.prefill(ids, [])
+    stream = list(plain.generate_ids(30))
+    stop = stream[10]
+    for chat in (plain, ahead):
+        chat.stop_ids = {stop}
+        chat.prefill(ids, [])
+    assert list(ahead.generate_ids(30)) == list(plain.generate_ids(30)) == stream[: stream.index(stop)]
+    # the context is never exceeded
+    small = FastChatModel(model, tok, weights="f32", context_length=len(ids) + 6)
+    small.stop_ids = set()
+    small.prefill(ids, [])
+    assert len(list(small.generate_ids(40))) <= 7 and len(small._ids) <= len(ids) + 6

@@ -38,6 +38,10 @@ from dialogqa.model.quant import FORMATS, Linear, act_dtype, fuse_lora
 SMALL_ATTENTION_ROWS = 64
 # Candidates of the low-precision LM head rescored exactly (see FastLlama.logits).
 RESCORE_TOP = 32
+# Prompt-lookup decoding (see FastChatModel.generate_ids): draft tokens verified per pass, and
+# the longest n-gram matched against the context to find them.
+LOOKUP_DRAFT = 8
+LOOKUP_NGRAM = 3
 
 
 class UnsupportedModel(ValueError):
@@ -348,6 +352,32 @@ def stop_token_ids(eos_ids: Sequence[int] | Any, tokenizer: Any) -> set[int]:
     return ids
 
 
+class _NgramIndex:
+    """Where each n-gram (n = 1..LOOKUP_NGRAM) of the context last occurred with a token after
+    it; ``draft`` proposes what followed the longest n-gram ending in the newest token."""
+
+    def __init__(self, ids: list[int]):
+        self.ids = ids  # the model's context list, extended in place by the decode loop
+        self.seen: dict[tuple[int, ...], int] = {}  # n-gram -> index just after it
+        self.done = 0  # ids[:done] are indexed (as n-gram ends with a following token)
+        self.extend(0)
+
+    def extend(self, _added: int) -> None:
+        ids, seen = self.ids, self.seen
+        for end in range(max(self.done, 1), len(ids)):  # n-grams ending before ids[end]
+            for n in range(1, min(LOOKUP_NGRAM, end) + 1):
+                seen[tuple(ids[end - n:end])] = end
+        self.done = max(self.done, len(ids))
+
+    def draft(self, token: int, limit: int) -> list[int]:
+        tail = self.ids[-(LOOKUP_NGRAM - 1):] + [token] if LOOKUP_NGRAM > 1 else [token]
+        for n in range(len(tail), 0, -1):
+            at = self.seen.get(tuple(tail[-n:]))
+            if at is not None:
+                return self.ids[at:at + limit]
+        return []
+
+
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -361,9 +391,11 @@ class FastChatModel:
 
     def __init__(self, net: FastLlama | Any, tokenizer: Any, head: Any = None, *,
                  weights: str = "int4", context_length: int | None = None,
-                 lora: dict | None = None, temperature: float = 0.0, seed: int = 0):
+                 lora: dict | None = None, temperature: float = 0.0, seed: int = 0,
+                 lookup: int = LOOKUP_DRAFT):
         """``net``: a FastLlama, or a transformers model to pack (with ``weights``,
-        ``context_length`` and ``lora`` as in FastLlama.from_hf)."""
+        ``context_length`` and ``lora`` as in FastLlama.from_hf). ``lookup``: draft tokens
+        proposed from the context per greedy decoding pass (0: one token a step)."""
         if not isinstance(net, FastLlama):
             net = FastLlama.from_hf(net, weights, context_length, lora)
         self.tokenizer = tokenizer
@@ -378,6 +410,8 @@ class FastChatModel:
         self._hidden = torch.empty(self.context_length, self.net.hidden_size) if head is not None else None
         self._next_logits: torch.Tensor | None = None
         self.last_prefill: dict[str, float] = {}
+        self.lookup = lookup
+        self.lookup_stats = {"drafted": 0, "accepted": 0}
 
     def reset(self) -> None:
         """Forget the cached prefix (the next prefill reads the whole prompt)."""
@@ -416,21 +450,62 @@ class FastChatModel:
         return int(torch.multinomial(probs, 1, generator=self._generator))
 
     def generate_ids(self, max_new_tokens: int = 48) -> Iterator[int]:
-        """Token ids of the answer, stopping at end of turn (the stop token is not yielded)."""
+        """Token ids of the answer, stopping at end of turn (the stop token is not yielded).
+
+        Greedy decoding looks ahead in the prompt (prompt-lookup decoding, Saxena 2023): an
+        answer here mostly copies a fact's words ("Oslo", a population figure) or the
+        abstention sentence of the system text. When the last tokens also occur earlier in the
+        context, the tokens that followed them there are a draft; one forward pass reads the
+        picked token and the draft together, and every draft token the model would have picked
+        itself is accepted, so several tokens cost about one step. The output is the same
+        greedy sequence; sampling (temperature > 0) steps one token at a time."""
         if self._next_logits is None:
             raise RuntimeError("decode() before prefill()")
-        for step in range(max_new_tokens):
+        lookup = self.lookup if self.temperature <= 0 else 0
+        index = _NgramIndex(self._ids) if lookup else None
+        produced = 0
+        while True:
             token = self._pick(self._next_logits)
             if token in self.stop_ids:
                 return
             yield token
-            if step == max_new_tokens - 1 or len(self._ids) >= self.context_length:
+            produced += 1
+            pos = len(self._ids)
+            if produced >= max_new_tokens or pos >= self.context_length:
                 return
-            hidden = self.net.step(token, len(self._ids))
-            self._ids.append(token)
-            if self._hidden is not None:
-                self._hidden[len(self._ids) - 1] = hidden[0]
-            self._next_logits = self.net.logits(hidden)[0]
+            # draft tokens may be yielded (max_new_tokens) and must fit the cache after token
+            room = min(lookup, max_new_tokens - produced, self.context_length - pos - 1)
+            draft = index.draft(token, room) if index is not None and room > 0 else []
+            if not draft:
+                hidden = self.net.step(token, pos)
+                self._append([token], hidden, index)
+                self._next_logits = self.net.logits(hidden)[0]
+                continue
+            hidden = self.net.forward([token] + draft, pos)
+            logits = self.net.logits(hidden)
+            picks = logits.argmax(-1).tolist()
+            accepted = 0
+            while (accepted < len(draft) and picks[accepted] == draft[accepted]
+                   and draft[accepted] not in self.stop_ids):  # a stop is picked, never read
+                accepted += 1
+            self._append([token] + draft[:accepted], hidden[:accepted + 1], index)
+            self.lookup_stats["drafted"] += len(draft)
+            self.lookup_stats["accepted"] += accepted
+            self._next_logits = logits[accepted]
+            for t in draft[:accepted]:
+                yield t
+                produced += 1
+            if produced >= max_new_tokens or len(self._ids) >= self.context_length:
+                return
+
+    def _append(self, tokens: list[int], hidden: torch.Tensor, index: "_NgramIndex | None") -> None:
+        """Tokens read into the cache at the end of the context (their hidden rows kept)."""
+        start = len(self._ids)
+        self._ids.extend(tokens)
+        if self._hidden is not None:
+            self._hidden[start:start + len(tokens)] = hidden[: len(tokens)]
+        if index is not None:
+            index.extend(len(tokens))
 
     def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
         return stream_text(self.tokenizer, self.generate_ids(max_new_tokens))
