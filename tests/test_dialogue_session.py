@@ -215,3 +215,31 @@ def test_grounding_without_a_head_cites_the_best_tier_only(kg, model):
     assert session._grounded("What is the capital of Norway?", "Oslo.", facts) == [facts[1]]
     assert session._grounded("Neighbours?", "Norway.", facts) == [facts[0], facts[2]]
     assert session._grounded("q", "no idea what", facts) == facts  # nothing named: top retrieved
+
+
+def test_abstain_bias_lowers_the_abstention_first_token(kg):
+    """The session passes -abstain_bias for the abstention sentence's first token to decode()
+    (the adapter's calibrated value by default); none at 0."""
+    model = ScriptedModel(fallback=lambda lines: "Oslo.")
+    first = model.tokenizer(ABSTAIN_TEXT, add_special_tokens=False)["input_ids"][0]
+    DialogueSession(kg, model, abstain_bias=3.0).ask("What is the capital of Norway?")
+    DialogueSession(kg, model).ask("What is the capital of Norway?")
+    assert model.first_biases == [{first: -3.0}, {}]
+
+
+def test_first_bias_changes_only_the_first_token(tmp_path):
+    import torch
+
+    fast = pytest.importorskip("dialogqa.model.fast")
+    tiny = pytest.importorskip("tiny_llama")
+    tok = tiny.tiny_tokenizer()
+    chat = fast.FastChatModel(tiny.tiny_llama(vocab_size=len(tok)), tok, weights="f32")
+    chat.stop_ids = set()
+    ids = list(range(5, 40))
+    chat.prefill(ids, [])
+    plain = list(chat.generate_ids(6))
+    chat.prefill(ids, [])
+    banned = list(chat.generate_ids(6, first_bias={plain[0]: -1e4}))
+    assert banned[0] != plain[0]
+    chat.prefill(ids, [])
+    assert list(chat.generate_ids(6, first_bias={plain[0]: 0.0})) == plain

@@ -66,6 +66,15 @@ def test_relevance_head_round_trip(tmp_path, pair_dim):
     scores = loaded.scores(hidden, [1, 4, 9])
     assert len(scores) == 3 and all(0.0 < s < 1.0 for s in scores)
     assert loaded.scores(hidden, []) == []
+    assert loaded.threshold is None and loaded.abstain_bias == 0.0  # nothing calibrated
+
+
+def test_calibrated_threshold_and_abstain_bias_travel_with_the_head(tmp_path):
+    head = RelevanceHead(64, pair_dim=16)
+    head.threshold, head.abstain_bias = 0.0025, 3.0
+    head.save(tmp_path)
+    loaded = RelevanceHead.load(tmp_path, hidden_size=64)
+    assert (loaded.threshold, loaded.abstain_bias) == (0.0025, 3.0)
 
 
 def test_relevance_reads_the_question_at_the_last_prompt_token():

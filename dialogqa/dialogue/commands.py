@@ -71,6 +71,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--relevance-threshold", type=float, default=None, metavar="P",
                    help="abstain when no fact scores this high (default: the adapter's calibrated "
                         "threshold, else 0.5)")
+    g.add_argument("--abstain-bias", type=float, default=None, metavar="B",
+                   help="logits taken from the abstention sentence's first token: higher abstains "
+                        "less (default: the adapter's calibrated value, else 0)")
     g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
 
 
@@ -136,7 +139,8 @@ def run_ask(args: argparse.Namespace) -> int:
     kg = open_graph_from_args(args, default_world=True)
     model = load_model(args)
     session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens,
-                              relevance_threshold=args.relevance_threshold)
+                              relevance_threshold=args.relevance_threshold,
+                              abstain_bias=args.abstain_bias)
     out = sys.stdout
     for question in questions:
         try:
@@ -217,7 +221,8 @@ def _replay(args: argparse.Namespace) -> int:
         kg, retriever = graphs.get(conv)[:2] if not closed_book else (None, None)
         return DialogueSession(kg, model, retriever=retriever, k=args.k,
                                max_new_tokens=args.max_new_tokens, closed_book=closed_book,
-                               relevance_threshold=args.relevance_threshold)
+                               relevance_threshold=args.relevance_threshold,
+                               abstain_bias=args.abstain_bias)
 
     out_file = None
     if args.out:

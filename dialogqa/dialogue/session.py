@@ -12,7 +12,11 @@ Evidence and abstention:
 - without one (the base model: ``prefill`` returns None), evidence = the facts whose object
   the answer names (and whose subject the answer or question names), else the top retrieved;
 - no candidate facts at all -> abstain without calling the model;
-- an answer that says it does not know counts as an abstention.
+- an answer that says it does not know counts as an abstention;
+- ``abstain_bias`` (calibrated with the adapter, saved in its relevance_head.json) lowers
+  the logit of the abstention sentence's first token on the answer's first token: a model
+  trained to abstain where the graph lacks the answer also abstains on some turns it could
+  answer, and the bias sets that trade-off on held-out dialogues without retraining.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class DialogueSession:
         record: str | Path | None = None,
         kg_files: Sequence[str | Path] = (),
         conversation_id: str | None = None,
+        abstain_bias: float | None = None,
     ):
         if k < 1:
             raise UserError(f"--k must be >= 1, got {k}")
@@ -71,12 +76,16 @@ class DialogueSession:
             relevance_threshold = 0.5 if relevance_threshold is None else float(relevance_threshold)
         if not 0.0 <= relevance_threshold <= 1.0:
             raise UserError(f"--relevance-threshold must be between 0 and 1, got {relevance_threshold}")
+        if abstain_bias is None:  # calibrated with the adapter's relevance head, else none
+            abstain_bias = float(getattr(getattr(model, "head", None), "abstain_bias", 0.0) or 0.0)
+        self.abstain_bias = abstain_bias
         self.model = model
         self.k = k
         self.relevance_threshold = relevance_threshold
         self.max_evidence = max_evidence
         self.max_new_tokens = max_new_tokens
         self.closed_book = closed_book  # baseline: no facts in the prompt
+        self._abstain_token: int | None = None
         self.history: list[Turn] = []
         self.kg: KnowledgeGraph = kg
         if retriever is None and not closed_book:  # closed book: no graph needed (kg may be None)
@@ -175,7 +184,7 @@ class DialogueSession:
                 return
 
         pieces: list[str] = []
-        for piece in self.model.decode(self.max_new_tokens):
+        for piece in self.model.decode(self.max_new_tokens, **self._first_bias()):
             if not pieces:
                 timings["first_token_ms"] = ms()
             pieces.append(piece)
@@ -233,6 +242,16 @@ class DialogueSession:
         return [f for x, f in scored if x == best] if best else []
 
     # -- helpers ----------------------------------------------------------------------
+    def _first_bias(self) -> dict:
+        """decode()'s keyword for the abstention bias: the first token of the abstention
+        sentence loses ``abstain_bias`` logits on the answer's first token (none when 0)."""
+        if not self.abstain_bias or self.closed_book:
+            return {}
+        if self._abstain_token is None:
+            ids = self.model.tokenizer(ABSTAIN_TEXT, add_special_tokens=False)["input_ids"]
+            self._abstain_token = int(ids[0])
+        return {"first_bias": {self._abstain_token: -self.abstain_bias}}
+
     def _make_retriever(self, kg: KnowledgeGraph):
         from dialogqa.kg.retriever import Retriever
 

@@ -9,7 +9,7 @@ the tests enqueue replies on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -22,6 +22,7 @@ class ChatModel(Protocol):
         token indices of each fact line's last token), or None when the model has no trained
         relevance head (the engine then falls back to retrieval rank)."""
 
-    def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
         """Continue from the last prefill: yield answer text pieces as they are generated,
-        stop at end of turn."""
+        stop at end of turn. ``first_bias``: token id -> value added to its logit for the
+        first answer token only (the session's abstention bias)."""

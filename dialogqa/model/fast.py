@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -339,6 +339,15 @@ class FastLlama:
         return approx.scatter_(-1, top, exact)
 
 
+def biased(logits: torch.Tensor, bias: Mapping[int, float]) -> torch.Tensor:
+    """A copy of ``logits`` with ``bias`` (token id -> value) added."""
+    out = logits.clone()
+    for token, value in bias.items():
+        if 0 <= token < out.shape[-1]:
+            out[token] += value
+    return out
+
+
 def stop_token_ids(eos_ids: Sequence[int] | Any, tokenizer: Any) -> set[int]:
     """End-of-turn ids: the model's configured eos ids (or a model to read them from) plus
     the chat markers the vocabulary has."""
@@ -449,7 +458,8 @@ class FastChatModel:
         probs = torch.softmax(logits / self.temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=self._generator))
 
-    def generate_ids(self, max_new_tokens: int = 48) -> Iterator[int]:
+    def generate_ids(self, max_new_tokens: int = 48,
+                     first_bias: Mapping[int, float] | None = None) -> Iterator[int]:
         """Token ids of the answer, stopping at end of turn (the stop token is not yielded).
 
         Greedy decoding looks ahead in the prompt (prompt-lookup decoding, Saxena 2023): an
@@ -461,6 +471,8 @@ class FastChatModel:
         greedy sequence; sampling (temperature > 0) steps one token at a time."""
         if self._next_logits is None:
             raise RuntimeError("decode() before prefill()")
+        if first_bias:
+            self._next_logits = biased(self._next_logits, first_bias)
         lookup = self.lookup if self.temperature <= 0 else 0
         index = _NgramIndex(self._ids) if lookup else None
         produced = 0
@@ -507,5 +519,5 @@ class FastChatModel:
         if index is not None:
             index.extend(len(tokens))
 
-    def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
-        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens))
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias))

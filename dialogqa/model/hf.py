@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 
 from dialogqa.model.detok import stream_text
-from dialogqa.model.fast import stop_token_ids
+from dialogqa.model.fast import biased, stop_token_ids
 
 
 class HFChatModel:
@@ -49,9 +49,12 @@ class HFChatModel:
                              "ms": (time.perf_counter() - t0) * 1000}
         return None if self.head is None else self.head.scores(hidden, list(fact_ends))
 
-    def generate_ids(self, max_new_tokens: int = 48) -> Iterator[int]:
+    def generate_ids(self, max_new_tokens: int = 48,
+                     first_bias: Mapping[int, float] | None = None) -> Iterator[int]:
         if self._next_logits is None:
             raise RuntimeError("decode() before prefill()")
+        if first_bias:
+            self._next_logits = biased(self._next_logits, first_bias)
         for step in range(max_new_tokens):
             token = int(torch.argmax(self._next_logits))
             if token in self.stop_ids:
@@ -66,8 +69,8 @@ class HFChatModel:
             self._length += 1
             self._next_logits = out.logits[0, -1].float()
 
-    def decode(self, max_new_tokens: int = 48) -> Iterator[str]:
-        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens))
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias))
 
 
 def _cache_of(output: Any) -> Any:

@@ -45,6 +45,8 @@ class RelevanceHead(nn.Module):
         self.hidden_size = hidden_size
         self.pair_dim = pair_dim
         self.threshold: float | None = None  # abstain below this score; None: the session's 0.5
+        # subtracted from the abstention sentence's first-token logit (calibrated; 0: none)
+        self.abstain_bias: float = 0.0
         self.proj = nn.Linear(hidden_size, 1)
         if pair_dim:
             self.fact_key = nn.Linear(hidden_size, pair_dim, bias=False)
@@ -90,6 +92,8 @@ class RelevanceHead(nn.Module):
                   "query": QUERY, "format": 2}
         if self.threshold is not None:
             config["threshold"] = self.threshold  # calibrated abstention threshold (calibrate.py)
+        if self.abstain_bias:
+            config["abstain_bias"] = self.abstain_bias
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
     @classmethod
@@ -108,6 +112,7 @@ class RelevanceHead(nn.Module):
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
             threshold = config.get("threshold")
             head.threshold = None if threshold is None else float(threshold)
+            head.abstain_bias = float(config.get("abstain_bias", 0.0))
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
         if config.get("input", INPUT) != INPUT:
