@@ -87,12 +87,6 @@ class FastRunner:
             self.chat.lookup = self.lookup
         self.tokenizer = self.chat.tokenizer
 
-
-class FastStepsRunner(FastRunner):
-    """The fast path without prompt-lookup drafts: one forward step per token."""
-
-    lookup = 0
-
     def reset(self):
         self.chat.reset()
 
@@ -116,6 +110,12 @@ class FastStepsRunner(FastRunner):
             return count / (time.perf_counter() - t0)
         finally:
             self.chat.stop_ids = stop
+
+
+class FastStepsRunner(FastRunner):
+    """The fast path without prompt-lookup drafts: one forward step per token."""
+
+    lookup = 0
 
 
 class HFRunner:
