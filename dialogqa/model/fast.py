@@ -369,9 +369,10 @@ class _NgramIndex:
         self.ids = ids  # the model's context list, extended in place by the decode loop
         self.seen: dict[tuple[int, ...], int] = {}  # n-gram -> index just after it
         self.done = 0  # ids[:done] are indexed (as n-gram ends with a following token)
-        self.extend(0)
+        self.extend()
 
-    def extend(self, _added: int) -> None:
+    def extend(self) -> None:
+        """Index what the context gained since the last call."""
         ids, seen = self.ids, self.seen
         for end in range(max(self.done, 1), len(ids)):  # n-grams ending before ids[end]
             for n in range(1, min(LOOKUP_NGRAM, end) + 1):
@@ -474,7 +475,7 @@ class FastChatModel:
         if first_bias:
             self._next_logits = biased(self._next_logits, first_bias)
         lookup = self.lookup if self.temperature <= 0 else 0
-        index = _NgramIndex(self._ids) if lookup else None
+        index: _NgramIndex | None = None  # built after the first token: not on its clock
         produced = 0
         while True:
             token = self._pick(self._next_logits)
@@ -487,6 +488,8 @@ class FastChatModel:
                 return
             # draft tokens may be yielded (max_new_tokens) and must fit the cache after token
             room = min(lookup, max_new_tokens - produced, self.context_length - pos - 1)
+            if lookup and index is None:
+                index = _NgramIndex(self._ids)
             draft = index.draft(token, room) if index is not None and room > 0 else []
             if not draft:
                 hidden = self.net.step(token, pos)
@@ -517,7 +520,7 @@ class FastChatModel:
         if self._hidden is not None:
             self._hidden[start:start + len(tokens)] = hidden[: len(tokens)]
         if index is not None:
-            index.extend(len(tokens))
+            index.extend()
 
     def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
         return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias))
