@@ -98,12 +98,12 @@ def target_answer(turn: Turn) -> str | None:
     return None
 
 
-def gold_history_turn(turn: Turn, answer: str | None, evidence: list[Fact], rendered=None,
-                      abstained: bool | None = None) -> Turn:
+def gold_history_turn(turn: Turn, answer: str | None, evidence: list[Fact], rendered,
+                      abstained: bool) -> Turn:
     """An earlier turn as a perfect bot leaves it in the session history: with the prompt
     order of its facts and the hint it was asked with, as the session records them."""
     return Turn(user=turn.user, answer=answer or "", evidence=evidence,
-                abstained=turn.unanswerable if abstained is None else abstained,
+                abstained=abstained,
                 facts=list(rendered.facts) if rendered else [],
                 hint=rendered.hint if rendered else "")
 
@@ -142,7 +142,6 @@ def conversation_examples(
         example = rendered = None
         unanswerable = turn.unanswerable
         if answer is not None and (unanswerable or gold_keys):
-            facts = retriever.retrieve(turn.user, history)
             ok = True
             if not unanswerable and gold_removed and rng.random() < gold_removed:
                 # the graph lacks the answer: the same question over candidates without the
@@ -156,6 +155,8 @@ def conversation_examples(
                          and f.s_label.casefold() not in answers][: retriever.k]
                 unanswerable, answer = True, ABSTAIN_TEXT
                 stats.gold_removed += 1
+            else:
+                facts = retriever.retrieve(turn.user, history)
             if not unanswerable and not any(f.key() in gold_keys for f in facts):
                 if gold_missing == "insert" and gold_facts:
                     facts = insert_at_random(facts, gold_facts[0], retriever.k, rng)
