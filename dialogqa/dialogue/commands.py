@@ -74,7 +74,15 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--abstain-bias", type=float, default=None, metavar="B",
                    help="logits taken from the abstention sentence's first token: higher abstains "
                         "less (default: the adapter's calibrated value, else 0)")
+    g.add_argument("--free-decoding", action="store_true",
+                   help="let the model write any answer (default with an adapter calibrated for it: "
+                        "grounded decoding, the answer copies a candidate fact's value or abstains)")
     g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
+
+
+def _grounding(args: argparse.Namespace) -> bool | None:
+    """DialogueSession's ``grounding``: off with --free-decoding, else the adapter's weights."""
+    return False if getattr(args, "free_decoding", False) else None
 
 
 def default_adapter_dir() -> Path | None:
@@ -140,7 +148,7 @@ def run_ask(args: argparse.Namespace) -> int:
     model = load_model(args)
     session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens,
                               relevance_threshold=args.relevance_threshold,
-                              abstain_bias=args.abstain_bias)
+                              abstain_bias=args.abstain_bias, grounding=_grounding(args))
     out = sys.stdout
     for question in questions:
         try:
@@ -222,7 +230,7 @@ def _replay(args: argparse.Namespace) -> int:
         return DialogueSession(kg, model, retriever=retriever, k=args.k,
                                max_new_tokens=args.max_new_tokens, closed_book=closed_book,
                                relevance_threshold=args.relevance_threshold,
-                               abstain_bias=args.abstain_bias)
+                               abstain_bias=args.abstain_bias, grounding=_grounding(args))
 
     out_file = None
     if args.out:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from rdflib.term import Literal, Node
 
+from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
 from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
 from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
@@ -67,6 +68,7 @@ class DialogueSession:
         kg_files: Sequence[str | Path] = (),
         conversation_id: str | None = None,
         abstain_bias: float | None = None,
+        grounding: "Grounding | bool | None" = None,
     ):
         if k < 1:
             raise UserError(f"--k must be >= 1, got {k}")
@@ -79,6 +81,10 @@ class DialogueSession:
         if abstain_bias is None:  # calibrated with the adapter's relevance head, else none
             abstain_bias = float(getattr(getattr(model, "head", None), "abstain_bias", 0.0) or 0.0)
         self.abstain_bias = abstain_bias
+        if grounding is None or grounding is True:  # calibrated with the adapter, else free decoding
+            saved = getattr(getattr(model, "head", None), "grounding", None)
+            grounding = Grounding.from_json(saved) if saved else (Grounding() if grounding else None)
+        self.grounding: Grounding | None = grounding or None
         self.model = model
         self.k = k
         self.relevance_threshold = relevance_threshold
@@ -184,7 +190,8 @@ class DialogueSession:
                 return
 
         pieces: list[str] = []
-        for piece in self.model.decode(self.max_new_tokens, **self._first_bias()):
+        guide = self._guide(question, relevance, rendered.facts)
+        for piece in self.model.decode(self.max_new_tokens, **self._first_bias(), **guide):
             if not pieces:
                 timings["first_token_ms"] = ms()
             pieces.append(piece)
@@ -251,6 +258,15 @@ class DialogueSession:
             ids = self.model.tokenizer(ABSTAIN_TEXT, add_special_tokens=False)["input_ids"]
             self._abstain_token = int(ids[0])
         return {"first_bias": {self._abstain_token: -self.abstain_bias}}
+
+    def _guide(self, question: str, relevance, facts: Sequence[Fact]) -> dict:
+        """decode()'s keyword for grounded decoding (none without weights, a relevance head
+        or the model's end-of-turn ids)."""
+        stop_ids = getattr(self.model, "stop_ids", None)
+        if self.grounding is None or relevance is None or not facts or not stop_ids or self.closed_book:
+            return {}
+        return {"guide": answer_guide(self.model.tokenizer, self.grounding, question, relevance,
+                                      facts, ABSTAIN_TEXT, sorted(stop_ids))}
 
     def _make_retriever(self, kg: KnowledgeGraph):
         from dialogqa.kg.retriever import Retriever

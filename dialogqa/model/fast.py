@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ RESCORE_TOP = 32
 # the longest n-gram matched against the context to find them.
 LOOKUP_DRAFT = 8
 LOOKUP_NGRAM = 3
+
+# decode()'s guide: (answer ids so far, next-token logits) -> the logits to pick from
+Guide = Callable[[Sequence[int], torch.Tensor], torch.Tensor]
 
 
 class UnsupportedModel(ValueError):
@@ -460,8 +463,11 @@ class FastChatModel:
         return int(torch.multinomial(probs, 1, generator=self._generator))
 
     def generate_ids(self, max_new_tokens: int = 48,
-                     first_bias: Mapping[int, float] | None = None) -> Iterator[int]:
+                     first_bias: Mapping[int, float] | None = None,
+                     guide: Guide | None = None) -> Iterator[int]:
         """Token ids of the answer, stopping at end of turn (the stop token is not yielded).
+        ``guide(answer_ids_so_far, logits) -> logits`` reshapes each step's logits (grounded
+        decoding); guided answers are a few tokens long and step one token at a time.
 
         Greedy decoding looks ahead in the prompt (prompt-lookup decoding, Saxena 2023): an
         answer here mostly copies a fact's words ("Oslo", a population figure) or the
@@ -474,11 +480,14 @@ class FastChatModel:
             raise RuntimeError("decode() before prefill()")
         if first_bias:
             self._next_logits = biased(self._next_logits, first_bias)
-        lookup = self.lookup if self.temperature <= 0 else 0
+        lookup = self.lookup if self.temperature <= 0 and guide is None else 0
         index: _NgramIndex | None = None  # built after the first token: not on its clock
         produced = 0
+        answer: list[int] = []
         while True:
-            token = self._pick(self._next_logits)
+            logits = self._next_logits if guide is None else guide(answer, self._next_logits)
+            token = self._pick(logits)
+            answer.append(token)
             if token in self.stop_ids:
                 return
             yield token
@@ -522,5 +531,6 @@ class FastChatModel:
         if index is not None:
             index.extend()
 
-    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
-        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias))
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None,
+               guide: Guide | None = None) -> Iterator[str]:
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias, guide))

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from dialogqa.model.detok import stream_text
-from dialogqa.model.fast import biased, stop_token_ids
+from dialogqa.model.fast import Guide, biased, stop_token_ids
 
 
 class HFChatModel:
@@ -50,13 +50,17 @@ class HFChatModel:
         return None if self.head is None else self.head.scores(hidden, list(fact_ends))
 
     def generate_ids(self, max_new_tokens: int = 48,
-                     first_bias: Mapping[int, float] | None = None) -> Iterator[int]:
+                     first_bias: Mapping[int, float] | None = None,
+                     guide: Guide | None = None) -> Iterator[int]:
         if self._next_logits is None:
             raise RuntimeError("decode() before prefill()")
         if first_bias:
             self._next_logits = biased(self._next_logits, first_bias)
+        answer: list[int] = []
         for step in range(max_new_tokens):
-            token = int(torch.argmax(self._next_logits))
+            logits = self._next_logits if guide is None else guide(answer, self._next_logits)
+            token = int(torch.argmax(logits))
+            answer.append(token)
             if token in self.stop_ids:
                 return
             yield token
@@ -69,8 +73,9 @@ class HFChatModel:
             self._length += 1
             self._next_logits = out.logits[0, -1].float()
 
-    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
-        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias))
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None,
+               guide: Guide | None = None) -> Iterator[str]:
+        return stream_text(self.tokenizer, self.generate_ids(max_new_tokens, first_bias, guide))
 
 
 def _cache_of(output: Any) -> Any:

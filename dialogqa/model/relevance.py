@@ -47,6 +47,7 @@ class RelevanceHead(nn.Module):
         self.threshold: float | None = None  # abstain below this score; None: the session's 0.5
         # subtracted from the abstention sentence's first-token logit (calibrated; 0: none)
         self.abstain_bias: float = 0.0
+        self.grounding: dict | None = None  # grounded decoding's weights (dialogue/grounding.py)
         self.proj = nn.Linear(hidden_size, 1)
         if pair_dim:
             self.fact_key = nn.Linear(hidden_size, pair_dim, bias=False)
@@ -94,6 +95,8 @@ class RelevanceHead(nn.Module):
             config["threshold"] = self.threshold  # calibrated abstention threshold (calibrate.py)
         if self.abstain_bias:
             config["abstain_bias"] = self.abstain_bias
+        if self.grounding:
+            config["grounding"] = dict(self.grounding)
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
     @classmethod
@@ -113,6 +116,7 @@ class RelevanceHead(nn.Module):
             threshold = config.get("threshold")
             head.threshold = None if threshold is None else float(threshold)
             head.abstain_bias = float(config.get("abstain_bias", 0.0))
+            head.grounding = config.get("grounding")
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
         if config.get("input", INPUT) != INPUT:

@@ -78,6 +78,7 @@ class ScriptedModel:
         self.queue: deque[Reply] = deque()
         self.calls: list[PrefillCall] = []
         self.first_biases: list[dict[int, float]] = []  # decode()'s first_bias, one per call
+        self.guides: list = []  # decode()'s guide, one per call
         self._current: Reply | None = None
 
     def enqueue(self, text: str, relevance: Relevance = None) -> "ScriptedModel":
@@ -97,9 +98,11 @@ class ScriptedModel:
             self._current = Reply(self.fallback(lines) if self.fallback else ABSTAIN_TEXT)
         return self._scores(self._current.relevance, lines)
 
-    def decode(self, max_new_tokens: int = 48, first_bias=None) -> Iterator[str]:
-        """The enqueued reply word by word (``first_bias`` is recorded, the reply is scripted)."""
+    def decode(self, max_new_tokens: int = 48, first_bias=None, guide=None) -> Iterator[str]:
+        """The enqueued reply word by word (``first_bias`` and ``guide`` are recorded, the
+        reply is scripted)."""
         self.first_biases.append(dict(first_bias or {}))
+        self.guides.append(guide)
         reply, self._current = self._current, None
         if reply is None:
             raise RuntimeError("ScriptedModel.decode() called without a prefill")

@@ -1,0 +1,123 @@
+"""Grounded decoding: candidate answers with priors, the token-trie guide, the models' decode
+loops under a guide, and the session passing one only when the adapter is calibrated for it."""
+
+import math
+
+import pytest
+import torch
+from rdflib import Literal, URIRef
+
+from dialogue_fixtures import EX, open_graph, write_graph
+from dialogqa.dialogue.grounding import AnswerGuide, Grounding, answer_guide
+from dialogqa.dialogue.render import ABSTAIN_TEXT
+from dialogqa.dialogue.session import DialogueSession
+from dialogqa.kg.base import Fact
+from dialogqa.model.scripted import ScriptedModel
+
+
+def fact(s, p, o, score=1.0):
+    obj = Literal(o) if o[0].isdigit() else URIRef(EX + o)
+    return Fact(URIRef(EX + s), URIRef(EX + p), obj, s, p, o, score)
+
+
+FACTS = [fact("Norway", "capital", "Oslo", 3.0), fact("Norway", "population", "5314336", 1.0),
+         fact("Sweden", "borders", "Norway", 0.5)]
+
+
+def test_candidates_follow_head_and_retrieval_and_skip_the_question_words():
+    g = Grounding(head_weight=1.0, retrieval_weight=1.0, abstain_logit=-2.0, subject_penalty=3.0)
+    cands = dict(g.candidates("What is the capital of Norway?", [0.9, 0.1, 0.1], FACTS, ABSTAIN_TEXT))
+    assert next(iter(cands)) == "Oslo"  # best prior first
+    assert "Norway" not in cands  # named by the question: not its answer
+    assert "Sweden" in cands and "5314336" in cands  # a literal object; a subject label
+    assert cands["Sweden"] < cands["5314336"] < cands["Oslo"]
+    # the priors are log probabilities of one softmax over the facts and abstaining
+    z = [math.log(9) + 3.0, math.log(1 / 9) + 1.0, math.log(1 / 9) + 0.5, -2.0]
+    norm = math.log(sum(math.exp(x) for x in z))
+    assert cands["Oslo"] == pytest.approx(z[0] - norm, abs=1e-4)
+    assert cands[ABSTAIN_TEXT] == pytest.approx(-2.0 - norm, abs=1e-4)
+    assert cands["Sweden"] == pytest.approx(z[2] - norm - 3.0, abs=1e-4)  # subject label penalised
+    # nothing relevant and a high abstention logit: abstaining leads
+    low = Grounding(abstain_logit=4.0).candidates("Anthem?", [0.01] * 3, FACTS, ABSTAIN_TEXT)
+    assert low[0][0] == ABSTAIN_TEXT
+    assert Grounding.from_json(g.to_json() | {"unknown": 1}) == g
+
+
+def test_guide_walks_the_trie_adding_the_prior_changes():
+    stop = 0
+    guide = AnswerGuide([((1, 2), -1.0), ((1, 3, 4), -0.5), ((5,), -2.0)], [stop], prior_weight=2.0)
+    logits = torch.zeros(8)
+    first = guide([], logits)
+    assert torch.isfinite(first).nonzero().flatten().tolist() == [1, 5]
+    assert first[1] == 0.0 and first[5] == pytest.approx(2.0 * (-2.0 + 0.5))
+    second = guide([1], logits)  # both continue; the stop is not allowed mid-candidate
+    assert torch.isfinite(second).nonzero().flatten().tolist() == [2, 3]
+    assert second[2] == pytest.approx(2.0 * (-1.0 + 0.5)) and second[3] == 0.0
+    assert torch.isfinite(guide([1, 2], logits)).nonzero().flatten().tolist() == [stop]
+    # the model's own logits still count: a strong preference for 2 beats the prior
+    assert int(torch.argmax(guide([1], torch.tensor([0, 0, 5.0, 0, 0, 0, 0, 0])))) == 2
+    assert guide([7], logits) is logits  # off the trie: left alone
+    assert not AnswerGuide([], [stop])
+
+
+@pytest.fixture(scope="module")
+def chat_models():
+    fast = pytest.importorskip("dialogqa.model.fast")
+    tiny = pytest.importorskip("tiny_llama")
+    from dialogqa.model.hf import HFChatModel
+
+    tok = tiny.tiny_tokenizer()
+    net = tiny.tiny_llama(vocab_size=len(tok))
+    return tok, fast.FastChatModel(net, tok, weights="f32"), HFChatModel(net, tok)
+
+
+@pytest.mark.parametrize("which", ["fast", "hf"])
+def test_guided_decoding_yields_one_candidate_then_stops(chat_models, which):
+    tok, fast, hf = chat_models
+    chat = fast if which == "fast" else hf
+    ids = list(range(5, 40))
+    chat.prefill(ids, [])
+    free = list(chat.generate_ids(6))
+    stops = sorted(chat.stop_ids)
+    cands = [[free[0] + 1, 7, 8], [9, 10], [free[0] + 1, 11]]
+    for weight in (0.0, 50.0):
+        guide = AnswerGuide([(c, -float(i)) for i, c in enumerate(cands)], stops, weight)
+        chat.prefill(ids, [])
+        out = list(chat.generate_ids(6, guide=guide))
+        assert out in cands  # one whole candidate, then end of turn
+    assert out == cands[0]  # a heavy prior: the best candidate
+    # the text interface takes the guide too
+    chat.prefill(ids, [])
+    guide = AnswerGuide([(cands[1], 0.0)], stops, 1.0)
+    assert "".join(chat.decode(6, guide=guide)) == tok.decode(cands[1])
+
+
+def test_session_guides_decoding_only_when_calibrated(tmp_path):
+    kg = open_graph(write_graph(tmp_path))
+    model = ScriptedModel(fallback=lambda lines: "Oslo")
+    model.stop_ids = {model.tokenizer.eos_token_id or 0}
+    relevance = lambda lines: [0.9 if "capital" in line else 0.05 for line in lines]
+
+    def ask(**kw):
+        model.enqueue("Oslo", relevance=relevance)
+        DialogueSession(kg, model, **kw).ask("What is the capital of Norway?")
+        return model.guides[-1]
+
+    assert ask() is None  # no weights saved with the head: free decoding
+    guide = ask(grounding=Grounding())
+    assert isinstance(guide, AnswerGuide)
+    oslo = model.tokenizer("Oslo", add_special_tokens=False)["input_ids"]
+    assert guide._done[tuple(oslo)] == max(guide._done.values())  # the relevant fact leads
+    model.head = type("Head", (), {"threshold": 0.0, "abstain_bias": 0.0,
+                                   "grounding": Grounding(abstain_logit=1.0).to_json()})()
+    assert isinstance(ask(), AnswerGuide)  # the adapter's calibrated weights
+    assert ask(grounding=False) is None  # --free-decoding
+    assert ask(grounding=Grounding(), closed_book=True) is None
+
+
+def test_answer_guide_tokenizes_candidates_as_answers():
+    model = ScriptedModel()
+    g = Grounding()
+    guide = answer_guide(model.tokenizer, g, "capital?", [0.9, 0.1, 0.1], FACTS, ABSTAIN_TEXT, [0])
+    words = {model.tokenizer.decode(list(ids)) for ids in guide._done}
+    assert {"Oslo", "5314336", ABSTAIN_TEXT} <= words
