@@ -121,3 +121,42 @@ def test_answer_guide_tokenizes_candidates_as_answers():
     guide = answer_guide(model.tokenizer, g, "capital?", [0.9, 0.1, 0.1], FACTS, ABSTAIN_TEXT, [0])
     words = {model.tokenizer.decode(list(ids)) for ids in guide._done}
     assert {"Oslo", "5314336", ABSTAIN_TEXT} <= words
+
+
+def test_supporting_cites_the_facts_whose_label_the_answer_copied():
+    g = Grounding(subject_penalty=3.0)
+    facts = FACTS + [fact("Oslo", "capitalOf", "Norway", 1.0), fact("Norway", "largestCity", "Oslo", 1.0)]
+    cited = g.supporting("Oslo", [0.9, 0.1, 0.1, 0.5, 0.2], facts)
+    # objects named Oslo best prior first; the subject label (Oslo capitalOf Norway) last
+    assert [f.p_label for _, f in cited] == ["capital", "largestCity", "capitalOf"]
+    assert cited[0][0] == 0.9  # each with its relevance
+    assert g.supporting("Bergen", [0.9, 0.1, 0.1, 0.5, 0.2], facts) == []
+
+
+def test_calibration_grid_finds_the_prior_that_answers_and_abstains():
+    from dialogqa.train.calibrate_grounding import fit_prior, prepare, prior_score
+
+    capital = [fact("Norway", "capital", "Oslo", 1.0), fact("Norway", "population", "5314336", 3.0)]
+    # the retriever prefers the wrong fact; the head knows better
+    answerable = ("What is the capital of Norway?", [0.95, 0.02], capital, ["Oslo"], False)
+    # weak on both: the graph lacks the answer
+    anthem = ("What is its anthem?", [0.01, 0.01], [fact("Norway", "population", "5314336", 0.5)], [], True)
+    files = [[prepare(answerable)], [prepare(anthem)]]
+    assert prior_score(Grounding(head_weight=0.0, retrieval_weight=1.0, abstain_logit=-5), files) == 0.0
+    best, score = fit_prior(files)
+    assert score == 1.0
+    assert prior_score(best, files) == 1.0
+    # the fast scorer agrees with Grounding.candidates
+    for sample in (answerable, anthem):
+        top = best.candidates(sample[0], sample[1], sample[2], ABSTAIN_TEXT)[0][0]
+        assert (top == ABSTAIN_TEXT) == sample[4] and (sample[4] or top == "Oslo")
+
+
+def test_a_grounded_answer_cites_the_fact_it_copied(tmp_path):
+    kg = open_graph(write_graph(tmp_path))
+    model = ScriptedModel()
+    model.stop_ids = {0}
+    model.enqueue("Oslo", relevance=lambda lines: [0.9 if "capital" in line else 0.3 for line in lines])
+    turn = DialogueSession(kg, model, grounding=Grounding()).ask("What is the capital of Norway?")
+    assert [f.key() for f in turn.evidence] == [(EX + "Norway", EX + "capital", EX + "Oslo")]
+    assert turn.evidence[0].score == 0.9

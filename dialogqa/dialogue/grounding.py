@@ -64,22 +64,38 @@ class Grounding:
     def candidates(self, question: str, relevance: Sequence[float], facts: Sequence[Fact],
                    abstain_text: str) -> list[tuple[str, float]]:
         """(answer text, log prior) for every answer the facts support, best first, the
-        abstention sentence among them; one entry per distinct text (its best prior)."""
+        abstention sentence among them; one entry per distinct text (its best prior). Ties go
+        to abstaining, then to object labels, then to prompt order."""
         logits = self.fact_logits(relevance, facts)
         top = max(logits + [self.abstain_logit])
         norm = top + math.log(sum(math.exp(z - top) for z in logits + [self.abstain_logit]))
-        best: dict[str, float] = {abstain_text: self.abstain_logit - norm}
-        for z, f in zip(logits, facts):
-            options = [(f.o_label or str(f.o), z - norm)]
+        best: dict[str, tuple[float, int, int]] = {abstain_text: (self.abstain_logit - norm, -1, -1)}
+        for i, (z, f) in enumerate(zip(logits, facts)):
+            options = [(f.o_label or str(f.o), z - norm, 0)]
             if not isinstance(f.o, Literal) and f.s_label:
-                options.append((f.s_label, z - norm - self.subject_penalty))
-            for text, prior in options:
+                options.append((f.s_label, z - norm - self.subject_penalty, 1))
+            for text, prior, is_subject in options:
                 text = text.strip()
                 if not text or len(text) > 200 or matches(text, question):
                     continue  # the question's own words are not its answer
-                if prior > best.get(text, -math.inf):
-                    best[text] = prior
-        return sorted(best.items(), key=lambda x: -x[1])
+                if text not in best or prior > best[text][0]:
+                    best[text] = (prior, is_subject, i)
+        ordered = sorted(best.items(), key=lambda x: (-x[1][0], x[1][1], x[1][2]))
+        return [(text, prior) for text, (prior, _, _) in ordered]
+
+    def supporting(self, answer: str, relevance: Sequence[float],
+                   facts: Sequence[Fact]) -> list[tuple[float, Fact]]:
+        """(relevance, fact) for the facts a grounded answer copied a label of, best prior
+        first: its evidence."""
+        answer = answer.strip().casefold()
+        scored = []
+        for z, p, f in zip(self.fact_logits(relevance, facts), relevance, facts):
+            if answer == (f.o_label or str(f.o)).strip().casefold():
+                scored.append((z, p, f))
+            elif not isinstance(f.o, Literal) and answer == f.s_label.strip().casefold():
+                scored.append((z - self.subject_penalty, p, f))
+        scored.sort(key=lambda x: -x[0])
+        return [(p, f) for _, p, f in scored]
 
 
 def _logit(p: float) -> float:

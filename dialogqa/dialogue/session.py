@@ -13,6 +13,11 @@ Evidence and abstention:
   the answer names (and whose subject the answer or question names), else the top retrieved;
 - no candidate facts at all -> abstain without calling the model;
 - an answer that says it does not know counts as an abstention;
+- grounded decoding (``grounding``, calibrated with the adapter, in its relevance_head.json):
+  the answer is decoded through a token trie of the candidate facts' labels and the
+  abstention sentence, with a prior from the relevance head and the retriever's score
+  (dialogue/grounding.py); its evidence is the facts whose label it copied, best prior first.
+  ``grounding=False`` (``--free-decoding``) lets the model write anything;
 - ``abstain_bias`` (calibrated with the adapter, saved in its relevance_head.json) lowers
   the logit of the abstention sentence's first token on the answer's first token: a model
   trained to abstain where the graph lacks the answer also abstains on some turns it could
@@ -92,6 +97,7 @@ class DialogueSession:
         self.max_new_tokens = max_new_tokens
         self.closed_book = closed_book  # baseline: no facts in the prompt
         self._abstain_token: int | None = None
+        self.last_scored: tuple[list[float], list[Fact]] | None = None
         self.history: list[Turn] = []
         self.kg: KnowledgeGraph = kg
         if retriever is None and not closed_book:  # closed book: no graph needed (kg may be None)
@@ -180,6 +186,8 @@ class DialogueSession:
         t_prefill = ms()
         relevance = self.model.prefill(rendered.input_ids, rendered.fact_ends)
         timings["prefill_ms"] = ms() - t_prefill
+        # the head's probability of each prompt fact, for calibration (train/calibrate_grounding.py)
+        self.last_scored = None if relevance is None else (list(relevance), list(rendered.facts))
         ranked: list[tuple[float, Fact]] | None = None
         if relevance is not None and rendered.facts:
             ranked = sorted(zip(relevance, rendered.facts), key=lambda x: -x[0])
@@ -199,6 +207,10 @@ class DialogueSession:
         turn.answer = "".join(pieces).strip()
         if says_abstain(turn.answer):
             turn.abstained = True
+        elif guide and (copied := self.grounding.supporting(turn.answer, relevance, rendered.facts)):
+            # a grounded answer is a fact's label: cite the facts it copied, best prior first
+            turn.evidence = [replace(f, score=round(float(score), 4))
+                             for score, f in copied][: self.max_evidence]
         elif ranked is not None:
             # cite the relevant facts the answer names; else the relevant ones (an answer may
             # word a value its own way); else the named fact the head likes best. Best relevance

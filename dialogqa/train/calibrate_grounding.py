@@ -1,0 +1,208 @@
+"""Calibrate grounded decoding (dialogqa/dialogue/grounding.py) for an adapter on held-out
+dialogues, and write the weights into its relevance_head.json.
+
+1. Replay the dialogues with free decoding, keeping each turn's candidate facts (with the
+   retriever's scores) and the relevance head's probabilities.
+2. Grid-search the prior's weights (head, retrieval, abstention logit, subject penalty) for
+   the best turn accuracy when the answer is the candidate of highest prior: a right answer
+   on an answerable turn, the abstention sentence on an unanswerable one. Each file counts
+   the same (the mean of their turn accuracies), so a small set is not drowned by a big one.
+3. Replay again with grounded decoding at each ``--prior-weights`` value (how much the prior
+   counts against the model's own logits) and keep the best.
+
+    python -m dialogqa.train.calibrate_grounding ADAPTER_DIR DIALOGS.jsonl... [--write]
+
+Never calibrate on evaluation sets: use held-out development dialogues
+(training/calibrate_grounding.sh builds two and runs this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+HEAD_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)
+RETRIEVAL_WEIGHTS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+ABSTAIN_LOGITS = tuple(x / 2 for x in range(-4, 17))
+SUBJECT_PENALTIES = (0.0, 0.5, 1.0, 2.0)
+
+
+def turn_right(turn) -> bool:
+    """Right answer on an answerable turn, abstention on an unanswerable one."""
+    from dialogqa.dialogue.matching import answer_correct
+
+    if turn.unanswerable:
+        return bool(turn.abstained)
+    return bool(turn.expected) and not turn.abstained and bool(answer_correct(turn.expected, turn.answer))
+
+
+def prepare(sample) -> tuple:
+    """One recorded turn, (question, relevance, facts, expected, unanswerable), as arrays the
+    grid search scores fast: head logits and retrieval scores per fact, and per candidate
+    answer (what ``Grounding.candidates`` offers) its fact, whether it is a subject label and
+    whether it is right."""
+    import numpy as np
+    from rdflib.term import Literal
+
+    from dialogqa.dialogue.grounding import _logit
+    from dialogqa.dialogue.matching import answer_correct, matches
+
+    question, relevance, facts, expected, unanswerable = sample
+    idx, subj, right = [], [], []
+    for i, f in enumerate(facts):
+        options = [(f.o_label or str(f.o), 0)]
+        if not isinstance(f.o, Literal) and f.s_label:
+            options.append((f.s_label, 1))
+        for text, is_subject in options:
+            text = text.strip()
+            if not text or len(text) > 200 or matches(text, question):
+                continue
+            idx.append(i)
+            subj.append(is_subject)
+            right.append(bool(expected) and bool(answer_correct(expected, text)))
+    return (np.array([_logit(p) for p in relevance], dtype=float),
+            np.array([f.score for f in facts], dtype=float),
+            np.array(idx, dtype=int), np.array(subj, dtype=float), np.array(right, dtype=bool),
+            bool(unanswerable))
+
+
+def prior_score(grounding, files: list[list[tuple]]) -> float:
+    """Mean over files of the turn accuracy when the answer is the candidate of highest prior
+    (``prepare``d samples; abstaining wins ties, as it is listed first)."""
+    import numpy as np
+
+    shares = []
+    for samples in files:
+        right = 0
+        for head, retrieval, idx, subj, correct, unanswerable in samples:
+            if len(idx):
+                z = grounding.head_weight * head + grounding.retrieval_weight * retrieval
+                cand = z[idx] - grounding.subject_penalty * subj
+                top = cand.max()
+                # ties as Grounding.candidates breaks them: object labels, then prompt order
+                best = min(np.flatnonzero(cand == top), key=lambda j: (subj[j], idx[j]))
+                abstains = grounding.abstain_logit >= top
+            else:
+                abstains = True
+            right += abstains if unanswerable else (not abstains and bool(correct[best]))
+        shares.append(right / max(len(samples), 1))
+    return sum(shares) / max(len(shares), 1)
+
+
+def fit_prior(files: list[list[tuple]]):
+    """The grid's best Grounding (prior weight 1) and its score, on ``prepare``d samples."""
+    from dialogqa.dialogue.grounding import Grounding
+
+    best = None
+    for a, b, c, d in itertools.product(HEAD_WEIGHTS, RETRIEVAL_WEIGHTS, ABSTAIN_LOGITS, SUBJECT_PENALTIES):
+        g = Grounding(head_weight=a, retrieval_weight=b, abstain_logit=c, subject_penalty=d)
+        score = prior_score(g, files)
+        if best is None or score > best[1] + 1e-9:
+            best = (g, score)
+    return best
+
+
+class _Graphs:
+    def __init__(self):
+        self.cache: dict[tuple, tuple] = {}
+
+    def get(self, conv):
+        from dialogqa.kg.base import open_kg
+        from dialogqa.kg.retriever import Retriever
+
+        key = tuple(str(p) for p in conv.kg_paths())
+        if key not in self.cache:
+            kg = open_kg(files=list(key))
+            self.cache[key] = (kg, Retriever(kg, k=30))
+        return self.cache[key]
+
+
+def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None, record: bool):
+    """Replay one file; returns (replayed conversations, samples when ``record``)."""
+    from dialogqa.dialogue.replay import replay
+    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.transcript import read_transcripts
+
+    conversations = read_transcripts(path)[: limit or None]
+    samples: list[tuple] = []
+
+    class Recording(DialogueSession):
+        def ask(self, text):
+            self.last_scored = None
+            try:
+                return super().ask(text)
+            finally:
+                relevance, facts = self.last_scored or ([], [])
+                samples.append((text, relevance, facts))
+
+    def make_session(conv):
+        kg, retriever = graphs.get(conv)
+        cls = Recording if record else DialogueSession
+        return cls(kg, model, retriever=retriever, grounding=grounding)
+
+    replayed = replay(conversations, make_session, progress=sys.stderr.isatty())
+    turns = [t for conv in replayed for t in conv.turns]
+    if record:
+        samples = [s + (list(t.expected), t.unanswerable) for s, t in zip(samples, turns)]
+    return replayed, samples
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dialogqa.train.calibrate_grounding",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("adapter")
+    parser.add_argument("transcripts", nargs="+", help="held-out development dialogues (one set a file)")
+    parser.add_argument("--prior-weights", default="1,3,10",
+                        help="prior weights to replay end to end, comma-separated (default 1,3,10)")
+    parser.add_argument("--limit", type=int, default=None, help="first N conversations of each file")
+    parser.add_argument("--write", action="store_true", help="save the best into relevance_head.json")
+    args = parser.parse_args(argv)
+
+    from dialogqa.model.loading import load_chat_model
+    from dialogqa.model.relevance import CONFIG_FILE
+
+    model = load_chat_model(adapter_dir=args.adapter)
+    if getattr(model, "head", None) is None:
+        print(f"{args.adapter}: no relevance head; grounded decoding needs one", file=sys.stderr)
+        return 2
+    graphs = _Graphs()
+    files, free = [], []
+    for path in args.transcripts:
+        replayed, samples = replay_file(model, graphs, path, False, args.limit, record=True)
+        files.append([prepare(x) for x in samples])
+        free.append(sum(turn_right(t) for conv in replayed for t in conv.turns) / max(len(samples), 1))
+    grounding, prior = fit_prior(files)
+    print(f"prior fit: {grounding.to_json()} -> mean turn accuracy {prior:.3f} (answer = best prior)")
+
+    rows = []
+    for weight in [float(x) for x in args.prior_weights.split(",") if x.strip()]:
+        g = replace(grounding, prior_weight=weight)
+        shares = []
+        for path in args.transcripts:
+            replayed, _ = replay_file(model, graphs, path, g, args.limit, record=False)
+            turns = [t for conv in replayed for t in conv.turns]
+            shares.append(sum(turn_right(t) for t in turns) / max(len(turns), 1))
+        rows.append((sum(shares) / len(shares), weight, shares))
+    print("prior weight  " + "  ".join(Path(p).name for p in args.transcripts) + "  mean")
+    for mean, weight, shares in rows:
+        print(f"{weight:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
+    best = max(rows, key=lambda r: r[0])
+    chosen = replace(grounding, prior_weight=best[1])
+    print(f"{'free':>12}  " + "  ".join(f"{s:.3f}" for s in free) + f"  {sum(free) / len(free):.3f}")
+    print(f"best: {chosen.to_json()} (mean turn accuracy {best[0]:.3f})")
+    if args.write:
+        path = Path(args.adapter) / CONFIG_FILE
+        config = json.loads(path.read_text())
+        config["grounding"] = chosen.to_json()
+        path.write_text(json.dumps(config, indent=1) + "\n")
+        print(f"wrote grounding into {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
