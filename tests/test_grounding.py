@@ -160,3 +160,13 @@ def test_a_grounded_answer_cites_the_fact_it_copied(tmp_path):
     turn = DialogueSession(kg, model, grounding=Grounding()).ask("What is the capital of Norway?")
     assert [f.key() for f in turn.evidence] == [(EX + "Norway", EX + "capital", EX + "Oslo")]
     assert turn.evidence[0].score == 0.9
+
+
+def test_free_decoding_flag_turns_grounding_off():
+    from dialogqa.cli import build_parser
+    from dialogqa.dialogue.commands import _grounding
+
+    parser = build_parser()
+    assert _grounding(parser.parse_args(["ask", "What?", "--free-decoding"])) is False
+    assert _grounding(parser.parse_args(["replay", "t.jsonl"])) is None  # the adapter's weights
+    assert parser.parse_args(["chat", "--free-decoding"]).free_decoding

@@ -30,6 +30,9 @@ def register(subparsers) -> None:
                         "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last recorded conversation of the sessions folder")
+    p.add_argument("--free-decoding", action="store_true",
+                   help="let the model write any answer (default with the shipped adapter: grounded "
+                        "decoding, the answer copies a candidate fact's value or abstains)")
     p.add_argument("--no-evidence", action="store_true", help="start with the evidence panel and cited facts hidden (Ctrl+O shows them)")
     p.set_defaults(handler=run_chat)
 
@@ -59,7 +62,8 @@ def session_factory(args: argparse.Namespace, resume=None):
         adapter = args.adapter or default_adapter_dir()
         model = load_chat_model(model_dir=args.model, adapter_dir=str(adapter) if adapter else None)
         session = DialogueSession(kg, model, record=record, kg_files=_graph_files(args),
-                                  conversation_id=conversation_id)
+                                  conversation_id=conversation_id,
+                                  grounding=False if getattr(args, "free_decoding", False) else None)
         if resume is not None:
             session.load_history(resume[1].turns)
         return session
