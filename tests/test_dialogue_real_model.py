@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,28 @@ def test_replay_zero_shot_on_the_tiny_graph(tmp_path, capsys):
                  "--no-progress"]) == 0
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["turns"] == 1 and metrics["answer_accuracy"] == 1.0
+
+
+def test_shipped_adapter_answers_grounded_and_abstains(tmp_path):
+    """The shipped adapter with its calibrated grounded decoding, on the world graph: the
+    answer is the fact's label (free decoding garbled this one: "Oakanen"), the evidence the
+    fact it copied; a relation the graph lacks gets the abstention sentence."""
+    from dialogqa.dialogue.commands import default_adapter_dir
+    from dialogqa.dialogue.render import ABSTAIN_TEXT
+    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.kg.base import open_kg
+    from dialogqa.model.loading import load_chat_model
+
+    adapter = default_adapter_dir()
+    if adapter is None:
+        pytest.skip("no adapter ships in dialogqa/adapters/default")
+    model = load_chat_model(adapter_dir=str(adapter))
+    kg = open_kg(files=[str(Path(__file__).resolve().parents[1] / "kb" / "world.ttl")])
+    session = DialogueSession(kg, model)
+    assert session.grounding is not None  # calibrated weights travel in relevance_head.json
+    first = session.ask("What is the capital of Norway?")
+    assert first.answer == "Oslo" and first.evidence[0].p_label == "capital"
+    second = session.ask("What currency do they use?")
+    assert second.answer == "Norwegian Krone"
+    anthem = session.ask("What is its national anthem?")
+    assert anthem.abstained and anthem.answer == ABSTAIN_TEXT
