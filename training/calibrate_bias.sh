@@ -16,20 +16,7 @@ adapter=${1:?adapter dir}
 out=${2:?out dir}
 biases=${3:-"0 1 2 3"}
 mkdir -p "$out"
-[ -f runs/data/calib-world2.jsonl ] || dialogqa data synth --kg kb/world.ttl --conversations 40 \
-  --seed 11 --unanswerable-rate 0.3 --out runs/data/calib-world2.jsonl
-# the recipe's own held-out split (val_fraction 0.03, seed 0), beside the files so "kg" resolves
-[ -f runs/data/kgconv-dev/val-heldout.jsonl ] || python - <<'PY'
-import json
-from dialogqa.train.examples import read_all, split_heldout
-with open("runs/data/kgconv-dev/val-heldout.jsonl", "w") as out:
-    for name in ("dev-country", "dev-food"):
-        path = f"runs/data/kgconv-dev/{name}.jsonl"
-        held = {c.id for c in split_heldout(read_all([path], path), 0.03, 0)[1]}
-        for line in open(path):
-            if line.strip() and json.loads(line)["id"] in held:
-                out.write(line.rstrip("\n") + "\n")
-PY
+. training/dev_sets.sh
 export DIALOGQA_THREADS=1
 for b in $biases; do
   for set in world kgconv; do

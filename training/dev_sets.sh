@@ -1,0 +1,19 @@
+# Sourced by calibrate_bias.sh and calibrate_grounding.sh: builds the two held-out development
+# sets they replay, when missing (runs/data/kgconv-dev must exist: training/default.toml's
+# header says how it is imported).
+#   runs/data/calib-world2.jsonl            40 synthetic world conversations, seed 11 (training: 0)
+#   runs/data/kgconv-dev/val-heldout.jsonl  the KGConv dev conversations the recipe holds out
+[ -f runs/data/calib-world2.jsonl ] || dialogqa data synth --kg kb/world.ttl --conversations 40 \
+  --seed 11 --unanswerable-rate 0.3 --out runs/data/calib-world2.jsonl
+# the recipe's own held-out split (val_fraction 0.03, seed 0), beside the files so "kg" resolves
+[ -f runs/data/kgconv-dev/val-heldout.jsonl ] || python - <<'PY'
+import json
+from dialogqa.train.examples import read_all, split_heldout
+with open("runs/data/kgconv-dev/val-heldout.jsonl", "w") as out:
+    for name in ("dev-country", "dev-food"):
+        path = f"runs/data/kgconv-dev/{name}.jsonl"
+        held = {c.id for c in split_heldout(read_all([path], path), 0.03, 0)[1]}
+        for line in open(path):
+            if line.strip() and json.loads(line)["id"] in held:
+                out.write(line.rstrip("\n") + "\n")
+PY
