@@ -288,3 +288,31 @@ def test_a_cited_literal_read_back_from_a_transcript(kg):
     facts = Retriever(kg).retrieve("What is the population?", history)
     assert facts[0].triple[:2] == (ex("Oslo"), ex("population"))
     assert rank(facts, "Norway", "population") == 1
+
+
+def test_derived_words_match_a_label_the_stemmer_keeps_apart(tmp_path):
+    """"discovered" (stem discov) asks for "location of discovery" (discoveri), "created"
+    (creat) for "creator": one stem begins the other. Such a match counts, below an exact
+    one, and short stems ("art"/"arthropod") never pair."""
+    from dialogqa.kg.retriever import STEM_PREFIX_DISCOUNT, _stem_prefix
+
+    path = tmp_path / "d.ttl"
+    path.write_text("""\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Laos rdfs:label "Laos"@en ; ex:capital ex:Vientiane ; ex:highestPoint ex:PhouBia .
+ex:Frog rdfs:label "Laotian frog"@en ; ex:locationOfDiscovery ex:Laos .
+ex:Vientiane rdfs:label "Vientiane"@en .
+ex:PhouBia rdfs:label "Phou Bia"@en .
+ex:capital rdfs:label "capital"@en .
+ex:highestPoint rdfs:label "highest point"@en .
+ex:locationOfDiscovery rdfs:label "location of discovery"@en .
+""")
+    r = Retriever(MemoryKG.from_files([str(path)]), k=5)
+    facts = r.retrieve("What was discovered in Laos?")
+    assert facts[0].p_label == "location of discovery"
+    exact = r.retrieve("What is the location of discovery of the Laotian frog?")[0]
+    assert facts[0].score < exact.score  # the prefix match is discounted
+    assert STEM_PREFIX_DISCOUNT < 1
+    assert _stem_prefix("discov", "discoveri") and _stem_prefix("creator", "creat")
+    assert not _stem_prefix("art", "arthropod") and not _stem_prefix("capit", "capit")

@@ -118,6 +118,8 @@ CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next que
 # the other countries that drive on the right are rarely the next question.
 SIBLING_PENALTY = 0.3
 HOP2_DISCOUNT = 0.5
+STEM_PREFIX_DISCOUNT = 0.75  # a label stem matched only by a prefix relation ("discov"/"discoveri")
+STEM_PREFIX_MIN = 5  # the shorter stem of such a pair has at least this many letters
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -148,6 +150,9 @@ class Question:
     type_term: frozenset[str] = frozenset()  # the answer-type word's stems
     wants_date: bool = False
     wants_number: bool = False
+    # predicate -> the content stems that begin one of its label's stems or that one of them
+    # begins (Retriever._predicate_match's fallback), cached per question
+    prefix_related: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
@@ -449,21 +454,34 @@ class Retriever:
         the square root of the label's length, so "capital" fully matches "capital of".
         A label only the answer-type word matches weighs ``TYPE_MISMATCH`` as much when
         ``type_fits`` is False (when other words match it too, the "type word" is likely
-        part of the relation: "What *shares* border with Portugal?")."""
+        part of the relation: "What *shares* border with Portugal?"). When no stem matches
+        exactly, stems of which one begins the other ("discov" from "discovered" and
+        "discoveri" from "location of discovery", "creat" and "creator") match at
+        ``STEM_PREFIX_DISCOUNT``: the stemmer leaves such derivations apart."""
         stems = self._predicate_stems(p)
         hits = stems & q.content
+        discount = 1.0
         if not hits:
-            return 0.0
+            related = q.prefix_related.get(p)
+            if related is None:
+                related = q.prefix_related[p] = frozenset(
+                    w for w in q.content if any(_stem_prefix(w, s) for s in stems))
+            if not related:
+                return 0.0
+            # the question's words that matched stand in for the label's stems they begin
+            hits, stems_seen, discount = related, related | stems, STEM_PREFIX_DISCOUNT
+        else:
+            stems_seen = stems
         count = float(len(hits))
         # "What languages do people speak?": two words point at "language", one at
         # "population"; count the question's words as well as the label's stems
-        words = sum(1 for t in q.terms if t & stems)
-        if type_fits is not False and q.type_term & stems:
+        words = sum(1 for t in q.terms if t & stems_seen)
+        if type_fits is not False and q.type_term & stems_seen:
             words += 1
         count = max(count, float(words))
         if type_fits is False and hits <= q.answer_type:
             count *= TYPE_MISMATCH
-        return count / math.sqrt(len(stems))
+        return discount * count / math.sqrt(len(stems))
 
     def _names_subject(self, p: Node) -> bool:
         """Whether the label names its subject ("capital of", "part of"), not its object."""
@@ -513,6 +531,12 @@ class Retriever:
             text = str(term) if isinstance(term, Literal) else self.kg.label(term)
             _put(self._labels, term, text, self._cache_size * 4)
         return text
+
+
+def _stem_prefix(a: str, b: str) -> bool:
+    """One stem begins the other and the shorter is long enough to mean something."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= STEM_PREFIX_MIN and short != long_ and long_.startswith(short)
 
 
 def _lexical(term: Node) -> Node:
