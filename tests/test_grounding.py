@@ -164,9 +164,9 @@ def test_a_grounded_answer_cites_the_fact_it_copied(tmp_path):
 
 def test_free_decoding_flag_turns_grounding_off():
     from dialogqa.cli import build_parser
-    from dialogqa.dialogue.commands import _grounding
+    from dialogqa.dialogue.commands import grounding_from_args
 
     parser = build_parser()
-    assert _grounding(parser.parse_args(["ask", "What?", "--free-decoding"])) is False
-    assert _grounding(parser.parse_args(["replay", "t.jsonl"])) is None  # the adapter's weights
-    assert parser.parse_args(["chat", "--free-decoding"]).free_decoding
+    assert grounding_from_args(parser.parse_args(["ask", "What?", "--free-decoding"])) is False
+    assert grounding_from_args(parser.parse_args(["replay", "t.jsonl"])) is None  # the adapter's weights
+    assert grounding_from_args(parser.parse_args(["chat", "--free-decoding"])) is False

@@ -80,7 +80,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
 
 
-def _grounding(args: argparse.Namespace) -> bool | None:
+def grounding_from_args(args: argparse.Namespace) -> bool | None:
     """DialogueSession's ``grounding``: off with --free-decoding, else the adapter's weights."""
     return False if getattr(args, "free_decoding", False) else None
 
@@ -148,7 +148,7 @@ def run_ask(args: argparse.Namespace) -> int:
     model = load_model(args)
     session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens,
                               relevance_threshold=args.relevance_threshold,
-                              abstain_bias=args.abstain_bias, grounding=_grounding(args))
+                              abstain_bias=args.abstain_bias, grounding=grounding_from_args(args))
     out = sys.stdout
     for question in questions:
         try:
@@ -230,7 +230,7 @@ def _replay(args: argparse.Namespace) -> int:
         return DialogueSession(kg, model, retriever=retriever, k=args.k,
                                max_new_tokens=args.max_new_tokens, closed_book=closed_book,
                                relevance_threshold=args.relevance_threshold,
-                               abstain_bias=args.abstain_bias, grounding=_grounding(args))
+                               abstain_bias=args.abstain_bias, grounding=grounding_from_args(args))
 
     out_file = None
     if args.out:

@@ -58,7 +58,7 @@ class Grounding:
 
     def fact_logits(self, relevance: Sequence[float], facts: Sequence[Fact]) -> list[float]:
         """Unnormalised log prior of each fact (``relevance``: the head's probabilities)."""
-        return [self.head_weight * _logit(p) + self.retrieval_weight * f.score
+        return [self.head_weight * logit(p) + self.retrieval_weight * f.score
                 for p, f in zip(relevance, facts)]
 
     def candidates(self, question: str, relevance: Sequence[float], facts: Sequence[Fact],
@@ -70,16 +70,10 @@ class Grounding:
         top = max(logits + [self.abstain_logit])
         norm = top + math.log(sum(math.exp(z - top) for z in logits + [self.abstain_logit]))
         best: dict[str, tuple[float, int, int]] = {abstain_text: (self.abstain_logit - norm, -1, -1)}
-        for i, (z, f) in enumerate(zip(logits, facts)):
-            options = [(f.o_label or str(f.o), z - norm, 0)]
-            if not isinstance(f.o, Literal) and f.s_label:
-                options.append((f.s_label, z - norm - self.subject_penalty, 1))
-            for text, prior, is_subject in options:
-                text = text.strip()
-                if not text or len(text) > 200 or matches(text, question):
-                    continue  # the question's own words are not its answer
-                if text not in best or prior > best[text][0]:
-                    best[text] = (prior, is_subject, i)
+        for text, i, is_subject in answer_options(question, facts):
+            prior = logits[i] - norm - self.subject_penalty * is_subject
+            if text not in best or prior > best[text][0]:
+                best[text] = (prior, is_subject, i)
         ordered = sorted(best.items(), key=lambda x: (-x[1][0], x[1][1], x[1][2]))
         return [(text, prior) for text, (prior, _, _) in ordered]
 
@@ -98,7 +92,23 @@ class Grounding:
         return [(p, f) for _, p, f in scored]
 
 
-def _logit(p: float) -> float:
+def answer_options(question: str, facts: Sequence[Fact]) -> list[tuple[str, int, int]]:
+    """(answer text, fact index, 1 for a subject label else 0) for every label of ``facts``
+    that could answer ``question``: each object label, and the subject label of an edge
+    between two entities; never a label the question itself names."""
+    out = []
+    for i, f in enumerate(facts):
+        options = [(f.o_label or str(f.o), 0)]
+        if not isinstance(f.o, Literal) and f.s_label:
+            options.append((f.s_label, 1))
+        for text, is_subject in options:
+            text = text.strip()
+            if text and len(text) <= 200 and not matches(text, question):
+                out.append((text, i, is_subject))
+    return out
+
+
+def logit(p: float) -> float:
     p = min(max(float(p), _EPS), 1.0 - _EPS)
     return math.log(p / (1.0 - p))
 

@@ -22,7 +22,10 @@ class ChatModel(Protocol):
         token indices of each fact line's last token), or None when the model has no trained
         relevance head (the engine then falls back to retrieval rank)."""
 
-    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None) -> Iterator[str]:
+    def decode(self, max_new_tokens: int = 48, first_bias: Mapping[int, float] | None = None,
+               guide: Any = None) -> Iterator[str]:
         """Continue from the last prefill: yield answer text pieces as they are generated,
         stop at end of turn. ``first_bias``: token id -> value added to its logit for the
-        first answer token only (the session's abstention bias)."""
+        first answer token only (the session's abstention bias). ``guide``: called as
+        ``guide(answer_ids_so_far, logits) -> logits`` before each pick (grounded decoding,
+        dialogue/grounding.py); the session passes one only to a model with ``stop_ids``."""

@@ -46,25 +46,16 @@ def prepare(sample) -> tuple:
     answer (what ``Grounding.candidates`` offers) its fact, whether it is a subject label and
     whether it is right."""
     import numpy as np
-    from rdflib.term import Literal
 
-    from dialogqa.dialogue.grounding import _logit
-    from dialogqa.dialogue.matching import answer_correct, matches
+    from dialogqa.dialogue.grounding import answer_options, logit
+    from dialogqa.dialogue.matching import answer_correct
 
     question, relevance, facts, expected, unanswerable = sample
-    idx, subj, right = [], [], []
-    for i, f in enumerate(facts):
-        options = [(f.o_label or str(f.o), 0)]
-        if not isinstance(f.o, Literal) and f.s_label:
-            options.append((f.s_label, 1))
-        for text, is_subject in options:
-            text = text.strip()
-            if not text or len(text) > 200 or matches(text, question):
-                continue
-            idx.append(i)
-            subj.append(is_subject)
-            right.append(bool(expected) and bool(answer_correct(expected, text)))
-    return (np.array([_logit(p) for p in relevance], dtype=float),
+    options = answer_options(question, facts)
+    idx = [i for _, i, _ in options]
+    subj = [is_subject for _, _, is_subject in options]
+    right = [bool(expected) and bool(answer_correct(expected, text)) for text, _, _ in options]
+    return (np.array([logit(p) for p in relevance], dtype=float),
             np.array([f.score for f in facts], dtype=float),
             np.array(idx, dtype=int), np.array(subj, dtype=float), np.array(right, dtype=bool),
             bool(unanswerable))

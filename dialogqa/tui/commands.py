@@ -52,7 +52,7 @@ def session_factory(args: argparse.Namespace, resume=None):
     def build(progress):
         from dialogqa.cli import open_graph_from_args
         from dialogqa.dialogue.session import DialogueSession
-        from dialogqa.dialogue.commands import default_adapter_dir
+        from dialogqa.dialogue.commands import default_adapter_dir, grounding_from_args
         from dialogqa.model.loading import load_chat_model
 
         progress("opening graph…")
@@ -63,7 +63,7 @@ def session_factory(args: argparse.Namespace, resume=None):
         model = load_chat_model(model_dir=args.model, adapter_dir=str(adapter) if adapter else None)
         session = DialogueSession(kg, model, record=record, kg_files=_graph_files(args),
                                   conversation_id=conversation_id,
-                                  grounding=False if getattr(args, "free_decoding", False) else None)
+                                  grounding=grounding_from_args(args))
         if resume is not None:
             session.load_history(resume[1].turns)
         return session
