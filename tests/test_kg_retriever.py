@@ -316,3 +316,48 @@ ex:locationOfDiscovery rdfs:label "location of discovery"@en .
     assert STEM_PREFIX_DISCOUNT < 1
     assert _stem_prefix("discov", "discoveri") and _stem_prefix("creator", "creat")
     assert not _stem_prefix("art", "arthropod") and not _stem_prefix("capit", "capit")
+
+
+PHRASED = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Cordelia rdfs:label "Cordelia"@en ; ex:discoverer ex:Voyager ; ex:madeFrom ex:Ice ;
+    ex:namedAfter ex:Lear .
+ex:Voyager rdfs:label "Voyager 2"@en ; ex:manufacturer ex:JPL .
+ex:Ice rdfs:label "water ice"@en .
+ex:Lear rdfs:label "Cordelia (King Lear)"@en .
+ex:JPL rdfs:label "Jet Propulsion Laboratory"@en .
+ex:discoverer rdfs:label "discoverer or inventor"@en .
+ex:madeFrom rdfs:label "made from material"@en .
+ex:namedAfter rdfs:label "named after"@en .
+ex:manufacturer rdfs:label "manufacturer"@en .
+"""
+PHRASINGS = """\
+@prefix ex: <http://example.org/> .
+@prefix dqa: <https://dialogqa.dev/ns#> .
+ex:discoverer dqa:question "Who brought … to light?"@en, "Who discovered … ?"@en ;
+    dqa:inverseQuestion "What did … reveal to the world?"@en .
+"""
+
+
+def test_question_phrasings_of_a_predicate_count_like_labels_in_their_direction(tmp_path):
+    """A label holds one wording; a graph may add how people ask for a predicate's object
+    (dqa:question) or subject (dqa:inverseQuestion), and the retriever matches those too,
+    each only in its own direction."""
+    plain = tmp_path / "plain.ttl"
+    plain.write_text(PHRASED)
+    phrasings = tmp_path / "phrasings.ttl"
+    phrasings.write_text(PHRASINGS)
+    before = Retriever(MemoryKG.from_files([str(plain)]), k=5).retrieve("Who brought Cordelia to light?")
+    scores = {f.p_label: f.score for f in before if f.s_label == "Cordelia"}
+    assert scores["discoverer or inventor"] == scores["named after"]  # no label word matches
+
+    r = Retriever(MemoryKG.from_files([str(plain), str(phrasings)]), k=5)
+    top = r.retrieve("Who brought Cordelia to light?")[0]
+    assert (top.s_label, top.p_label, top.o_label) == ("Cordelia", "discoverer or inventor", "Voyager 2")
+    assert top.score > scores["discoverer or inventor"]
+    inverse = r.retrieve("What did Voyager 2 reveal to the world?")[0]
+    assert (inverse.s_label, inverse.p_label) == ("Cordelia", "discoverer or inventor")
+    # the object-asking phrasing does not fire when the question's entity is the object
+    reversed_ = r.retrieve("Who brought Voyager 2 to light?")[0]
+    assert reversed_.p_label == "manufacturer"

@@ -114,3 +114,44 @@ def test_missing_file_exits_2(corpus, tmp_path, capsys):
     theme, _ = corpus
     assert _import(theme, tmp_path / "nope.json", tmp_path / "out") == 2
     assert "nope.json: no such file" in capsys.readouterr().err
+
+
+TEMPLATES = [
+    {"template_key": {"p": "P36", "s_types": ["Q6256"]},
+     "templates": [{"left": "what is the capital of ", "right": "?"},
+                   {"left": "Which city is the seat of government of ", "right": "?"}]},
+    {"template_key": {"p": "P36", "s_types": ["Q107390"]},  # same property, other subject type
+     "templates": [{"left": "what is the capital of ", "right": "?"}]},
+    {"template_key": {"p": "-P1376"}, "templates": [{"left": "Which city is the capital of ", "right": "?"}]},
+    {"template_key": {"p": "P999"}, "templates": [{"left": "not in the graph ", "right": "?"}]},
+]
+
+
+def test_templates_become_question_phrasings_of_the_graphs_properties(corpus, tmp_path):
+    from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
+
+    theme, labels = corpus
+    library = tmp_path / "template_library.json"
+    library.write_text(json.dumps(TEMPLATES))
+    assert _import(theme, labels, tmp_path / "out", "--templates", str(library)) == 0
+    g = Graph().parse(tmp_path / "out" / "kgconv.ttl")
+    capital, capital_of = URIRef(WDT + "P36"), URIRef(WDT + "P1376")
+    assert set(g.objects(capital, QUESTION)) == {
+        Literal("what is the capital of … ?", lang="en"),  # once, though two entries hold it
+        Literal("Which city is the seat of government of … ?", lang="en")}
+    # "-P1376" asks for the subject of "capital of": an inverse phrasing
+    assert set(g.objects(capital_of, INVERSE_QUESTION)) == {
+        Literal("Which city is the capital of … ?", lang="en")}
+    assert not list(g.objects(capital_of, QUESTION))
+    assert not list(g.subjects(QUESTION, Literal("not in the graph … ?", lang="en")))
+    # phrasings are not facts: the importer's fact count leaves them out
+    assert len([t for t in g if t[1] not in (RDFS.label, QUESTION, INVERSE_QUESTION)]) == 3
+
+
+def test_bad_template_library_exits_2(corpus, tmp_path, capsys):
+    theme, labels = corpus
+    library = tmp_path / "templates.json"
+    library.write_text(json.dumps([{"templates": []}]))
+    assert _import(theme, labels, tmp_path / "out", "--templates", str(library)) == 2
+    err = capsys.readouterr().err
+    assert "templates.json" in err and "template library" in err and len(err.strip().splitlines()) == 1

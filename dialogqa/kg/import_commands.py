@@ -26,6 +26,10 @@ def register(subparsers) -> None:
     kgconv.add_argument("files", nargs="+", metavar="FILE", help="KGConv theme files (e.g. test/food.json)")
     kgconv.add_argument("--labels", required=True, metavar="JSON",
                         help="preferred_labels.json (Wikidata id -> English label)")
+    kgconv.add_argument("--templates", metavar="JSON",
+                        help="template_library.json: each property's question templates, written "
+                             "into the graph as dqa:question / dqa:inverseQuestion phrasings that "
+                             "the retriever matches questions against")
     kgconv.add_argument("--out", required=True, metavar="DIR", help="folder for the graph and transcripts")
     kgconv.add_argument("--questions", choices=tuple(QUESTION_FORMS), default="synthetic",
                         help="question form: synthetic (elliptical in-context, default), "
@@ -46,7 +50,8 @@ def _run_kgconv(args: argparse.Namespace) -> int:
     if not args.graph_name.endswith((".ttl", ".nt")) or "/" in args.graph_name:
         raise UserError(f"--graph-name must be a file name ending in .ttl or .nt, got {args.graph_name!r}")
     summary = import_kgconv(args.files, args.labels, args.out, form=args.questions, pick=args.pick,
-                            seed=args.seed, graph_name=args.graph_name)
+                            seed=args.seed, graph_name=args.graph_name,
+                            templates_path=args.templates)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

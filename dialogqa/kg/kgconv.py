@@ -20,6 +20,7 @@ from rdflib import RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from dialogqa.errors import UserError
+from dialogqa.kg.labels import DQA, INVERSE_QUESTION, QUESTION
 
 WD = Namespace("http://www.wikidata.org/entity/")
 WDT = Namespace("http://www.wikidata.org/prop/direct/")
@@ -138,12 +139,34 @@ def fact_terms(turn: KGConvTurn) -> tuple[Node, Node, Node]:
     return (to_term(s), to_term(p, is_property=True), to_term(o))
 
 
-def build_graph(themes: Iterable[dict[str, list[KGConvTurn]]], labels: dict[str, str]) -> Graph:
-    """The gold facts of every turn, with an English rdfs:label on every entity and property."""
+def load_templates(path: str | Path) -> dict[str, list[str]]:
+    """``template_library.json`` -> {"P36": ["what is the capital of …?", ...], "-P36": [...]}:
+    each property's question templates, the subject's slot written "…"; a leading minus
+    marks the inverse questions, which ask for the stored fact's subject."""
+    data = _read_json(path)
+    out: dict[str, list[str]] = {}
+    try:
+        for entry in data:
+            prop = entry["template_key"]["p"]
+            for t in entry["templates"]:
+                text = " ".join(f"{t['left']} … {t['right']}".split())
+                out.setdefault(prop, []).append(text)
+    except (TypeError, KeyError) as exc:
+        raise UserError(f"{path}: not a KGConv template library (expected a list of "
+                        f"{{template_key: {{p}}, templates: [{{left, right}}]}}; missing {exc})") from None
+    return {p: list(dict.fromkeys(texts)) for p, texts in out.items()}
+
+
+def build_graph(themes: Iterable[dict[str, list[KGConvTurn]]], labels: dict[str, str],
+                templates: dict[str, list[str]] | None = None) -> Graph:
+    """The gold facts of every turn, with an English rdfs:label on every entity and property,
+    and, given ``templates``, each property's question phrasings (``dqa:question`` for the
+    object, ``dqa:inverseQuestion`` for the subject) for the retriever."""
     g = Graph()
     g.bind("wd", WD)
     g.bind("wdt", WDT)
     g.bind("rdfs", RDFS)
+    g.bind("dqa", DQA)
     fallback: dict[str, str] = {}  # answer texts label entities missing from preferred_labels
     for conversations in themes:
         for turns in conversations.values():
@@ -157,6 +180,11 @@ def build_graph(themes: Iterable[dict[str, list[KGConvTurn]]], labels: dict[str,
                     text = labels.get(wid) or fallback.get(wid)
                     if text and isinstance(term, URIRef):  # literals carry their own text
                         g.add((term, RDFS.label, Literal(text, lang="en")))
+    for prop in set(g.predicates()) if templates else ():
+        pid = str(prop).removeprefix(str(WDT))
+        for key, pred in ((pid, QUESTION), ("-" + pid, INVERSE_QUESTION)):
+            for text in templates.get(key, ()):
+                g.add((prop, pred, Literal(text, lang="en")))
     return g
 
 
@@ -214,6 +242,7 @@ def import_kgconv(
     pick: str = "first",
     seed: int = 0,
     graph_name: str = "kgconv.ttl",
+    templates_path: str | None = None,
 ) -> dict:
     """Write ``out_dir/graph_name`` and one ``<folder>-<theme>.jsonl`` per input file."""
     if not files:
@@ -225,7 +254,8 @@ def import_kgconv(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
-    graph = build_graph((c for _, c in themes), labels)
+    templates = load_templates(templates_path) if templates_path else None
+    graph = build_graph((c for _, c in themes), labels, templates)
     graph_path = out / graph_name
     graph.serialize(destination=str(graph_path), format="nt" if graph_name.endswith(".nt") else "turtle",
                     encoding="utf-8")
@@ -241,6 +271,6 @@ def import_kgconv(
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         turns += sum(len(r["turns"]) for r in records)
         written.append(str(target))
-    facts = sum(1 for t in graph if t[1] != RDFS.label)
+    facts = sum(1 for t in graph if t[1] not in (RDFS.label, QUESTION, INVERSE_QUESTION))
     return {"graph": str(graph_path), "facts": facts, "triples": len(graph),
             "transcripts": written, "conversations": sum(len(c) for _, c in themes), "turns": turns}

@@ -26,6 +26,13 @@ LABEL_PREDICATES: tuple[str, ...] = (
     FOAF_NAME,
     SKOS_ALT,
 )
+# How people ask for a predicate's object ("What is the capital of …?") or, inverse, for its
+# subject ("Which country has … as its capital?"): question phrasings a graph may carry on its
+# predicates, beside their labels, to teach the retriever wordings a label does not hold.
+DQA = "https://dialogqa.dev/ns#"
+QUESTION = URIRef(DQA + "question")
+INVERSE_QUESTION = URIRef(DQA + "inverseQuestion")
+
 LABEL_PREDICATE_RANK = {iri: i for i, iri in enumerate(LABEL_PREDICATES)}
 LABEL_PREDICATE_TERMS = frozenset(URIRef(p) for p in LABEL_PREDICATES)
 LOCAL_NAME_RANK = len(LABEL_PREDICATES)  # a label derived from the IRI itself ranks last

@@ -33,6 +33,7 @@ from rdflib import XSD
 from rdflib.term import Literal, Node
 
 from dialogqa.kg.base import Fact, KnowledgeGraph, Triple
+from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
 from dialogqa.turn import Turn
 
@@ -120,6 +121,7 @@ SIBLING_PENALTY = 0.3
 HOP2_DISCOUNT = 0.5
 STEM_PREFIX_DISCOUNT = 0.75  # a label stem matched only by a prefix relation ("discov"/"discoveri")
 STEM_PREFIX_MIN = 5  # the shorter stem of such a pair has at least this many letters
+PHRASINGS_LIMIT = 200  # question phrasings read per predicate and direction
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -153,6 +155,8 @@ class Question:
     # predicate -> the content stems that begin one of its label's stems or that one of them
     # begins (Retriever._predicate_match's fallback), cached per question
     prefix_related: dict = field(default_factory=dict, compare=False, repr=False)
+    # (predicate, forward) -> how well the predicate's question phrasings match, per question
+    phrased: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
@@ -239,6 +243,7 @@ class Retriever:
         self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
+        self._phrasings: dict[tuple[Node, bool], tuple[frozenset[str], ...]] = {}
         self._preds_by_stem: dict[str, set[Node]] = {}
         self._subject_named: dict[Node, bool] = {}  # predicate labels like "capital of"
         self._saturated: set[Node] = set()  # hubs whose neighbour list was cut
@@ -442,12 +447,43 @@ class Retriever:
         -> Chile): its answer would be Chile, which the question names (``named``) while
         the city it is read from is not named."""
         fits = None
+        forward = triple[0] == entity
         if q.answer_type:
-            forward = triple[0] == entity
             answer = triple[2] if forward else triple[0]
             fits = (forward != self._names_subject(triple[1])
                     and (answer not in named or entity in named))
-        return self._predicate_match(triple[1], q, fits)
+        # a question phrasing of the predicate, for this direction, counts like a label
+        return max(self._predicate_match(triple[1], q, fits),
+                   self._phrasing_match(triple[1], forward, q))
+
+    def _phrasing_match(self, p: Node, forward: bool, q: Question) -> float:
+        """How well the question matches the best of the predicate's question phrasings for
+        this direction (``dqa:question`` asks for the object, ``dqa:inverseQuestion`` for the
+        subject): matched stems over the square root of the phrasing's, like a label."""
+        key = (p, forward)
+        hit = q.phrased.get(key)
+        if hit is None:
+            hit = 0.0
+            for stems in self._predicate_phrasings(p, forward):
+                n = len(stems & q.content)
+                if n:
+                    hit = max(hit, n / math.sqrt(len(stems)))
+            q.phrased[key] = hit
+        return hit
+
+    def _predicate_phrasings(self, p: Node, forward: bool) -> tuple[frozenset[str], ...]:
+        key = (p, forward)
+        found = self._phrasings.get(key)
+        if found is None:
+            variants: set[frozenset[str]] = set()
+            pattern = QUESTION if forward else INVERSE_QUESTION
+            for _, _, text in self.kg.triples(p, pattern, None, limit=PHRASINGS_LIMIT):
+                words = {fold(w) for w in _WORD.findall(str(text))}
+                stems = frozenset(stem(w) for w in words if w not in STOPWORDS and not w.isdigit())
+                if stems:
+                    variants.add(stems)
+            found = self._phrasings[key] = tuple(variants)
+        return found
 
     def _predicate_match(self, p: Node, q: Question, type_fits: bool | None = None) -> float:
         """How well the question's words cover the predicate's label: matched stems over

@@ -10,5 +10,5 @@ if [ ! -f "$src/preferred_labels.json" ]; then
   echo "convert.sh: KGConv not found at $src (set DIALOGQA_KGCONV)" >&2
   exit 2
 fi
-exec dialogqa import kgconv "$src"/dev/*.json "$src"/test/*.json \
+exec dialogqa import kgconv "$src"/dev/*.json "$src"/test/*.json --templates "$src/template_library.json" \
   --labels "$src/preferred_labels.json" --out "$here" "$@"
