@@ -25,7 +25,7 @@ FACTS = [fact("Norway", "capital", "Oslo", 3.0), fact("Norway", "population", "5
 
 
 def test_candidates_follow_head_and_retrieval_and_skip_the_question_words():
-    g = Grounding(head_weight=1.0, retrieval_weight=1.0, abstain_logit=-2.0, subject_penalty=3.0)
+    g = Grounding(head_weight=1.0, retrieval_weight=1.0, abstain_logit=-2.0, near_penalty=3.0)
     cands = dict(g.candidates("What is the capital of Norway?", [0.9, 0.1, 0.1], FACTS, ABSTAIN_TEXT))
     assert next(iter(cands)) == "Oslo"  # best prior first
     assert "Norway" not in cands  # named by the question: not its answer
@@ -124,13 +124,31 @@ def test_answer_guide_tokenizes_candidates_as_answers():
 
 
 def test_supporting_cites_the_facts_whose_label_the_answer_copied():
-    g = Grounding(subject_penalty=3.0)
+    g = Grounding(near_penalty=3.0)
     facts = FACTS + [fact("Oslo", "capitalOf", "Norway", 1.0), fact("Norway", "largestCity", "Oslo", 1.0)]
     cited = g.supporting("Oslo", [0.9, 0.1, 0.1, 0.5, 0.2], facts)
     # objects named Oslo best prior first; the subject label (Oslo capitalOf Norway) last
     assert [f.p_label for _, f in cited] == ["capital", "largestCity", "capitalOf"]
     assert cited[0][0] == 0.9  # each with its relevance
     assert g.supporting("Bergen", [0.9, 0.1, 0.1, 0.5, 0.2], facts) == []
+
+
+def test_an_inverse_fact_answers_with_its_subject():
+    """A fact the retriever reached from its object asks for its subject: "What is the lowest
+    point?" about Norway reaches "Norwegian Sea . lowest point of . Norway" from Norway, so
+    Norway, the near end, is the label penalised, both as a candidate and as evidence."""
+    import dataclasses
+
+    g = Grounding(head_weight=1.0, retrieval_weight=1.0, abstain_logit=-9.0, near_penalty=3.0)
+    sea = dataclasses.replace(fact("NorwegianSea", "lowestPointOf", "Norway", 2.0), inverse=True)
+    cands = dict(g.candidates("What is the lowest point?", [0.5], [sea], ABSTAIN_TEXT))
+    assert next(iter(cands)) == "NorwegianSea"
+    assert cands["Norway"] == pytest.approx(cands["NorwegianSea"] - 3.0)
+    assert sea == fact("NorwegianSea", "lowestPointOf", "Norway", 2.0)  # direction is not identity
+    forward = fact("Norway", "lowestPoint", "NorwegianSea", 2.0)
+    cited = g.supporting("NorwegianSea", [0.5, 0.5], [forward, sea])
+    assert [f.p_label for _, f in cited] == ["lowestPoint", "lowestPointOf"]  # equal priors: both far ends
+    assert g.supporting("Norway", [0.5], [sea]) and Grounding.from_json({"subject_penalty": 2}).near_penalty == 2
 
 
 def test_calibration_grid_finds_the_prior_that_answers_and_abstains():

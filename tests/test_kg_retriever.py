@@ -361,3 +361,11 @@ def test_question_phrasings_of_a_predicate_count_like_labels_in_their_direction(
     # the object-asking phrasing does not fire when the question's entity is the object
     reversed_ = r.retrieve("Who brought Voyager 2 to light?")[0]
     assert reversed_.p_label == "manufacturer"
+
+
+def test_facts_reached_from_their_object_are_marked_inverse(kg):
+    facts = Retriever(kg, k=30).retrieve("What is the capital of Norway?")
+    by_p = {f.p_label: f for f in facts}
+    assert not by_p["capital"].inverse  # Norway . capital . Oslo, from Norway
+    country = next(f for f in facts if f.p_label == "country" and f.s_label == "Oslo")
+    assert country.inverse  # Oslo . country . Norway, reached from Norway

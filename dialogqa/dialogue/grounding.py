@@ -5,13 +5,15 @@ head scoring the Oslo line 1.00) and often answers from the wrong line, even whe
 retriever ranked the right one first. Grounded decoding keeps the model in charge of the
 words but restricts them to what the graph says:
 
-- the candidate answers are the labels of the prompt's facts (object labels, and subject
-  labels for questions asked the other way round) plus the abstention sentence; a label the
-  question itself names is not an answer to it ("Which country borders Canada?" is not
-  "Canada");
+- the candidate answers are the labels of the prompt's facts (both ends of an edge between
+  two entities, the object of a fact with a literal value) plus the abstention sentence; a
+  label the question itself names is not an answer to it ("Which country borders Canada?"
+  is not "Canada");
 - each fact has a prior: a softmax over ``head_weight`` x the relevance head's logit plus
   ``retrieval_weight`` x the retriever's score, with one more option, abstaining, at
-  ``abstain_logit``; a subject label loses ``subject_penalty``;
+  ``abstain_logit``; the label of the end the retriever reached the fact from (its subject,
+  or its object for an ``inverse`` fact: the question's own topic, "Norway" for "What is
+  the lowest point?") loses ``near_penalty``;
 - decoding walks a token trie of the candidates (``AnswerGuide``): at each step only tokens
   that continue a candidate are allowed, and each gets ``prior_weight`` x the change in the
   best prior among the candidates it keeps open (so the priors of a whole answer add up to
@@ -45,7 +47,7 @@ class Grounding:
     head_weight: float = 1.0
     retrieval_weight: float = 1.0
     abstain_logit: float = -4.0
-    subject_penalty: float = 3.0
+    near_penalty: float = 3.0
     prior_weight: float = 1.0
 
     def to_json(self) -> dict:
@@ -54,6 +56,9 @@ class Grounding:
     @classmethod
     def from_json(cls, data: Mapping) -> "Grounding":
         known = {f.name for f in fields(cls)}
+        data = dict(data)
+        if "subject_penalty" in data:  # its name before facts knew their direction
+            data.setdefault("near_penalty", data.pop("subject_penalty"))
         return cls(**{k: float(v) for k, v in data.items() if k in known})
 
     def fact_logits(self, relevance: Sequence[float], facts: Sequence[Fact]) -> list[float]:
@@ -65,15 +70,15 @@ class Grounding:
                    abstain_text: str) -> list[tuple[str, float]]:
         """(answer text, log prior) for every answer the facts support, best first, the
         abstention sentence among them; one entry per distinct text (its best prior). Ties go
-        to abstaining, then to object labels, then to prompt order."""
+        to abstaining, then to far-end labels, then to prompt order."""
         logits = self.fact_logits(relevance, facts)
         top = max(logits + [self.abstain_logit])
         norm = top + math.log(sum(math.exp(z - top) for z in logits + [self.abstain_logit]))
         best: dict[str, tuple[float, int, int]] = {abstain_text: (self.abstain_logit - norm, -1, -1)}
-        for text, i, is_subject in answer_options(question, facts):
-            prior = logits[i] - norm - self.subject_penalty * is_subject
+        for text, i, is_near in answer_options(question, facts):
+            prior = logits[i] - norm - self.near_penalty * is_near
             if text not in best or prior > best[text][0]:
-                best[text] = (prior, is_subject, i)
+                best[text] = (prior, is_near, i)
         ordered = sorted(best.items(), key=lambda x: (-x[1][0], x[1][1], x[1][2]))
         return [(text, prior) for text, (prior, _, _) in ordered]
 
@@ -85,26 +90,27 @@ class Grounding:
         scored = []
         for z, p, f in zip(self.fact_logits(relevance, facts), relevance, facts):
             if answer == (f.o_label or str(f.o)).strip().casefold():
-                scored.append((z, p, f))
+                scored.append((z - self.near_penalty * f.inverse, p, f))
             elif not isinstance(f.o, Literal) and answer == f.s_label.strip().casefold():
-                scored.append((z - self.subject_penalty, p, f))
+                scored.append((z - self.near_penalty * (not f.inverse), p, f))
         scored.sort(key=lambda x: -x[0])
         return [(p, f) for _, p, f in scored]
 
 
 def answer_options(question: str, facts: Sequence[Fact]) -> list[tuple[str, int, int]]:
-    """(answer text, fact index, 1 for a subject label else 0) for every label of ``facts``
-    that could answer ``question``: each object label, and the subject label of an edge
-    between two entities; never a label the question itself names."""
+    """(answer text, fact index, 1 for the near end's label else 0) for every label of
+    ``facts`` that could answer ``question``: each object label, and the subject label of an
+    edge between two entities; never a label the question itself names. The near end is the
+    one the retriever reached the fact from: the subject, or the object of an ``inverse`` fact."""
     out = []
     for i, f in enumerate(facts):
-        options = [(f.o_label or str(f.o), 0)]
+        options = [(f.o_label or str(f.o), int(f.inverse))]
         if not isinstance(f.o, Literal) and f.s_label:
-            options.append((f.s_label, 1))
-        for text, is_subject in options:
+            options.append((f.s_label, int(not f.inverse)))
+        for text, is_near in options:
             text = text.strip()
             if text and len(text) <= 200 and not matches(text, question):
-                out.append((text, i, is_subject))
+                out.append((text, i, is_near))
     return out
 
 

@@ -38,6 +38,9 @@ class Fact:
     p_label: str = ""
     o_label: str = ""
     score: float = 0.0
+    # The retriever reached it from its object: the question asks for its subject ("Which
+    # city is the capital of Norway?" -> Oslo . capital of . Norway). Not part of equality.
+    inverse: bool = field(default=False, compare=False)
 
     @property
     def triple(self) -> Triple:

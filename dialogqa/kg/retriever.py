@@ -226,7 +226,8 @@ class _Anchor:
 
 
 class Retriever:
-    """``retrieve(question, history) -> list[Fact]`` ranked best first, at most ``k``."""
+    """``retrieve(question, history) -> list[Fact]`` ranked best first, at most ``k``; a fact
+    reached from its object (the question asks for its subject) has ``inverse`` set."""
 
     def __init__(self, kg: KnowledgeGraph, k: int = 30, per_entity: int = 100,
                  max_anchors: int = 10, history_turns: int = 8, hop2: int = 3,
@@ -285,11 +286,13 @@ class Retriever:
             matches = [CARRY_DISCOUNT * self._fact_match(t, previous, e, named)
                        for e, _, t in edges]
         scored: dict[Triple, float] = {}
+        inverse: dict[Triple, bool] = {}  # reached from its object by its best score
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         for (entity, weight, triple), match in zip(edges, matches):
             score = self._score(triple, match, weight, q, cited, cited_po, carry)
             if score > scored.get(triple, -math.inf):
                 scored[triple] = score
+                inverse[triple] = triple[0] != entity
             if match > 0:
                 far = triple[2] if triple[0] == entity else triple[0]
                 first_hop.append((match, weight, far))
@@ -307,8 +310,10 @@ class Retriever:
                 score = HOP2_DISCOUNT * self._score(triple, m2, weight, q, cited, cited_po, set())
                 if score > scored.get(triple, -math.inf):
                     scored[triple] = score
+                    inverse[triple] = triple[0] != far
         best = sorted(scored.items(), key=lambda kv: -kv[1])[: self.k if k is None else k]
-        return [Fact(s, p, o, self._label(s), self._label(p), self._label(o), round(score, 4))
+        return [Fact(s, p, o, self._label(s), self._label(p), self._label(o), round(score, 4),
+                     inverse=inverse[(s, p, o)])
                 for (s, p, o), score in best]
 
     # -- focus ------------------------------------------------------------------------

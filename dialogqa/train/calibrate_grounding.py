@@ -3,7 +3,7 @@ dialogues, and write the weights into its relevance_head.json.
 
 1. Replay the dialogues with free decoding, keeping each turn's candidate facts (with the
    retriever's scores) and the relevance head's probabilities.
-2. Grid-search the prior's weights (head, retrieval, abstention logit, subject penalty) for
+2. Grid-search the prior's weights (head, retrieval, abstention logit, near-end penalty) for
    the best turn accuracy when the answer is the candidate of highest prior: a right answer
    on an answerable turn, the abstention sentence on an unanswerable one. Each file counts
    the same (the mean of their turn accuracies), so a small set is not drowned by a big one.
@@ -28,7 +28,7 @@ from pathlib import Path
 HEAD_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)
 RETRIEVAL_WEIGHTS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 ABSTAIN_LOGITS = tuple(x / 2 for x in range(-4, 17))
-SUBJECT_PENALTIES = (0.0, 0.5, 1.0, 2.0)
+NEAR_PENALTIES = (0.0, 0.5, 1.0, 2.0, 4.0)
 
 
 def turn_right(turn) -> bool:
@@ -43,8 +43,8 @@ def turn_right(turn) -> bool:
 def prepare(sample) -> tuple:
     """One recorded turn, (question, relevance, facts, expected, unanswerable), as arrays the
     grid search scores fast: head logits and retrieval scores per fact, and per candidate
-    answer (what ``Grounding.candidates`` offers) its fact, whether it is a subject label and
-    whether it is right."""
+    answer (what ``Grounding.candidates`` offers) its fact, whether it is the near end's label
+    and whether it is right."""
     import numpy as np
 
     from dialogqa.dialogue.grounding import answer_options, logit
@@ -53,11 +53,11 @@ def prepare(sample) -> tuple:
     question, relevance, facts, expected, unanswerable = sample
     options = answer_options(question, facts)
     idx = [i for _, i, _ in options]
-    subj = [is_subject for _, _, is_subject in options]
+    near = [is_near for _, _, is_near in options]
     right = [bool(expected) and bool(answer_correct(expected, text)) for text, _, _ in options]
     return (np.array([logit(p) for p in relevance], dtype=float),
             np.array([f.score for f in facts], dtype=float),
-            np.array(idx, dtype=int), np.array(subj, dtype=float), np.array(right, dtype=bool),
+            np.array(idx, dtype=int), np.array(near, dtype=float), np.array(right, dtype=bool),
             bool(unanswerable))
 
 
@@ -69,13 +69,13 @@ def prior_score(grounding, files: list[list[tuple]]) -> float:
     shares = []
     for samples in files:
         right = 0
-        for head, retrieval, idx, subj, correct, unanswerable in samples:
+        for head, retrieval, idx, near, correct, unanswerable in samples:
             if len(idx):
                 z = grounding.head_weight * head + grounding.retrieval_weight * retrieval
-                cand = z[idx] - grounding.subject_penalty * subj
+                cand = z[idx] - grounding.near_penalty * near
                 top = cand.max()
-                # ties as Grounding.candidates breaks them: object labels, then prompt order
-                best = min(np.flatnonzero(cand == top), key=lambda j: (subj[j], idx[j]))
+                # ties as Grounding.candidates breaks them: far-end labels, then prompt order
+                best = min(np.flatnonzero(cand == top), key=lambda j: (near[j], idx[j]))
                 abstains = grounding.abstain_logit >= top
             else:
                 abstains = True
@@ -89,8 +89,8 @@ def fit_prior(files: list[list[tuple]]):
     from dialogqa.dialogue.grounding import Grounding
 
     best = None
-    for a, b, c, d in itertools.product(HEAD_WEIGHTS, RETRIEVAL_WEIGHTS, ABSTAIN_LOGITS, SUBJECT_PENALTIES):
-        g = Grounding(head_weight=a, retrieval_weight=b, abstain_logit=c, subject_penalty=d)
+    for a, b, c, d in itertools.product(HEAD_WEIGHTS, RETRIEVAL_WEIGHTS, ABSTAIN_LOGITS, NEAR_PENALTIES):
+        g = Grounding(head_weight=a, retrieval_weight=b, abstain_logit=c, near_penalty=d)
         score = prior_score(g, files)
         if best is None or score > best[1] + 1e-9:
             best = (g, score)
