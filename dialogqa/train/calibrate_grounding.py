@@ -44,7 +44,8 @@ def turn_right(turn) -> bool:
 
 
 def prepare(sample) -> tuple:
-    """One recorded turn, (question, relevance, facts, expected, unanswerable), as arrays the
+    """One recorded turn, (question, relevance, facts, the keys the previous
+    turn cited, expected, unanswerable), as arrays the
     grid search scores fast: head logits and retrieval scores per fact, and per candidate
     answer (what ``Grounding.candidates`` offers) its fact, whether it is the near end's label
     and whether it is right."""
@@ -53,8 +54,8 @@ def prepare(sample) -> tuple:
     from dialogqa.dialogue.grounding import answer_options, logit
     from dialogqa.dialogue.matching import answer_correct
 
-    question, relevance, facts, expected, unanswerable = sample
-    options = answer_options(question, facts)
+    question, relevance, facts, cited, expected, unanswerable = sample
+    options = answer_options(question, facts, cited)
     idx = [i for _, i, _ in options]
     near = [is_near for _, _, is_near in options]
     right = [bool(expected) and bool(answer_correct(expected, text)) for text, _, _ in options]
@@ -127,11 +128,12 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
     class Recording(DialogueSession):
         def ask(self, text):
             self.last_scored = None
+            cited = {f.key() for f in self.history[-1].evidence} if self.history else set()
             try:
                 return super().ask(text)
             finally:
                 relevance, facts = self.last_scored or ([], [])
-                samples.append((text, relevance, facts))
+                samples.append((text, relevance, facts, cited))
 
     def make_session(conv):
         kg, retriever = graphs.get(conv)
