@@ -277,9 +277,12 @@ class DialogueSession:
         stop_ids = getattr(self.model, "stop_ids", None)
         if self.grounding is None or relevance is None or not facts or not stop_ids or self.closed_book:
             return {}
-        cited = {f.key() for f in self.history[-1].evidence} if self.history else set()
         return {"guide": answer_guide(self.model.tokenizer, self.grounding, question, relevance,
-                                      facts, ABSTAIN_TEXT, sorted(stop_ids), cited)}
+                                      facts, ABSTAIN_TEXT, sorted(stop_ids), self.previously_cited())}
+
+    def previously_cited(self) -> set[tuple[str, str, str]]:
+        """Keys of the facts the last turn cited: grounded decoding offers none of them again."""
+        return {f.key() for f in self.history[-1].evidence} if self.history else set()
 
     def _make_retriever(self, kg: KnowledgeGraph):
         from dialogqa.kg.retriever import Retriever

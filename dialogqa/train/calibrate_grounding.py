@@ -44,11 +44,10 @@ def turn_right(turn) -> bool:
 
 
 def prepare(sample) -> tuple:
-    """One recorded turn, (question, relevance, facts, the keys the previous
-    turn cited, expected, unanswerable), as arrays the
-    grid search scores fast: head logits and retrieval scores per fact, and per candidate
-    answer (what ``Grounding.candidates`` offers) its fact, whether it is the near end's label
-    and whether it is right."""
+    """One recorded turn, (question, relevance, facts, the keys of the facts the previous turn
+    cited, expected, unanswerable), as arrays the grid search scores fast: head logits and
+    retrieval scores per fact, and per candidate answer (what ``Grounding.candidates`` offers)
+    its fact, whether it is the near end's label and whether it is right."""
     import numpy as np
 
     from dialogqa.dialogue.grounding import answer_options, logit
@@ -128,7 +127,7 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
     class Recording(DialogueSession):
         def ask(self, text):
             self.last_scored = None
-            cited = {f.key() for f in self.history[-1].evidence} if self.history else set()
+            cited = self.previously_cited()
             try:
                 return super().ask(text)
             finally:
