@@ -363,6 +363,29 @@ def test_question_phrasings_of_a_predicate_count_like_labels_in_their_direction(
     assert reversed_.p_label == "manufacturer"
 
 
+def test_a_label_match_outranks_an_equal_phrasing_match(tmp_path):
+    """Phrasing libraries are noisy: KGConv's gives "located in the administrative territorial
+    entity" the phrasing "What country is … in?". A question that matches one predicate's
+    label as well as another's phrasing takes the label's predicate."""
+    path = tmp_path / "g.ttl"
+    path.write_text("""\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dqa: <https://dialogqa.dev/ns#> .
+ex:Kisoji rdfs:label "Kisoji Beer"@en ; ex:locatedIn ex:Nagano ; ex:country ex:Japan .
+ex:Nagano rdfs:label "Nagano Prefecture"@en .
+ex:Japan rdfs:label "Japan"@en .
+ex:country rdfs:label "country"@en .
+ex:locatedIn rdfs:label "located in the administrative territorial entity"@en ;
+    dqa:question "What country is … in?"@en, "In which state is … located?"@en .
+""")
+    r = Retriever(MemoryKG.from_files([str(path)]), k=5)
+    facts = {f.p_label: f.score for f in r.retrieve("In which country is Kisoji Beer?")}
+    assert facts["country"] > facts["located in the administrative territorial entity"] > 0
+    top = r.retrieve("In which state is Kisoji Beer located?")[0]  # the phrasing still counts
+    assert top.p_label == "located in the administrative territorial entity"
+
+
 def test_facts_reached_from_their_object_are_marked_inverse(kg):
     facts = Retriever(kg, k=30).retrieve("What is the capital of Norway?")
     by_p = {f.p_label: f for f in facts}

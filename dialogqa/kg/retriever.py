@@ -122,6 +122,10 @@ HOP2_DISCOUNT = 0.5
 STEM_PREFIX_DISCOUNT = 0.75  # a label stem matched only by a prefix relation ("discov"/"discoveri")
 STEM_PREFIX_MIN = 5  # the shorter stem of such a pair has at least this many letters
 PHRASINGS_LIMIT = 200  # question phrasings read per predicate and direction
+# A label match outranks an equal phrasing match: phrasing libraries are noisy (KGConv's
+# has "What country is … in?" for "located in the administrative territorial entity",
+# so "In which country is Kisoji Beer?" tied that predicate with "country").
+LABEL_BONUS = 0.05
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -458,8 +462,8 @@ class Retriever:
             fits = (forward != self._names_subject(triple[1])
                     and (answer not in named or entity in named))
         # a question phrasing of the predicate, for this direction, counts like a label
-        return max(self._predicate_match(triple[1], q, fits),
-                   self._phrasing_match(triple[1], forward, q))
+        label = self._predicate_match(triple[1], q, fits)
+        return max(label, self._phrasing_match(triple[1], forward, q)) + LABEL_BONUS * label
 
     def _phrasing_match(self, p: Node, forward: bool, q: Question) -> float:
         """How well the question matches the best of the predicate's question phrasings for
