@@ -208,3 +208,24 @@ def test_free_decoding_flag_turns_grounding_off():
     assert grounding_from_args(parser.parse_args(["ask", "What?", "--free-decoding"])) is False
     assert grounding_from_args(parser.parse_args(["replay", "t.jsonl"])) is None  # the adapter's weights
     assert grounding_from_args(parser.parse_args(["chat", "--free-decoding"])) is False
+
+
+def test_calibration_replays_near_penalties_at_the_best_prior_weight():
+    """The grid cannot tell near penalties apart (its best-prior answer already takes the far
+    end of a tie); only replays with decoding can, so they are swept at the best prior weight."""
+    from dialogqa.train.calibrate_grounding import sweep
+
+    seen = []
+
+    def replay_all(g):  # a model that copies the near end unless the penalty is at least 2
+        seen.append((g.prior_weight, g.near_penalty))
+        return [0.5 + 0.1 * (g.prior_weight == 10) + 0.2 * (g.near_penalty >= 2), 0.6]
+
+    grid = Grounding(head_weight=0.0, retrieval_weight=4.0, abstain_logit=7.5, near_penalty=0.5)
+    by_weight, by_penalty, best = sweep(grid, [3, 10], [0.5, 2, 4], replay_all)
+    assert seen == [(3, 0.5), (10, 0.5), (10, 2), (10, 4)]  # the grid's penalty is not replayed twice
+    assert [r[1].prior_weight for r in by_weight] == [3, 10]
+    assert best[1] == Grounding(0.0, 4.0, 7.5, 2.0, 10.0)  # 2 and 4 tie: the first is kept
+    assert best[0] == pytest.approx((0.8 + 0.6) / 2)
+    _, none, only_weight = sweep(grid, [3, 10], [], replay_all)
+    assert none == [] and only_weight[1].near_penalty == 0.5

@@ -9,6 +9,11 @@ dialogues, and write the weights into its relevance_head.json.
    the same (the mean of their turn accuracies), so a small set is not drowned by a big one.
 3. Replay again with grounded decoding at each ``--prior-weights`` value (how much the prior
    counts against the model's own logits) and keep the best.
+4. At that prior weight, replay at each ``--near-penalties`` value and keep the best. The
+   grid of step 2 cannot choose it: its best-prior answer already takes the far end of a tie,
+   so every penalty scores alike there, while in decoding the model pulls toward the near
+   end (the conversation's topic, "Switzerland" for "What is the name of the public holiday
+   associated with it?") and only a large enough penalty holds it back.
 
     python -m dialogqa.train.calibrate_grounding ADAPTER_DIR DIALOGS.jsonl... [--write]
 
@@ -100,6 +105,24 @@ def fit_prior(files: list[list[tuple]]):
     return best
 
 
+def sweep(grounding, weights, penalties, replay_all):
+    """Steps 3 and 4: replay ``grounding`` at each prior weight, then at the best of them at
+    each near penalty. ``replay_all(g) -> [turn accuracy per file]``. Returns the rows of
+    both sweeps, each (mean, Grounding, shares), and the best row (ties keep the earlier)."""
+    def row(g):
+        shares = replay_all(g)
+        return (sum(shares) / len(shares), g, shares)
+
+    by_weight = [row(replace(grounding, prior_weight=w)) for w in weights]
+    best = max(by_weight, key=lambda r: r[0])
+    by_penalty = []
+    if penalties:
+        by_penalty = [best] + [row(replace(best[1], near_penalty=p)) for p in penalties
+                               if p != best[1].near_penalty]
+        best = max(by_penalty, key=lambda r: r[0])
+    return by_weight, by_penalty, best
+
+
 class _Graphs:
     def __init__(self):
         self.cache: dict[tuple, tuple] = {}
@@ -154,6 +177,9 @@ def main(argv=None) -> int:
     parser.add_argument("transcripts", nargs="+", help="held-out development dialogues (one set a file)")
     parser.add_argument("--prior-weights", default="1,3,10",
                         help="prior weights to replay end to end, comma-separated (default 1,3,10)")
+    parser.add_argument("--near-penalties", default="",
+                        help="near-end penalties to replay end to end at the best prior weight, "
+                             "comma-separated (default: only the grid's)")
     parser.add_argument("--limit", type=int, default=None, help="first N conversations of each file")
     parser.add_argument("--write", action="store_true", help="save the best into relevance_head.json")
     args = parser.parse_args(argv)
@@ -174,21 +200,27 @@ def main(argv=None) -> int:
     grounding, prior = fit_prior(files)
     print(f"prior fit: {grounding.to_json()} -> mean turn accuracy {prior:.3f} (answer = best prior)")
 
-    rows = []
-    for weight in [float(x) for x in args.prior_weights.split(",") if x.strip()]:
-        g = replace(grounding, prior_weight=weight)
+    def replay_all(g) -> list[float]:
         shares = []
         for path in args.transcripts:
             replayed, _ = replay_file(model, graphs, path, g, args.limit, record=False)
             turns = [t for conv in replayed for t in conv.turns]
             shares.append(sum(turn_right(t) for t in turns) / max(len(turns), 1))
-        rows.append((sum(shares) / len(shares), weight, shares))
-    print("prior weight  " + "  ".join(Path(p).name for p in args.transcripts) + "  mean")
-    for mean, weight, shares in rows:
-        print(f"{weight:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
-    best = max(rows, key=lambda r: r[0])
-    chosen = replace(grounding, prior_weight=best[1])
+        return shares
+
+    weights = [float(x) for x in args.prior_weights.split(",") if x.strip()]
+    penalties = [float(x) for x in args.near_penalties.split(",") if x.strip()]
+    names = "  ".join(Path(p).name for p in args.transcripts)
+    by_weight, by_penalty, best = sweep(grounding, weights, penalties, replay_all)
+    print(f"prior weight  {names}  mean")
+    for mean, g, shares in by_weight:
+        print(f"{g.prior_weight:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
     print(f"{'free':>12}  " + "  ".join(f"{s:.3f}" for s in free) + f"  {sum(free) / len(free):.3f}")
+    if by_penalty:
+        print(f"near penalty  {names}  mean   (prior weight {best[1].prior_weight:g})")
+        for mean, g, shares in sorted(by_penalty, key=lambda r: r[1].near_penalty):
+            print(f"{g.near_penalty:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
+    chosen = best[1]
     print(f"best: {chosen.to_json()} (mean turn accuracy {best[0]:.3f})")
     if args.write:
         path = Path(args.adapter) / CONFIG_FILE
