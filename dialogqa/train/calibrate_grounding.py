@@ -48,6 +48,17 @@ def turn_right(turn) -> bool:
     return bool(turn.expected) and not turn.abstained and bool(answer_correct(turn.expected, turn.answer))
 
 
+def turn_accuracy(replayed) -> float:
+    """The share of a replay's turns that ``turn_right`` counts right."""
+    turns = [t for conv in replayed for t in conv.turns]
+    return sum(turn_right(t) for t in turns) / max(len(turns), 1)
+
+
+def table_row(label: str, shares: list[float]) -> str:
+    """One line of the replay tables: the label, each file's accuracy, their mean."""
+    return f"{label:>12}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {sum(shares) / len(shares):.3f}"
+
+
 def prepare(sample) -> tuple:
     """One recorded turn, (question, relevance, facts, the keys of the facts the previous turn
     cited, expected, unanswerable), as arrays the grid search scores fast: head logits and
@@ -196,30 +207,26 @@ def main(argv=None) -> int:
     for path in args.transcripts:
         replayed, samples = replay_file(model, graphs, path, False, args.limit, record=True)
         files.append([prepare(x) for x in samples])
-        free.append(sum(turn_right(t) for conv in replayed for t in conv.turns) / max(len(samples), 1))
+        free.append(turn_accuracy(replayed))
     grounding, prior = fit_prior(files)
     print(f"prior fit: {grounding.to_json()} -> mean turn accuracy {prior:.3f} (answer = best prior)")
 
     def replay_all(g) -> list[float]:
-        shares = []
-        for path in args.transcripts:
-            replayed, _ = replay_file(model, graphs, path, g, args.limit, record=False)
-            turns = [t for conv in replayed for t in conv.turns]
-            shares.append(sum(turn_right(t) for t in turns) / max(len(turns), 1))
-        return shares
+        return [turn_accuracy(replay_file(model, graphs, path, g, args.limit, record=False)[0])
+                for path in args.transcripts]
 
     weights = [float(x) for x in args.prior_weights.split(",") if x.strip()]
     penalties = [float(x) for x in args.near_penalties.split(",") if x.strip()]
     names = "  ".join(Path(p).name for p in args.transcripts)
     by_weight, by_penalty, best = sweep(grounding, weights, penalties, replay_all)
     print(f"prior weight  {names}  mean")
-    for mean, g, shares in by_weight:
-        print(f"{g.prior_weight:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
-    print(f"{'free':>12}  " + "  ".join(f"{s:.3f}" for s in free) + f"  {sum(free) / len(free):.3f}")
+    for _, g, shares in by_weight:
+        print(table_row(f"{g.prior_weight:g}", shares))
+    print(table_row("free", free))
     if by_penalty:
         print(f"near penalty  {names}  mean   (prior weight {best[1].prior_weight:g})")
-        for mean, g, shares in sorted(by_penalty, key=lambda r: r[1].near_penalty):
-            print(f"{g.near_penalty:>12g}  " + "  ".join(f"{s:.3f}" for s in shares) + f"  {mean:.3f}")
+        for _, g, shares in sorted(by_penalty, key=lambda r: r[1].near_penalty):
+            print(table_row(f"{g.near_penalty:g}", shares))
     chosen = best[1]
     print(f"best: {chosen.to_json()} (mean turn accuracy {best[0]:.3f})")
     if args.write:
