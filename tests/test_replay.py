@@ -215,3 +215,37 @@ def test_ask_rejects_an_empty_question(workdir, scripted, capsys, monkeypatch):
     assert main(["ask", "--kg", str(workdir / "tiny.ttl")]) == 2
     assert "no question on stdin" in capsys.readouterr().err
     assert main(["ask", "--kg", str(workdir / "tiny.ttl"), "--k", "0", "q"]) == 2
+
+
+def test_score_rates_recorded_answers_without_the_bot(workdir, capsys):
+    """--score pools already-answered transcripts (a replay split over processes, a recorded
+    chat) into one score, and refuses a turn nobody answered, naming its line."""
+    answered = [
+        conv_line("a", [
+            {"user": "What is the capital of Norway?", "expected": ["Oslo"], "expected_evidence": [CAPITAL],
+             "answer": "Oslo", "evidence": [CAPITAL], "abstained": False, "latency_ms": 100},
+            {"user": "How many people live there?", "expected": ["5,550,203"],
+             "expected_evidence": [POPULATION], "answer": "Oslo", "evidence": [CAPITAL],
+             "abstained": False, "latency_ms": 300},
+        ]),
+        conv_line("b", [
+            {"user": "What is its national anthem?", "unanswerable": True,
+             "answer": "I don't find that in the graph.", "evidence": [], "abstained": True},
+        ]),
+    ]
+    (workdir / "part1.jsonl").write_text(json.dumps(answered[0]) + "\n")
+    (workdir / "part2.jsonl").write_text(json.dumps(answered[1]) + "\n")
+    rc = main(["replay", "--score", str(workdir / "part1.jsonl"), str(workdir / "part2.jsonl"),
+               "--json", str(workdir / "m.json")])
+    assert rc == 0
+    m = json.loads((workdir / "m.json").read_text())
+    assert (m["conversations"], m["turns"]) == (2, 3)
+    assert (m["answer_accuracy"], m["evidence_recall"], m["abstention"]) == (0.5, 0.5, 1.0)
+    assert m["latency_ms"]["p95"] == 300.0
+    assert "| answer accuracy | 0.500 |" in capsys.readouterr().out
+
+    (workdir / "fresh.jsonl").write_text(json.dumps(answered[0]) + "\n" + json.dumps(NORWAY) + "\n")
+    assert main(["replay", "--score", str(workdir / "fresh.jsonl"), "--json", str(workdir / "n.json")]) == 2
+    err = capsys.readouterr().err
+    assert "fresh.jsonl:2: turn 1 of conversation 'norway' has no answer" in err
+    assert "Traceback" not in err and not (workdir / "n.json").exists()

@@ -55,6 +55,9 @@ def register(subparsers) -> None:
                          "facts, no adapter")
     rp.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                     help="print two metrics files side by side (no replay)")
+    rp.add_argument("--score", action="store_true",
+                    help="score the answers already in the transcripts (a replay's --out, a "
+                         "recorded chat; several files pool into one score) without running the bot")
     rp.add_argument("--strict", action="store_true",
                     help="stop at the first malformed transcript line instead of skipping it")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -199,17 +202,8 @@ def run_replay(args: argparse.Namespace) -> int:
     return _replay(args)
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from dialogqa.dialogue.replay import compute_metrics, replay
-    from dialogqa.dialogue.report import markdown_report
-    from dialogqa.dialogue.session import DialogueSession
-    from dialogqa.dialogue.transcript import atomic_write, dumps, read_transcripts, relative_kg
-
-    skipped: list[str] = []
-
-    def warn(message: str) -> None:
-        skipped.append(message)
-        print(f"dialogqa: warning: {message}", file=sys.stderr)
+def _read_all(args: argparse.Namespace, warn) -> list:
+    from dialogqa.dialogue.transcript import read_transcripts
 
     conversations = []
     for path in args.transcripts:
@@ -217,7 +211,58 @@ def _replay(args: argparse.Namespace) -> int:
     if args.limit:
         conversations = conversations[: args.limit]
     if not conversations:
-        raise UserError("no conversation to replay in " + ", ".join(args.transcripts))
+        raise UserError("no conversation to " + ("score" if args.score else "replay") + " in "
+                        + ", ".join(args.transcripts))
+    return conversations
+
+
+def _unanswered(conversations) -> str | None:
+    """Where the first turn without a bot answer is (``--score`` needs every turn answered)."""
+    for conv in conversations:
+        for i, t in enumerate(conv.turns, 1):
+            if not (t.answer or t.abstained or t.timings):
+                where = f"{conv.source}:{conv.line}" if conv.source else conv.id
+                return f"{where}: turn {i} of conversation {conv.id!r} has no answer"
+    return None
+
+
+def _write_scores(args: argparse.Namespace, metrics: dict, skipped: list[str]) -> int:
+    from dialogqa.dialogue.report import markdown_report
+    from dialogqa.dialogue.transcript import atomic_write
+
+    if args.json:
+        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    report = markdown_report(metrics)
+    if args.report:
+        atomic_write(args.report, report)
+    summary = report.split("\n## Per conversation")[0].split("\n", 2)[2]  # the summary table
+    print(summary.rstrip())
+    if skipped:
+        print(f"dialogqa: error: {len(skipped)} malformed transcript line(s) skipped (see above)",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from dialogqa.dialogue.replay import compute_metrics, replay
+    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.transcript import dumps, relative_kg
+
+    skipped: list[str] = []
+
+    def warn(message: str) -> None:
+        skipped.append(message)
+        print(f"dialogqa: warning: {message}", file=sys.stderr)
+
+    conversations = _read_all(args, warn)
+    if args.score:
+        if (where := _unanswered(conversations)):
+            raise UserError(f"{where} to score: replay the transcripts instead of --score")
+        metrics = compute_metrics(conversations)
+        metrics["run"] = {"transcripts": list(args.transcripts), "scored": "recorded answers",
+                          "skipped_lines": len(skipped)}
+        return _write_scores(args, metrics, skipped)
 
     graphs = _Graphs(args)
     for conv in conversations:  # fail on a missing graph before the model loads
@@ -261,18 +306,7 @@ def _replay(args: argparse.Namespace) -> int:
         "k": args.k,
         "skipped_lines": len(skipped),
     }
-    if args.json:
-        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    report = markdown_report(metrics)
-    if args.report:
-        atomic_write(args.report, report)
-    summary = report.split("\n## Per conversation")[0].split("\n", 2)[2]  # the summary table
-    print(summary.rstrip())
-    if skipped:
-        print(f"dialogqa: error: {len(skipped)} malformed transcript line(s) skipped (see above)",
-              file=sys.stderr)
-        return 2
-    return 0
+    return _write_scores(args, metrics, skipped)
 
 
 class _Graphs:
