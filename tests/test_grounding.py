@@ -200,6 +200,35 @@ def test_the_previous_turns_evidence_answers_nothing_now(tmp_path):
     assert "Oslo" in offered[0] and "Oslo" not in offered[1] and ABSTAIN_TEXT in offered[1]
 
 
+def test_only_the_fact_answered_from_steps_aside_and_not_when_named_again(tmp_path):
+    """The previous turn's other citations hold the same label under other facts, which the
+    next question may ask ("In which time zone?" about the country after the city's); and a
+    question that names the predicate asks for that fact again ("No: what is the capital?")."""
+    from dialogqa.turn import Turn
+
+    kg = open_graph(write_graph(tmp_path))
+    session = DialogueSession(kg, ScriptedModel(), grounding=Grounding())
+    zone = lambda s: Fact(URIRef(EX + s), URIRef(EX + "timeZone"), URIRef(EX + "UTC4"),  # noqa: E731
+                          s, "time zone", "UTC-04:00", 1.0)
+    session.history = [Turn("What time zone is Caracas in?", "UTC-04:00",
+                            evidence=[zone("Caracas"), zone("Venezuela")])]
+    assert session.previously_cited("What is its population?") == {zone("Caracas").key()}
+    assert session.previously_cited("In which time zone?") == set()
+    assert session.previously_cited() == {zone("Caracas").key()}
+
+    model = ScriptedModel()
+    model.stop_ids = {0}
+    relevance = lambda lines: [0.9 if "capital" in line else 0.3 for line in lines]  # noqa: E731
+    model.enqueue("Oslo", relevance=relevance)
+    model.enqueue("Oslo", relevance=relevance)
+    session = DialogueSession(kg, model, grounding=Grounding())
+    assert session.ask("What is the capital of Norway?").answer == "Oslo"
+    again = session.ask("No, what is the capital?")
+    offered = [{model.tokenizer.decode(list(ids)) for ids in guide._done} for guide in model.guides]
+    assert "Oslo" in offered[1] and again.answer == "Oslo"
+    assert [f.key() for f in again.evidence][:1] == [(EX + "Norway", EX + "capital", EX + "Oslo")]
+
+
 def test_free_decoding_flag_turns_grounding_off():
     from dialogqa.cli import build_parser
     from dialogqa.dialogue.commands import grounding_from_args

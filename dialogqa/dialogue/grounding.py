@@ -8,9 +8,10 @@ words but restricts them to what the graph says:
 - the candidate answers are the labels of the prompt's facts (both ends of an edge between
   two entities, the object of a fact with a literal value) plus the abstention sentence; a
   label the question itself names is not an answer to it ("Which country borders Canada?"
-  is not "Canada"), nor is a fact the previous turn cited (no two consecutive turns of the
-  KGConv dev files, 2,691 pairs, nor of world.jsonl ask for the same fact; after "Norwegian
-  Krone", "What is its national anthem?" must not get the currency again);
+  is not "Canada"), nor is the fact the previous turn answered from (no two consecutive
+  turns of the KGConv dev files, 2,691 pairs, nor of world.jsonl ask for the same fact; after
+  "Norwegian Krone", "What is its national anthem?" must not get the currency again) unless
+  the question names that fact's predicate (``DialogueSession.previously_cited``);
 - each fact has a prior: a softmax over ``head_weight`` x the relevance head's logit plus
   ``retrieval_weight`` x the retriever's score, with one more option, abstaining, at
   ``abstain_logit``; the label of the end the retriever reached the fact from (its subject,

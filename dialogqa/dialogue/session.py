@@ -278,11 +278,22 @@ class DialogueSession:
         if self.grounding is None or relevance is None or not facts or not stop_ids or self.closed_book:
             return {}
         return {"guide": answer_guide(self.model.tokenizer, self.grounding, question, relevance,
-                                      facts, ABSTAIN_TEXT, sorted(stop_ids), self.previously_cited())}
+                                      facts, ABSTAIN_TEXT, sorted(stop_ids), self.previously_cited(question))}
 
-    def previously_cited(self) -> set[tuple[str, str, str]]:
-        """Keys of the facts the last turn cited: grounded decoding offers none of them again."""
-        return {f.key() for f in self.history[-1].evidence} if self.history else set()
+    def previously_cited(self, question: str = "") -> set[tuple[str, str, str]]:
+        """The key of the fact the last turn answered from (its first citation): grounded
+        decoding does not offer it again, unless ``question`` names its predicate by label.
+        Its other citations hold the same label under other facts, which the next question may
+        well ask ("What time zone is Caracas in?" cites Caracas's and Venezuela's UTC-04:00;
+        "In which time zone?" about Venezuela follows). A question that names the predicate
+        asks for it again: "In what country?" after "Japan" was the answer to "In which state
+        is Kisoji Beer?" wants Japan, not the next-best fact."""
+        if not self.history or not self.history[-1].evidence:
+            return set()
+        fact = self.history[-1].evidence[0]
+        if question and self.retriever is not None and self.retriever.names_predicate(question, fact.p):
+            return set()
+        return {fact.key()}
 
     def _make_retriever(self, kg: KnowledgeGraph):
         from dialogqa.kg.retriever import Retriever

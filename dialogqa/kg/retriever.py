@@ -114,7 +114,7 @@ W_ENTITY = 1.0
 W_TYPE = 0.5
 W_CARRY = 1.0  # "And Sweden?": the previous turn's predicate when the question names none
 CARRY_DISCOUNT = 0.5  # ... or the previous question's words, when that turn cited nothing
-CITED_PENALTY = 0.6  # a fact cited in a recent turn is rarely what the next question asks
+CITED_PENALTY = 0.6  # a fact a recent turn answered from is rarely what the next question asks
 # ... nor are its siblings reached through a hub answer: after "Norway drives on the right",
 # the other countries that drive on the right are rarely the next question.
 SIBLING_PENALTY = 0.3
@@ -403,8 +403,10 @@ class Retriever:
 
     @staticmethod
     def _cited(history: Sequence[Turn]) -> set[Triple]:
+        """The facts recent turns answered from: each turn's first citation (its others hold
+        the same label under other facts, which a next question may ask)."""
         return {(f.s, f.p, _lexical(f.o))
-                for turn in list(history)[-4:] for f in turn.evidence[:2]}
+                for turn in list(history)[-4:] for f in turn.evidence[:1]}
 
     @staticmethod
     def _cited_po(cited: set[Triple]) -> set[tuple[Node, Node]]:
@@ -536,6 +538,11 @@ class Retriever:
         if type_fits is False and hits <= q.answer_type:
             count *= TYPE_MISMATCH
         return discount * count / math.sqrt(len(stems))
+
+    def names_predicate(self, question: str, p: Node) -> bool:
+        """Whether the question's words cover the predicate's label ("In what country?" names
+        "country"); question phrasings do not count, they are too loose for this."""
+        return self._predicate_match(p, self._question(question)) >= 1.0
 
     def _names_subject(self, p: Node) -> bool:
         """Whether the label names its subject ("capital of", "part of"), not its object."""

@@ -161,7 +161,7 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
     class Recording(DialogueSession):
         def ask(self, text):
             self.last_scored = None
-            cited = self.previously_cited()
+            cited = self.previously_cited(text)
             try:
                 return super().ask(text)
             finally:
