@@ -284,10 +284,11 @@ class DialogueSession:
         """The key of the fact the last turn answered from (its first citation): grounded
         decoding does not offer it again, unless ``question`` names its predicate by label.
         Its other citations hold the same label under other facts, which the next question may
-        well ask ("What time zone is Caracas in?" cites Caracas's and Venezuela's UTC-04:00;
-        "In which time zone?" about Venezuela follows). A question that names the predicate
-        asks for it again: "In what country?" after "Japan" was the answer to "In which state
-        is Kisoji Beer?" wants Japan, not the next-best fact."""
+        well ask (KGConv dev: "What time zone is it located in?", about Trinidad and Tobago,
+        cites its UTC-04:00 and Port of Spain's; "In which time zone?" asks Port of Spain's).
+        A question that names the predicate may ask for it again ("In what country?" after
+        "Japan" was the answer to "In which state is Kisoji Beer?"): it stays a candidate,
+        though the retriever still docks it as recently cited."""
         if not self.history or not self.history[-1].evidence:
             return set()
         fact = self.history[-1].evidence[0]
