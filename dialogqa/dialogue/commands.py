@@ -218,9 +218,11 @@ def _read_all(args: argparse.Namespace, warn) -> list:
 
 def _unanswered(conversations) -> str | None:
     """Where the first turn without a bot answer is (``--score`` needs every turn answered)."""
+    from dialogqa.dialogue.transcript import answered
+
     for conv in conversations:
         for i, t in enumerate(conv.turns, 1):
-            if not (t.answer or t.abstained or t.timings):
+            if not answered(t):
                 where = f"{conv.source}:{conv.line}" if conv.source else conv.id
                 return f"{where}: turn {i} of conversation {conv.id!r} has no answer"
     return None

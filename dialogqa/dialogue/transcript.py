@@ -156,6 +156,12 @@ def read_transcripts(path: str | os.PathLike, warn: Callable[[str], None] | None
 
 # -- writing -----------------------------------------------------------------------------
 
+def answered(turn: Turn) -> bool:
+    """Whether the bot's side of a turn is filled in (recorded or replayed): only then does a
+    transcript line carry ``answer``, ``evidence`` and ``abstained``."""
+    return bool(turn.answer or turn.abstained or turn.timings)
+
+
 def turn_to_dict(turn: Turn) -> dict[str, Any]:
     d: dict[str, Any] = {"user": turn.user}
     if turn.expected:
@@ -164,7 +170,7 @@ def turn_to_dict(turn: Turn) -> dict[str, Any]:
         d["expected_evidence"] = [list(t) for t in turn.expected_evidence]
     if turn.unanswerable:
         d["unanswerable"] = True
-    if turn.answer or turn.abstained or turn.timings:  # answered (recorded or replayed)
+    if answered(turn):
         d["answer"] = turn.answer
         d["evidence"] = [list(f.key()) for f in turn.evidence]
         d["abstained"] = bool(turn.abstained)
