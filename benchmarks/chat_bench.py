@@ -61,7 +61,7 @@ QUESTIONS = [
 def conversation_facts():
     from rdflib import Literal, URIRef
 
-    from dialogqa.kg.base import Fact
+    from dialogqa.records import Fact
 
     ex = "http://example.org/"
     facts = []
@@ -219,7 +219,7 @@ def peak_rss_mb() -> float:
 
 def worker(backend: str, args) -> dict:
     from dialogqa.dialogue.render import render
-    from dialogqa.turn import Turn
+    from dialogqa.records import Turn
 
     t0 = time.perf_counter()
     runner = RUNNERS[backend](args.threads)

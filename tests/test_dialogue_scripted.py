@@ -7,7 +7,7 @@ from dialogqa.model.scripted import ScriptedModel, tiny_tokenizer
 def prompt(tok):
     from rdflib import URIRef
 
-    from dialogqa.kg.base import Fact
+    from dialogqa.records import Fact
 
     e = "http://example.org/"
     facts = [Fact(URIRef(e + "a"), URIRef(e + "p"), URIRef(e + x), "A", "p", x) for x in ("X", "Y", "Z")]

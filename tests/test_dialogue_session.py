@@ -7,7 +7,7 @@ from dialogqa.dialogue.session import MAX_QUESTION_CHARS, DialogueSession, says_
 from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.errors import UserError
 from dialogqa.model.scripted import ScriptedModel
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 CAPITAL = (EX + "Norway", EX + "capital", EX + "Oslo")
 
@@ -204,7 +204,7 @@ def test_bad_settings_name_the_flag(kg, model):
 
 
 def test_grounding_without_a_head_cites_the_best_tier_only(kg, model):
-    from dialogqa.kg.base import Fact
+    from dialogqa.records import Fact
 
     def f(s, p, o):
         return Fact(URIRef(EX + s), URIRef(EX + p), URIRef(EX + o), s, p, o)

@@ -11,7 +11,7 @@ from dialogue_fixtures import EX, open_graph, write_graph
 from dialogqa.dialogue.grounding import AnswerGuide, Grounding, answer_guide
 from dialogqa.dialogue.render import ABSTAIN_TEXT
 from dialogqa.dialogue.session import DialogueSession
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.model.scripted import ScriptedModel
 
 
@@ -204,7 +204,7 @@ def test_only_the_fact_answered_from_steps_aside_and_not_when_named_again(tmp_pa
     """The previous turn's other citations hold the same label under other facts, which the
     next question may ask ("In which time zone?" about the country after the city's); and a
     question that names the predicate asks for that fact again ("No: what is the capital?")."""
-    from dialogqa.turn import Turn
+    from dialogqa.records import Turn
 
     kg = open_graph(write_graph(tmp_path))
     session = DialogueSession(kg, ScriptedModel(), grounding=Grounding())

@@ -3,10 +3,10 @@
 import pytest
 from rdflib import XSD, Graph, Literal, URIRef
 
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg.retriever import Question, Retriever
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 EX = "http://example.org/"
 TTL = """\

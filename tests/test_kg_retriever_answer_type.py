@@ -4,10 +4,10 @@ the relation: it must not pull in the many facts whose predicate happens to be n
 import pytest
 from rdflib import Graph, URIRef
 
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg.retriever import Question, Retriever
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 EX = "http://example.org/"
 CITIES = ["Valparaiso", "Concepcion", "Antofagasta", "Temuco", "Rancagua", "Talca", "Arica",

@@ -10,9 +10,9 @@ from dialogqa.dialogue.render import (
     ABSTAIN_TEXT, IM_END, IM_START, MAX_LITERAL_CHARS, MAX_QUESTION_CHARS, clean_text, prompt_order, render,
 )
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.model.scripted import tiny_tokenizer
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 E = "http://example.org/"
 

@@ -11,9 +11,9 @@ from dialogqa.dialogue.replay import compute_metrics, percentile, replay
 from dialogqa.dialogue.report import compare_table, markdown_report
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.dialogue.transcript import Conversation, read_transcripts
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.model.scripted import ScriptedModel
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 CAPITAL = [EX + "Norway", EX + "capital", EX + "Oslo"]
 POPULATION = [EX + "Norway", EX + "population", "5550203"]

@@ -10,12 +10,12 @@ from rdflib import URIRef
 
 from dialogqa.dialogue.render import ABSTAIN_TEXT, render
 from dialogqa.dialogue.transcript import read_transcripts
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg.retriever import Retriever
 from dialogqa.train.examples import (Example, Graphs, build_examples, conversation_examples,
                                      expand, lookup_fact, mix_epoch, split_heldout, target_answer)
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 from dialogqa.errors import UserError
 from train_fixtures import EX, tiny_tokenizer, write_data
 

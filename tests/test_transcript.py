@@ -8,8 +8,8 @@ from dialogqa.dialogue.transcript import (
     write_transcripts,
 )
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
-from dialogqa.turn import Turn
+from dialogqa.records import Fact
+from dialogqa.records import Turn
 
 Q20, P36, Q585 = ("http://www.wikidata.org/entity/Q20", "http://www.wikidata.org/prop/direct/P36",
                   "http://www.wikidata.org/entity/Q585")

@@ -23,7 +23,7 @@ from dialogqa.model.scripted import ScriptedModel
 from dialogqa.tui.app import DARK, LIGHT, create_app
 from dialogqa.tui.panel import EvidencePanel
 from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Closest, Evidence, UserMessage
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 from tui_fixtures import (CAPITAL, POPULATION, SIZE, TINY, GatedModel, answers, app_test, ask, errors,
                           log_texts, make_session, notes, panel_text, screen_text, settle, status,
                           type_and_settle, until_idle, wait_until, write_graph)

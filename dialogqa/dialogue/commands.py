@@ -143,7 +143,7 @@ def run_ask(args: argparse.Namespace) -> int:
     from dialogqa.cli import open_graph_from_args
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.dialogue.transcript import dumps
-    from dialogqa.turn import Turn
+    from dialogqa.records import Turn
 
     _check_numbers(args)
     questions = _questions(args)

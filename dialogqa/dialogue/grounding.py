@@ -38,7 +38,7 @@ import torch
 from rdflib.term import Literal
 
 from dialogqa.dialogue.matching import matches
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 
 _EPS = 1e-6
 

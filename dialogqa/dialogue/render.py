@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from rdflib.term import Literal, Node
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 
 ABSTAIN_TEXT = "I don't find that in the graph."
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dialogqa.dialogue.matching import answer_correct
 from dialogqa.dialogue.transcript import Conversation
 from dialogqa.errors import UserError
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 
 @dataclass

@@ -21,8 +21,8 @@ from typing import Any
 from rdflib.term import Literal, Node, URIRef
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
-from dialogqa.turn import Turn
+from dialogqa.records import Fact
+from dialogqa.records import Turn
 
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 

@@ -1,65 +1,22 @@
 """The one small protocol every knowledge-graph backend implements, and how to open one.
 
-Terms are rdflib terms (``URIRef``, ``Literal``, ``BNode``) whatever the backend, so the
-retriever, the prompt renderer and the transcript writer never care where a fact came from.
-
-Backends are registered by name (``memory``, ``store``, ``endpoint``) and tested by one
-contract suite (tests/test_kg_contract.py) parametrized over all of them.
+Backends are registered by name (``memory``, ``store``, ``endpoint``) as "module:Class"
+strings and imported only when first opened, the way rdflib's ``plugin.register`` loads
+stores lazily: this module imports no backend, and a new backend is one ``register`` call.
+They are tested by one contract suite (tests/test_kg_contract.py) parametrized over all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from rdflib.term import BNode, Literal, Node, URIRef
+from rdflib.term import Node
 
 from dialogqa.errors import UserError
-
-Triple = tuple[Node, Node, Node]
-
-DEFAULT_LANGS: tuple[str, ...] = ("en", "")  # "" = untagged
-
-
-def term_key(term: Node) -> str:
-    """A term as the transcript format writes it: IRIs as themselves, literals as lexical form."""
-    return str(term)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One triple plus the labels it is shown with; ``score`` is the retriever's rank score."""
-
-    s: Node
-    p: Node
-    o: Node
-    s_label: str = ""
-    p_label: str = ""
-    o_label: str = ""
-    score: float = 0.0
-    # The retriever reached it from its object: the question asks for its subject ("Which
-    # city is the capital of Norway?" -> Oslo . capital of . Norway). Not part of equality.
-    inverse: bool = field(default=False, compare=False)
-
-    @property
-    def triple(self) -> Triple:
-        return (self.s, self.p, self.o)
-
-    def key(self) -> tuple[str, str, str]:
-        """The triple as the transcript format stores it (``expected_evidence``/``evidence``)."""
-        return (term_key(self.s), term_key(self.p), term_key(self.o))
-
-
-@dataclass(frozen=True)
-class Match:
-    """An entity a text mentions: which one, how sure, which label matched where."""
-
-    entity: Node
-    score: float  # 1.0 exact label match, lower for fuzzy/partial
-    label: str  # the label that matched
-    start: int = -1  # character span in the text, -1 when unknown
-    end: int = -1
+from dialogqa.kg.labels import DEFAULT_LANGS
+from dialogqa.records import Match, QueryResult, Triple
 
 
 @runtime_checkable
@@ -91,19 +48,34 @@ class KnowledgeGraph(Protocol):
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         """Out-edges then in-edges of an entity, at most ``limit`` of each, label triples left out."""
 
-    def query(self, sparql: str) -> "QueryResult":
+    def query(self, sparql: str) -> QueryResult:
         """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command)."""
 
     def close(self) -> None: ...
 
 
-@dataclass
-class QueryResult:
-    """A SELECT's rows (variables and terms) or an ASK's boolean."""
+# name -> "module:Class"; the class has ``open_source(source, fmt=, langs=, progress=)``
+_BACKENDS: dict[str, str] = {}
 
-    variables: list[str] = field(default_factory=list)
-    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
-    boolean: bool | None = None
+
+def register(name: str, target: str) -> None:
+    """Make a backend openable by ``name``; ``target`` is "module:Class", imported on first use."""
+    _BACKENDS[name] = target
+
+
+def backend(name: str) -> type:
+    """The backend class registered as ``name`` (imported now if it was not yet)."""
+    try:
+        module_name, _, attr = _BACKENDS[name].partition(":")
+    except KeyError:
+        raise UserError(f"no knowledge-graph backend named {name!r} "
+                        f"(known: {', '.join(sorted(_BACKENDS))})") from None
+    return getattr(importlib.import_module(module_name), attr)
+
+
+register("memory", "dialogqa.kg.memory:MemoryKG")  # RDF files parsed into an rdflib Graph
+register("store", "dialogqa.kg.store:StoreKG")  # an on-disk store built by `kg load`
+register("endpoint", "dialogqa.kg.endpoint:EndpointKG")  # a remote SPARQL 1.1 endpoint
 
 
 def open_kg(
@@ -115,38 +87,12 @@ def open_kg(
     progress: bool = False,
 ) -> KnowledgeGraph:
     """Open a graph from files (in memory), an on-disk store, or a SPARQL endpoint."""
-    chosen = [x for x in (bool(files), store is not None, endpoint is not None) if x]
-    if len(chosen) > 1:
+    given = [(name, source) for name, source in
+             (("memory", list(files)), ("store", store), ("endpoint", endpoint))
+             if source not in (None, [])]
+    if len(given) > 1:
         raise UserError("give only one of --kg FILE..., --store DIR, --endpoint URL")
-    if endpoint is not None:
-        from dialogqa.kg.endpoint import EndpointKG
-
-        return EndpointKG(endpoint, langs=langs)
-    if store is not None:
-        from dialogqa.kg.store import StoreKG
-
-        return StoreKG.open(store, langs=langs)
-    if files:
-        from dialogqa.kg.memory import MemoryKG
-
-        return MemoryKG.from_files(files, fmt=fmt, langs=langs, progress=progress)
-    raise UserError("no graph given: use --kg FILE..., --store DIR or --endpoint URL")
-
-
-def is_entity(term: Node) -> bool:
-    return isinstance(term, (URIRef, BNode))
-
-
-def is_literal(term: Node) -> bool:
-    return isinstance(term, Literal)
-
-
-def iter_chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    if not given:
+        raise UserError("no graph given: use --kg FILE..., --store DIR or --endpoint URL")
+    [(name, source)] = given
+    return backend(name).open_source(source, fmt=fmt, langs=langs, progress=progress)

@@ -117,7 +117,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 # -- kg query -----------------------------------------------------------------------------
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from dialogqa.kg.base import term_key
+    from dialogqa.records import term_key
 
     text = args.sparql
     if text.startswith("@"):

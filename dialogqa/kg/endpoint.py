@@ -23,8 +23,9 @@ from collections.abc import Iterator, Sequence
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import DEFAULT_LANGS, QueryResult, Triple
+from dialogqa.records import QueryResult, Triple
 from dialogqa.kg.labels import (
+    DEFAULT_LANGS,
     LABEL_PREDICATE_RANK,
     LABEL_PREDICATES,
     LOCAL_NAME_RANK,
@@ -70,6 +71,11 @@ class EndpointKG:
         self._is_predicate = functools.lru_cache(maxsize=65536)(self._is_predicate)
         self._degree = functools.lru_cache(maxsize=65536)(self._degree)
         self.ask("ASK { ?s ?p ?o }")  # unreachable or not SPARQL: say so now, not mid-chat
+
+    @classmethod
+    def open_source(cls, url, fmt=None, langs=DEFAULT_LANGS, progress=False) -> "EndpointKG":
+        """The registry's uniform opener (``open_kg``); an endpoint has no format or progress."""
+        return cls(url, langs=langs)
 
     # -- HTTP -----------------------------------------------------------------------------
 

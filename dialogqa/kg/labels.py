@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from rdflib.term import Literal, Node, URIRef
 
+DEFAULT_LANGS: tuple[str, ...] = ("en", "")  # label languages, best first; "" = untagged
+
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"

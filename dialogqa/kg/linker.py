@@ -360,7 +360,7 @@ def to_matches(hits: list[Hit], is_predicate, limit: int, degree=None) -> list:
     relation, which the retriever ranks facts by, not an entity to start from.  ``degree``
     breaks ties among equally good readings of a span where the index does not know it
     (an endpoint); it costs a graph lookup, so it runs only on hits that can make the cut."""
-    from dialogqa.kg.base import Match
+    from dialogqa.records import Match
 
     groups: dict[tuple[int, float], list[Hit]] = {}
     for h in hits:  # hits come longest span, best score first

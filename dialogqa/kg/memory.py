@@ -12,8 +12,9 @@ from rdflib import Dataset, Graph
 from rdflib.term import Literal, Node, URIRef
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import DEFAULT_LANGS, QueryResult, Triple
+from dialogqa.records import QueryResult, Triple
 from dialogqa.kg.labels import (
+    DEFAULT_LANGS,
     LABEL_PREDICATE_RANK,
     LABEL_PREDICATE_TERMS,
     LOCAL_NAME_RANK,
@@ -49,6 +50,11 @@ class MemoryKG:
         # entity linking asks these of the same few entities over and over
         self._is_predicate = functools.lru_cache(maxsize=65536)(self._is_predicate)
         self._degree = functools.lru_cache(maxsize=65536)(self._degree)
+
+    @classmethod
+    def open_source(cls, files, fmt=None, langs=DEFAULT_LANGS, progress=False) -> "MemoryKG":
+        """The registry's uniform opener (``open_kg``): ``files`` parsed into memory."""
+        return cls.from_files(files, fmt=fmt, langs=langs, progress=progress)
 
     @classmethod
     def from_files(cls, files: Sequence[str | os.PathLike], fmt: str | None = None,

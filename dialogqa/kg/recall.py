@@ -88,7 +88,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def gold_history_turn(turn):
     """An earlier turn as a perfect bot would have left it: gold answer, gold evidence."""
     from dialogqa.dialogue.transcript import fact_from_key
-    from dialogqa.turn import Turn
+    from dialogqa.records import Turn
 
     return Turn(user=turn.user, answer=turn.expected[0] if turn.expected else "",
                 evidence=[fact_from_key(t) for t in turn.expected_evidence],

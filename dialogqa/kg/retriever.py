@@ -32,10 +32,11 @@ import snowballstemmer
 from rdflib import XSD
 from rdflib.term import Literal, Node
 
-from dialogqa.kg.base import Fact, KnowledgeGraph, Triple
+from dialogqa.records import Fact, Triple
+from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
-from dialogqa.turn import Turn
+from dialogqa.records import Turn
 
 _WORD = re.compile(r"\w+")
 _STEM = snowballstemmer.stemmer("english")

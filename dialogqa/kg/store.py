@@ -20,8 +20,8 @@ import pyoxigraph as ox
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import DEFAULT_LANGS, QueryResult, Triple
-from dialogqa.kg.labels import LOCAL_NAME_RANK, fallback_label, is_label_predicate, sort_labels
+from dialogqa.records import QueryResult, Triple
+from dialogqa.kg.labels import DEFAULT_LANGS, LOCAL_NAME_RANK, fallback_label, is_label_predicate, sort_labels
 from dialogqa.kg.linker import LabelIndex, entity_key, to_matches
 from dialogqa.kg.loading import check_file, guess_format
 from dialogqa.kg.store_load import FORMAT_VERSION, LABELS_DB, META, OXIGRAPH_DIR, build_store
@@ -97,6 +97,11 @@ class StoreKG:
         except OSError as exc:
             raise UserError(f"--store {path}: cannot open the store ({exc})") from None
         return cls(p, store, LabelIndex(str(p / LABELS_DB)), meta, langs)
+
+    @classmethod
+    def open_source(cls, path, fmt=None, langs=DEFAULT_LANGS, progress=False) -> "StoreKG":
+        """The registry's uniform opener (``open_kg``); a store has no format or progress."""
+        return cls.open(path, langs=langs)
 
     @classmethod
     def load(cls, files: Sequence[str | os.PathLike], path: str | os.PathLike, fmt: str | None = None,

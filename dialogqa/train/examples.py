@@ -41,8 +41,8 @@ from rdflib.term import Literal, URIRef
 from dialogqa.dialogue.render import ABSTAIN_TEXT, render
 from dialogqa.dialogue.transcript import Conversation, read_transcripts, term_from_key
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
-from dialogqa.turn import Turn
+from dialogqa.records import Fact
+from dialogqa.records import Turn
 
 
 @dataclass

@@ -36,7 +36,8 @@ from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import KnowledgeGraph, term_key
+from dialogqa.records import term_key
+from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import is_label_predicate, local_name
 from dialogqa.kg.linker import opaque_local_name
 

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 from textual.worker import get_current_worker
 
 from dialogqa.errors import UserError
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.tui import session_commands, slash
 from dialogqa.tui.session_commands import graph_line
 from dialogqa.tui.complete import CommandSuggester

@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage
 
 PANEL_FACTS = 8  # closest facts listed for an abstention

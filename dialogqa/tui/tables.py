@@ -13,7 +13,7 @@ from rich.table import Table
 from rdflib.term import URIRef
 from rich.text import Text
 
-from dialogqa.kg.base import QueryResult
+from dialogqa.records import QueryResult
 
 MAX_ROWS = 50  # rows of a /sparql result shown in the log (the count says how many more)
 

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from dialogqa.kg.base import Fact
+from dialogqa.records import Fact
 
 ABSTAIN_MARK = "∅ not in the graph"
 CLOSEST_SHOWN = 3  # closest facts under an abstention in the log (the panel shows more)
