@@ -1,5 +1,5 @@
 import sys
 
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 sys.exit(main())

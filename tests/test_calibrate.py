@@ -33,7 +33,7 @@ def test_head_saves_and_loads_its_threshold(tmp_path):
 
 def test_session_takes_the_heads_threshold_unless_given():
     from dialogqa.dialogue.session import DialogueSession
-    from dialogqa.model.scripted import ScriptedModel
+    from scripted import ScriptedModel
 
     model = ScriptedModel()
     model.head = RelevanceHead(8)

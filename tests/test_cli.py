@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 
 def test_help_lists_commands(capsys):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dialogue_fixtures import write_graph
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,7 +48,7 @@ def test_shipped_adapter_answers_grounded_and_abstains(tmp_path):
     """The shipped adapter with its calibrated grounded decoding, on the world graph: the
     answer is the fact's label (free decoding garbled this one: "Oakanen"), the evidence the
     fact it copied; a relation the graph lacks gets the abstention sentence."""
-    from dialogqa.dialogue.commands import default_adapter_dir
+    from dialogqa.model.base import default_adapter_dir
     from dialogqa.dialogue.render import ABSTAIN_TEXT
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.kg.base import open_kg

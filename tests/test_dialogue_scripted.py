@@ -1,7 +1,7 @@
 import pytest
 
 from dialogqa.dialogue.render import ABSTAIN_TEXT, render
-from dialogqa.model.scripted import ScriptedModel, tiny_tokenizer
+from scripted import ScriptedModel, tiny_tokenizer
 
 
 def prompt(tok):

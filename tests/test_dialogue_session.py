@@ -6,7 +6,7 @@ from dialogqa.dialogue.render import ABSTAIN_TEXT
 from dialogqa.dialogue.session import MAX_QUESTION_CHARS, DialogueSession, says_abstain
 from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.errors import UserError
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 from dialogqa.records import Turn
 
 CAPITAL = (EX + "Norway", EX + "capital", EX + "Oslo")

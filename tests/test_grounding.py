@@ -12,7 +12,7 @@ from dialogqa.dialogue.grounding import AnswerGuide, Grounding, answer_guide
 from dialogqa.dialogue.render import ABSTAIN_TEXT
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.records import Fact
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 
 
 def fact(s, p, o, score=1.0):
@@ -230,8 +230,8 @@ def test_only_the_fact_answered_from_steps_aside_and_not_when_named_again(tmp_pa
 
 
 def test_free_decoding_flag_turns_grounding_off():
-    from dialogqa.cli import build_parser
-    from dialogqa.dialogue.commands import grounding_from_args
+    from dialogqa.commands.cli import build_parser
+    from dialogqa.commands.options import grounding_from_args
 
     parser = build_parser()
     assert grounding_from_args(parser.parse_args(["ask", "What?", "--free-decoding"])) is False

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import SMALL_TRIPLES
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 EX = "http://example.org/"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 EX = "http://example.org/"
 TTL = """\

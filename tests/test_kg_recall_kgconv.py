@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 
 KGCONV = Path(os.environ.get("DIALOGQA_KGCONV")
               or Path(__file__).resolve().parents[1].parent / "shared/data/kgconv")

@@ -10,8 +10,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, XSD
 
 from dialogqa.errors import UserError
-from dialogqa.kg import world
-from dialogqa.kg.world import PROP, WORLD, build_world, default_world_path, register_build_world
+from dialogqa.datasets import world
+from dialogqa.commands.kg import register_build_world
+from dialogqa.datasets.world import PROP, WORLD, build_world, default_world_path
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def _parser():
 
 
 def test_command_writes_the_file(tmp_path, capsys):
-    from dialogqa.cli import main
+    from dialogqa.commands.cli import main
 
     assert main(["kg", "build-world", "--out", str(tmp_path / "w.ttl"),
                  "--min-city-population", "3000000"]) == 0

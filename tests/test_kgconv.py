@@ -5,8 +5,8 @@ import json
 import pytest
 from rdflib import RDFS, XSD, Graph, Literal, URIRef
 
-from dialogqa.cli import main
-from dialogqa.kg.kgconv import to_term
+from dialogqa.commands.cli import main
+from dialogqa.datasets.kgconv import to_term
 
 WD = "http://www.wikidata.org/entity/"
 WDT = "http://www.wikidata.org/prop/direct/"

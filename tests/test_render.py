@@ -11,7 +11,7 @@ from dialogqa.dialogue.render import (
 )
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
-from dialogqa.model.scripted import tiny_tokenizer
+from scripted import tiny_tokenizer
 from dialogqa.records import Turn
 
 E = "http://example.org/"

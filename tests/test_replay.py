@@ -5,14 +5,14 @@ import pytest
 from rdflib import Literal, URIRef
 
 from dialogue_fixtures import EX, open_graph, write_graph
-from dialogqa.cli import main
-from dialogqa.dialogue import commands
+from dialogqa.commands.cli import main
+from dialogqa.commands import dialogue as commands
 from dialogqa.dialogue.replay import compute_metrics, percentile, replay
 from dialogqa.dialogue.report import compare_table, markdown_report
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.dialogue.transcript import Conversation, read_transcripts
 from dialogqa.records import Fact
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 from dialogqa.records import Turn
 
 CAPITAL = [EX + "Norway", EX + "capital", EX + "Oslo"]

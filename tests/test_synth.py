@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from dialogqa.cli import main
+from dialogqa.commands.cli import main
 from dialogqa.errors import UserError
 from dialogqa.kg.memory import MemoryKG
-from dialogqa.train import synth
-from dialogqa.train.synth import SynthConfig, Templates, kind_counts, synthesize
+from dialogqa.datasets import synth
+from dialogqa.datasets.synth import SynthConfig, Templates, kind_counts, synthesize
 
 KGCONV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kgconv"
 

@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 
 from dialogqa.errors import UserError  # noqa: E402
 from dialogqa.train.config import TrainConfig, load_saved_config  # noqa: E402
-from dialogqa.train.recipe import register_train, train  # noqa: E402
+from dialogqa.commands.train import register_train  # noqa: E402
+from dialogqa.train.recipe import train  # noqa: E402
 from train_fixtures import tiny_config, write_model  # noqa: E402
 
 
@@ -158,10 +159,10 @@ def test_command_line_config_and_overrides(tmp_path, model_dir):
 
 
 def test_command_line_errors_are_one_line(tmp_path, capsys):
-    from dialogqa.cli import build_parser, main
+    from dialogqa.commands.cli import build_parser, main
 
     if "train" not in build_parser().format_help():
-        pytest.skip("the train command is registered by dialogqa.train.commands")
+        pytest.skip("the train command is registered by dialogqa.commands.train")
     assert main(["train", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml: no such config file" in capsys.readouterr().err
     preset = tmp_path / "p.toml"

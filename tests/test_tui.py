@@ -19,7 +19,7 @@ from textual.widgets import Markdown
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.errors import UserError
 from dialogqa.kg.base import open_kg
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 from dialogqa.tui.app import DARK, LIGHT, create_app
 from dialogqa.tui.panel import EvidencePanel
 from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage, Closest, Evidence, UserMessage

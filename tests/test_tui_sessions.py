@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dialogqa.cli import build_parser, main
+from dialogqa.commands.cli import build_parser, main
 from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.errors import UserError
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 from dialogqa.tui.app import create_app
-from dialogqa.tui.commands import describe_model, session_factory
+from dialogqa.commands.chat import describe_model, session_factory
 from dialogqa.tui.sessions import last_conversation, sessions_dir
 from dialogqa.tui.widgets import Evidence, UserMessage
 from tui_fixtures import (CAPITAL, POPULATION, SIZE, answers, app_test, ask, log_texts, notes,

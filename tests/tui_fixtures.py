@@ -18,7 +18,7 @@ from rich.text import Text
 
 from dialogqa.dialogue.session import DialogueSession
 from dialogqa.kg.base import open_kg
-from dialogqa.model.scripted import ScriptedModel
+from scripted import ScriptedModel
 from dialogqa.tui.widgets import BotMessage
 
 SIZE = (100, 30)

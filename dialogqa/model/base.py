@@ -10,6 +10,7 @@ the tests enqueue replies on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -29,3 +30,9 @@ class ChatModel(Protocol):
         first answer token only (the session's abstention bias). ``guide``: called as
         ``guide(answer_ids_so_far, logits) -> logits`` before each pick (grounded decoding,
         dialogue/grounding.py); the session passes one only to a model with ``stop_ids``."""
+
+
+def default_adapter_dir() -> Path | None:
+    """The adapter shipped inside the package (dialogqa/adapters/default), if there is one."""
+    path = Path(__file__).resolve().parents[1] / "adapters" / "default"
+    return path if (path / "adapter_config.json").is_file() else None

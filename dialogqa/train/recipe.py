@@ -15,7 +15,6 @@ Heavy imports stay inside functions so ``dialogqa --help`` does not load torch.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -25,45 +24,10 @@ import time
 from pathlib import Path
 
 from dialogqa.errors import UserError
-from dialogqa.train.config import CONFIG_TOML, TrainConfig, add_config_flags, build_config, flag
+from dialogqa.train.config import TrainConfig, flag
 
 # Settings a resumed run must share with its checkpoint: they fix the adapter's shape.
 SHAPE_KEYS = ("model", "lora_rank", "lora_alpha", "lora_targets", "lora_layers")
-
-
-def register_train(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train", help="fine-tune the model (LoRA: answers + fact relevance) on dialogues",
-        description="Multi-task LoRA fine-tuning on transcript dialogues: answer generation "
-                    "(cross-entropy on the answer tokens) plus relevance of each candidate fact "
-                    "line (binary cross-entropy), on prompts rendered exactly as the chat does. "
-                    "Writes OUT/best and OUT/last: peft adapter + relevance head + config, "
-                    "loadable with --adapter DIR. Runs under torchrun --nproc_per_node=N too.",
-        epilog="examples: dialogqa train --config training/default.toml | "
-               "dialogqa train --config training/default.toml --lr 1e-4 --set sources.1.weight=0.5 | "
-               "dialogqa train --resume runs/default/last --epochs 3")
-    p.add_argument("--config", metavar="FILE.toml", help="preset (e.g. training/default.toml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any setting, TOML value syntax (repeatable): --set lr=1e-4, "
-                        "--set sources.0.weight=2")
-    add_config_flags(p)
-    p.set_defaults(handler=run_train)
-
-
-def run_train(args: argparse.Namespace) -> int:
-    config_path = args.config
-    if not config_path and args.resume:  # continue with the checkpoint's own settings
-        config_path = Path(args.resume) / CONFIG_TOML
-        if not config_path.is_file():
-            raise UserError(f"--resume {args.resume}: no {CONFIG_TOML} there: not a training checkpoint")
-    flags = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
-             if name != "sources" and getattr(args, name, None) is not None}
-    cfg = build_config(config_path, args.set, flags)
-    if not cfg.sources:
-        raise UserError("no training data: the config needs [[sources]] with transcripts = [...] "
-                        "(see training/default.toml)")
-    summary = train(cfg)
-    return 0 if summary.get("steps", 0) > 0 else 2
 
 
 def train(cfg: TrainConfig) -> dict:

