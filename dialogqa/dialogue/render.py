@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from rdflib.term import Literal, Node
 
 from dialogqa.errors import UserError
+from dialogqa.kg.labels import iri_tail
 from dialogqa.records import Fact
 
 ABSTAIN_TEXT = "I don't find that in the graph."
@@ -101,17 +102,12 @@ def clean_text(text: str, limit: int | None = None) -> str:
 
 def _entity_text(label: str, term: Node) -> str:
     # "|" separates the three fields of a fact line; keep it out of names
-    return clean_text(label or _local_name(term), MAX_ENTITY_CHARS).replace("|", "/")
+    return clean_text(label or iri_tail(str(term)), MAX_ENTITY_CHARS).replace("|", "/")
 
 
 def _literal_text(label: str) -> str:
     value = clean_text(label, MAX_LITERAL_CHARS)
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _local_name(term: Node) -> str:
-    text = str(term)
-    return re.split(r"[/#:]", text.rstrip("/#"))[-1] or text
 
 
 def fact_line(fact: Fact) -> str:

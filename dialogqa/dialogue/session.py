@@ -37,14 +37,13 @@ from rdflib.term import Literal, Node
 
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
-from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
+from dialogqa.dialogue.render import ABSTAIN_TEXT, MAX_QUESTION_CHARS, clean_text, render
 from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.records import Turn
 
-MAX_QUESTION_CHARS = 1000
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
 
 # What a model says when it declines; the abstention sentence itself is what it is trained on.
@@ -223,7 +222,7 @@ class DialogueSession:
             turn.evidence = [replace(f, score=round(float(score), 4))
                              for score, f in cited][: self.max_evidence]
         else:
-            turn.evidence = self._grounded(question, turn.answer, facts)
+            turn.evidence = self._cited_by_answer(question, turn.answer, facts)
         yield self._finish(turn, ms)
 
     def _finish_abstained(self, turn: Turn, ms) -> Iterator[str | Turn]:
@@ -241,7 +240,7 @@ class DialogueSession:
         self._save()
         return turn
 
-    def _grounded(self, question: str, answer: str, facts: Sequence[Fact]) -> list[Fact]:
+    def _cited_by_answer(self, question: str, answer: str, facts: Sequence[Fact]) -> list[Fact]:
         """Without a relevance head: the facts the answer names, else the first retrieved."""
         return (self._named(question, answer, facts) or list(facts))[: self.max_evidence]
 

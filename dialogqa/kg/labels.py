@@ -46,10 +46,20 @@ def is_label_predicate(p: Node) -> bool:
     return p in LABEL_PREDICATE_TERMS
 
 
+def _last_segment(iri: str) -> str:
+    return re.split(r"[/#:]", iri.rstrip("/#"))[-1] if iri else ""
+
+
+def iri_tail(iri: str) -> str:
+    """The last segment of an IRI as it is written (``.../capitalCity`` -> "capitalCity"),
+    else the IRI: what the prompt shows for a term that came without a label."""
+    return _last_segment(iri) or iri
+
+
 def local_name(iri: str) -> str:
     """The last segment of an IRI as words: ``.../NewYorkCity`` -> "New York City",
     ``.../capital_city`` -> "capital city", ``Q20`` stays "Q20"."""
-    tail = re.split(r"[/#:]", iri.rstrip("/#"))[-1] if iri else ""
+    tail = _last_segment(iri)
     if not tail:
         return iri
     from urllib.parse import unquote

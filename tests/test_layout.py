@@ -1,0 +1,70 @@
+"""The package's rooms as dialogqa/__init__.py describes them, checked on the import graph
+(every import statement, including the ones inside functions)."""
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dialogqa"
+# what each room may import of the project (besides itself)
+ALLOWED = {
+    "errors": set(),
+    "records": set(),
+    "kg": {"errors", "records"},
+    "model": {"errors", "records"},
+    "dialogue": {"errors", "records", "kg", "model"},
+    "datasets": {"errors", "records", "kg", "dialogue"},
+    "train": {"errors", "records", "kg", "model", "dialogue", "datasets"},
+    "tui": {"errors", "records", "kg", "model", "dialogue"},
+    "commands": {"errors", "records", "kg", "model", "dialogue", "datasets", "train", "tui", ""},
+    "__main__": {"commands"},
+}
+CORE = ("kg", "dialogue", "model", "records", "errors")
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _room(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+@pytest.fixture(scope="module")
+def graph() -> nx.DiGraph:
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    g = nx.DiGraph()
+    for name, path in modules.items():
+        g.add_node(name, path=path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            g.add_edges_from((name, t) for t in targets if t in modules and t != name)
+    return g
+
+
+def test_every_room_imports_only_the_rooms_below_it(graph):
+    wrong = [(a, b) for a, b in graph.edges
+             if _room(a) != _room(b) and _room(b) not in ALLOWED[_room(a)]]
+    assert wrong == []
+
+
+def test_no_module_imports_itself_round_a_circle(graph):
+    assert list(nx.simple_cycles(graph)) == []
+
+
+def test_records_import_nothing_of_the_project(graph):
+    assert list(graph.successors("dialogqa.records")) == []
+
+
+def test_every_room_says_what_it_is_for():
+    for init in PACKAGE.glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert "import" in doc, f"{init}: the docstring should say what the room may import"
