@@ -211,10 +211,10 @@ def test_grounding_without_a_head_cites_the_best_tier_only(kg, model):
 
     facts = [f("Finland", "border", "Norway"), f("Norway", "capital", "Oslo"), f("Sweden", "border", "Norway")]
     session = DialogueSession(kg, model)
-    assert session._grounded("Capital?", "The capital of Norway is Oslo.", facts) == [facts[1]]
-    assert session._grounded("What is the capital of Norway?", "Oslo.", facts) == [facts[1]]
-    assert session._grounded("Neighbours?", "Norway.", facts) == [facts[0], facts[2]]
-    assert session._grounded("q", "no idea what", facts) == facts  # nothing named: top retrieved
+    assert session._cited_by_answer("Capital?", "The capital of Norway is Oslo.", facts) == [facts[1]]
+    assert session._cited_by_answer("What is the capital of Norway?", "Oslo.", facts) == [facts[1]]
+    assert session._cited_by_answer("Neighbours?", "Norway.", facts) == [facts[0], facts[2]]
+    assert session._cited_by_answer("q", "no idea what", facts) == facts  # nothing named: top retrieved
 
 
 def test_abstain_bias_lowers_the_abstention_first_token(kg):
