@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
+
+if TYPE_CHECKING:
+    from dialogqa.kg.sparql_guard import QueryLimits
 
 Triple = tuple[Node, Node, Node]
 
@@ -91,8 +94,9 @@ class KnowledgeGraph(Protocol):
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         """Out-edges then in-edges of an entity, at most ``limit`` of each, label triples left out."""
 
-    def query(self, sparql: str) -> "QueryResult":
-        """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command)."""
+    def query(self, sparql: str, limits: "QueryLimits | None" = None) -> "QueryResult":
+        """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command) within ``limits``
+        (sparql_guard.QueryLimits; None: its defaults, a row cap and a timeout, no SERVICE)."""
 
     def close(self) -> None: ...
 
@@ -104,6 +108,7 @@ class QueryResult:
     variables: list[str] = field(default_factory=list)
     rows: list[tuple[Node | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
+    truncated: bool = False  # the row cap was reached: there are more rows
 
 
 def open_kg(
