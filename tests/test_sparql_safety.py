@@ -137,6 +137,11 @@ def test_ordinary_read_queries_still_pass(small_ttl, query, rows):
         assert len(res.rows) == rows
 
 
+def test_deep_nesting_is_a_user_error():
+    with pytest.raises(UserError, match="SPARQL error"):
+        check_query("ASK " + "{ " * 3000 + "}" * 3000, QueryLimits())
+
+
 def test_canonical_text():
     assert canonical_query("SELECT * {} #\rLIMIT 5") == "SELECT * {} \nLIMIT 5"  # CR ends a comment
     assert canonical_query("ASK { ?s ?p '''a\r\nb''' }") == 'ASK { ?s ?p "a\\r\\nb" }'
@@ -267,6 +272,7 @@ def test_kg_query_bad_flags_and_refusals_are_one_line(capsys, small_ttl, silent_
     for argv, fragment in [
         (["--limit", "0"], "--limit must be at least 1, got 0"),
         (["--timeout", "0"], "--timeout must be more than 0 seconds"),
+        (["--timeout", "inf"], "--timeout must be more than 0 seconds (and finite)"),
     ]:
         status, _, err = _run(capsys, "kg", "query", "ASK {}", str(small_ttl), *argv)
         _one_line_error(status, err, fragment)

@@ -41,8 +41,8 @@ class QueryLimits:
     def __post_init__(self):
         if self.rows is not None and self.rows < 1:
             raise UserError(f"--limit must be at least 1, got {self.rows}")
-        if self.timeout is not None and not self.timeout > 0:
-            raise UserError(f"--timeout must be more than 0 seconds, got {self.timeout:g}")
+        if self.timeout is not None and not 0 < self.timeout < 1e7:  # also NaN and inf
+            raise UserError(f"--timeout must be more than 0 seconds (and finite), got {self.timeout:g}")
 
 
 # The project's own fixed queries (graph statistics): every row, no clock; still no SERVICE.
@@ -76,18 +76,27 @@ def check_query(sparql: str, limits: QueryLimits) -> CheckedQuery:
                         "got an update") from None
     except ValueError as exc:  # a code point rdflib cannot expand
         raise UserError(f"SPARQL error: {exc}") from None
+    except RecursionError:
+        raise UserError("SPARQL error: the query nests too deeply to parse") from None
     body = parsed[1]
     form = {"SelectQuery": "SELECT", "AskQuery": "ASK"}.get(body.name)
     if form is None:
         got = body.name.replace("Query", "").upper()
         raise UserError(f"SPARQL error: only SELECT and ASK queries are supported (read-only), got {got}")
-    if not limits.allow_service and _has_service(parsed):
+    if not limits.allow_service and _has_service_safely(parsed):
         raise UserError("SPARQL error: SERVICE (a query to another endpoint over the network) is "
                         "refused; `kg query --allow-service` allows it")
     limit = None
     if "limitoffset" in body and "limit" in body["limitoffset"]:
         limit = int(body["limitoffset"]["limit"])
     return CheckedQuery(form, text, parsed, limit)
+
+
+def _has_service_safely(parsed: Any) -> bool:
+    try:
+        return _has_service(parsed)
+    except RecursionError:
+        raise UserError("SPARQL error: the query nests too deeply to check") from None
 
 
 def _has_service(node: Any) -> bool:
