@@ -62,6 +62,7 @@ class QueryResult:
     variables: list[str] = field(default_factory=list)
     rows: list[tuple[Node | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
+    truncated: bool = False  # the row cap was reached: there are more rows
 
 
 @dataclass

@@ -117,3 +117,41 @@ def virtuoso_graph(virtuoso):
         return loaded[path]
 
     return load
+
+
+# -- a listener that never answers ----------------------------------------------------------
+
+@pytest.fixture
+def silent_listener():
+    """(url, accepted): an HTTP URL on 127.0.0.1 whose server accepts connections and never
+    answers; ``accepted`` counts the connections. Closed, connections and all, at teardown
+    (and after 60 s whatever happens)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:  # the 0.2 s poll, or the socket closed
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    timer = threading.Timer(60, done.set)
+    timer.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/sparql", accepted
+    done.set()
+    timer.cancel()
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    server.close()

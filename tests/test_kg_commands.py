@@ -1,4 +1,4 @@
-"""`dialogqa kg info|query|search|validate|load`, driven through dialogqa.cli.main."""
+"""`dialogqa kg info|query|search|validate|load`, driven through dialogqa.commands.cli.main."""
 
 from __future__ import annotations
 

@@ -178,3 +178,63 @@ def test_query_errors_are_user_errors(kg):
     with pytest.raises(UserError):
         kg.query(f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}")
     assert kg.count() == SMALL_TRIPLES
+
+
+# -- a person's own query: row cap, SERVICE, timeout (sparql_guard) --------------------------
+
+CROSS = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"  # 25 x 25 rows from 25 triples
+
+
+def test_query_rows_stop_at_the_cap_and_say_so(kg):
+    from dialogqa.kg.sparql_guard import QueryLimits
+
+    res = kg.query(CROSS, QueryLimits(rows=7))
+    assert len(res.rows) == 7 and res.truncated
+    assert len(res.variables) == 6
+    res = kg.query(f"SELECT ?c WHERE {{ ?c <{EX}capital> ?x }}", QueryLimits(rows=3))
+    assert len(res.rows) == 3 and not res.truncated  # exactly the cap: nothing more
+    res = kg.query(f"{CROSS} LIMIT 500", QueryLimits(rows=10))  # the query's own LIMIT is higher
+    assert len(res.rows) == 10 and res.truncated
+    assert len(kg.query(CROSS).rows) == 625 and not kg.query(CROSS).truncated  # default cap 1,000
+
+
+def test_service_is_refused_without_reaching_the_network(kg, silent_listener):
+    url, accepted = silent_listener
+    for query in (f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                  f"ASK {{ ?x ?y ?z OPTIONAL {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} }}",
+                  f"SELECT * WHERE {{ {{ SELECT ?s WHERE {{ service <{url}> {{ ?s ?p ?o }} }} }} }}"):
+        with pytest.raises(UserError, match="SERVICE .* refused; `kg query --allow-service`"):
+            kg.query(query)
+    assert accepted == []
+    # a variable or a string named "service" is not a SERVICE clause
+    assert kg.query('SELECT ?service WHERE { ?service ?p "SERVICE <x:y> {}" }').rows == []
+
+
+def test_runaway_query_stops_at_the_timeout(kg):
+    import threading
+
+    from dialogqa.kg.endpoint import EndpointKG
+    from dialogqa.kg.sparql_guard import QueryLimits
+
+    if isinstance(kg, EndpointKG):
+        pytest.skip("a runaway query would keep the shared test server busy; see test_sparql_safety")
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }"
+    with pytest.raises(UserError, match=r"SPARQL query stopped after 0\.5 s .*--timeout"):
+        kg.query(runaway, QueryLimits(timeout=0.5))
+    for thread in threading.enumerate():  # the evaluation itself was stopped, not left running
+        if thread.name == "sparql-query":
+            thread.join(10)
+            assert not thread.is_alive()
+    assert kg.query(f"ASK {{ <{EX}Sweden> <{EX}capital> <{EX}Stockholm> }}").boolean is True
+
+
+def test_allowed_service_still_stops_at_the_timeout(kg, silent_listener):
+    from dialogqa.kg.endpoint import EndpointKG
+    from dialogqa.kg.sparql_guard import QueryLimits
+
+    if isinstance(kg, EndpointKG):
+        pytest.skip("the test server would be the one to call the listener")
+    url, accepted = silent_listener
+    with pytest.raises(UserError, match="stopped after 1 s"):
+        kg.query(f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                 QueryLimits(timeout=1, allow_service=True))

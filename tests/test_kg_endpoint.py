@@ -11,7 +11,8 @@ from rdflib import Graph, Literal, URIRef
 
 from conftest import SMALL_TRIPLES
 from dialogqa.errors import UserError
-from dialogqa.kg.sparql_text import query_form, read_only_query, sparql_iri, sparql_literal
+from dialogqa.kg.sparql_guard import QueryLimits, check_query, with_row_cap
+from dialogqa.kg.sparql_text import sparql_iri, sparql_literal
 
 EVIL = [
     'plain',
@@ -51,16 +52,20 @@ def test_literal_language_and_datatype():
 
 
 def test_only_select_and_ask_and_always_a_limit():
-    assert query_form("PREFIX ex: <http://x/>\n# c\nBASE <http://y/> select * {}") == "SELECT"
+    def sent(query):
+        return with_row_cap(check_query(query, QueryLimits()), 100)
+
+    assert check_query("PREFIX ex: <http://x/>\n# c\nBASE <http://y/> select * {}", QueryLimits()).form == "SELECT"
     for update in ["INSERT DATA { <a:b> <a:c> <a:d> }", "DELETE WHERE { ?s ?p ?o }", "CLEAR ALL",
                    "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "PREFIX x: <y:> DROP ALL", ""]:
         with pytest.raises(UserError, match="only SELECT and ASK"):
-            read_only_query(update, 100)
-    assert read_only_query("SELECT * { ?s ?p ?o }", 100)[1].endswith("\nLIMIT 100")
-    assert read_only_query("SELECT * { ?s ?p ?o } # all\n", 100)[1].endswith("\nLIMIT 100")
-    assert read_only_query("SELECT * { ?s ?p ?o } limit 5", 100)[1].endswith("limit 5")
-    assert read_only_query("SELECT * { ?s ?p ?o } LIMIT 5 OFFSET 10", 100)[1].endswith("OFFSET 10")
-    assert read_only_query("ASK { ?s ?p ?o }", 100) == ("ASK", "ASK { ?s ?p ?o }")
+            sent(update)
+    assert sent("SELECT * { ?s ?p ?o }").endswith("\nLIMIT 101")  # one past the cap: "more"
+    assert sent("SELECT * { ?s ?p ?o } # all\n").endswith("\nLIMIT 101")
+    assert sent("SELECT * { ?s ?p ?o } limit 5").endswith("limit 5")
+    assert sent("SELECT * { ?s ?p ?o } LIMIT 5000 OFFSET 10").endswith("LIMIT 101 OFFSET 10")
+    assert sent("SELECT * { ?s ?p ?o } OFFSET 10 LIMIT 5000").endswith("OFFSET 10 LIMIT 101")
+    assert sent("ASK { ?s ?p ?o }") == "ASK { ?s ?p ?o }"
 
 
 def test_not_a_url_and_unreachable_endpoint():

@@ -161,6 +161,19 @@ async def test_sparql_results_as_a_table_and_errors_as_one_line(graph_file):
 
 
 @app_test
+async def test_sparql_refuses_service_and_caps_rows(graph_file, silent_listener):
+    url, accepted = silent_listener
+    app = create_app(make_session(graph_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, f"/sparql SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")
+        (error,) = errors(app)
+        assert error.startswith("SPARQL error: SERVICE") and "\n" not in error
+        assert accepted == []  # refused before any connection
+        await ask(pilot, "/sparql SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")  # 1,331 rows
+        assert "50 of 1,000+ rows shown" in squash(notes(app)[-1])  # the default cap, and "more"
+
+
+@app_test
 async def test_reset_starts_a_new_conversation(graph_file):
     session = make_session(graph_file, CAPITAL)
     app = create_app(session)

@@ -11,6 +11,7 @@ import time
 from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
 from dialogqa.commands.recall import register_recall
 from dialogqa.errors import UserError
+from dialogqa.kg.sparql_guard import DEFAULT_ROWS, DEFAULT_TIMEOUT, QueryLimits
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     kg = subparsers.add_parser("kg", help="inspect, search, query and load knowledge graphs",
@@ -28,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sparql", metavar="SPARQL", help="the query text, or @FILE to read it from a file")
     add_graph_args(p, files_positional=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--limit", type=int, default=DEFAULT_ROWS, metavar="N",
+                   help=f"at most N rows (default {DEFAULT_ROWS:,}); the output says when there are more")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"stop the query after SECONDS (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--allow-service", action="store_true",
+                   help="let SERVICE query other endpoints over the network (refused by default)")
     p.set_defaults(handler=cmd_query)
 
     p = sub.add_parser("search", help="entities a text mentions (entity linking), with scores")
@@ -104,6 +111,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     from dialogqa.records import term_key
 
+    limits = QueryLimits(rows=args.limit, timeout=args.timeout, allow_service=args.allow_service)
     text = args.sparql
     if text.startswith("@"):
         try:
@@ -113,7 +121,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             raise UserError(f"{text[1:]}: cannot read the query file ({exc.strerror})") from None
     kg = open_graph_from_args(args)
     try:
-        result = kg.query(text)
+        result = kg.query(text, limits)
     finally:
         kg.close()
     if result.boolean is not None:
@@ -122,11 +130,21 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.json:
         rows = [{v: (None if t is None else term_key(t)) for v, t in zip(result.variables, row)}
                 for row in result.rows]
-        print(json.dumps({"variables": result.variables, "rows": rows}, indent=2, ensure_ascii=False))
+        print(json.dumps({"variables": result.variables, "rows": rows, "truncated": result.truncated},
+                         indent=2, ensure_ascii=False))
+        if result.truncated:
+            print(_more_rows(len(result.rows)), file=sys.stderr)
         return 0
     _print_table(result.variables, [["" if t is None else term_key(t) for t in row] for row in result.rows])
-    print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", file=sys.stderr)
+    if result.truncated:
+        print(_more_rows(len(result.rows)), file=sys.stderr)
+    else:
+        print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", file=sys.stderr)
     return 0
+
+
+def _more_rows(n: int) -> str:
+    return f"(first {n:,} row{'s' * (n != 1)}; --limit N for more)"
 
 
 # -- kg search ----------------------------------------------------------------------------

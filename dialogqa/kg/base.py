@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rdflib.term import Node
 
 from dialogqa.errors import UserError
 from dialogqa.kg.labels import DEFAULT_LANGS
 from dialogqa.records import Match, QueryResult, Triple
+
+if TYPE_CHECKING:
+    from dialogqa.kg.sparql_guard import QueryLimits
 
 
 @runtime_checkable
@@ -48,8 +51,9 @@ class KnowledgeGraph(Protocol):
     def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
         """Out-edges then in-edges of an entity, at most ``limit`` of each, label triples left out."""
 
-    def query(self, sparql: str) -> QueryResult:
-        """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command)."""
+    def query(self, sparql: str, limits: "QueryLimits | None" = None) -> QueryResult:
+        """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command) within ``limits``
+        (sparql_guard.QueryLimits; None: its defaults, a row cap and a timeout, no SERVICE)."""
 
     def close(self) -> None: ...
 

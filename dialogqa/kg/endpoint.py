@@ -1,7 +1,8 @@
 """The remote backend: a SPARQL 1.1 endpoint over HTTP (Virtuoso, Fuseki, QLever, ...).
 
-Read-only by construction: only SELECT and ASK are sent, as ``query=`` (never ``update=``).
-Every query carries a LIMIT and every request a timeout.  User text reaches a query only
+Read-only by construction: only SELECT and ASK are sent, as ``query=`` (never ``update=``),
+and a person's own query only in the canonical form sparql_guard checked.  Every query
+carries a LIMIT and every request a timeout.  User text reaches a query only
 through ``sparql_literal``.  Query parameters in the URL (``?default-graph-uri=...``) are
 sent with every request, which is how one graph of a shared endpoint is chosen.
 
@@ -43,10 +44,11 @@ from dialogqa.kg.linker import (
     to_matches,
     tokens,
 )
-from dialogqa.kg.sparql_text import read_only_query, sparql_iri, sparql_literal, sparql_term
+from dialogqa.kg.sparql_guard import QueryLimits, check_query, take_rows, with_row_cap
+from dialogqa.kg.sparql_text import sparql_iri, sparql_literal, sparql_term
 
 PAGE = 10_000  # rows per request: Virtuoso's default ResultSetMaxRows
-MAX_ROWS = 10_000  # LIMIT added to a user SELECT that has none
+MAX_ROWS = 10_000  # LIMIT added to a SELECT that has none when no row cap is given
 INDEX_MAX_LABELS = 200_000  # more label triples than this: search by exact labels instead
 MAX_NGRAM_WORDS = 6
 _LABEL_VALUES = " ".join(sparql_iri(p) for p in LABEL_PREDICATES)
@@ -79,7 +81,7 @@ class EndpointKG:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def _request(self, sparql: str) -> dict:
+    def _request(self, sparql: str, timeout: float | None = None) -> dict:
         body = urllib.parse.urlencode([("query", sparql), *self.params]).encode()
         request = urllib.request.Request(self.url, data=body, headers={
             "Accept": "application/sparql-results+json",
@@ -87,7 +89,7 @@ class EndpointKG:
             "User-Agent": "dialogqa",
         })
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             detail = " ".join(exc.read(400).decode("utf-8", "replace").split())
@@ -100,15 +102,15 @@ class EndpointKG:
         except ValueError:
             raise UserError(f"{self.url} did not answer with SPARQL JSON results; is it a SPARQL endpoint?") from None
 
-    def select(self, sparql: str) -> tuple[list[str], list[tuple[Node | None, ...]]]:
-        data = self._request(sparql)
+    def select(self, sparql: str, timeout: float | None = None) -> tuple[list[str], list[tuple[Node | None, ...]]]:
+        data = self._request(sparql, timeout)
         variables = data.get("head", {}).get("vars", [])
         rows = [tuple(_term(b.get(v)) for v in variables)
                 for b in data.get("results", {}).get("bindings", [])]
         return variables, rows
 
-    def ask(self, sparql: str) -> bool:
-        data = self._request(sparql)
+    def ask(self, sparql: str, timeout: float | None = None) -> bool:
+        data = self._request(sparql, timeout)
         if "boolean" in data:
             return bool(data["boolean"])
         # Virtuoso 7.2 answers ASK as a SELECT of one variable, one row when true.
@@ -193,12 +195,15 @@ class EndpointKG:
         _, into = self.select(f"SELECT ?s ?p WHERE {{ ?s ?p {e} {_NOT_LABEL} }} LIMIT {int(limit)}")
         return [(entity, p, o) for p, o in out] + [(s, p, entity) for s, p in into]
 
-    def query(self, sparql: str) -> QueryResult:
-        form, text = read_only_query(sparql, MAX_ROWS)
-        if form == "ASK":
-            return QueryResult(boolean=self.ask(text))
-        variables, rows = self.select(text)
-        return QueryResult(variables=list(variables), rows=rows)
+    def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
+        limits = limits or QueryLimits()
+        checked = check_query(sparql, limits)  # the canonical text is what is sent
+        if checked.form == "ASK":
+            return QueryResult(boolean=self.ask(checked.text, limits.timeout))
+        cap = limits.rows if limits.rows is not None else MAX_ROWS
+        variables, rows = self.select(with_row_cap(checked, cap), limits.timeout)
+        rows, truncated = take_rows(iter(rows), cap)
+        return QueryResult(variables=list(variables), rows=rows, truncated=truncated)
 
     def close(self) -> None:
         if self._index is not None:

@@ -34,6 +34,7 @@ from dialogqa.kg.loading import (
     locate_with_oxigraph,
     open_rdf,
 )
+from dialogqa.kg.sparql_guard import QueryLimits, check_query, run_with_timeout, take_rows
 
 _LABEL_PREDICATES = sorted(LABEL_PREDICATE_TERMS, key=lambda p: LABEL_PREDICATE_RANK[str(p)])
 
@@ -134,17 +135,28 @@ class MemoryKG:
         into = (t for t in self.graph.triples((None, None, entity)) if not is_label_predicate(t[1]))
         return list(itertools.islice(out, limit)) + list(itertools.islice(into, limit))
 
-    def query(self, sparql: str) -> QueryResult:
-        try:
-            result = self.graph.query(sparql)
-        except Exception as exc:  # pyparsing and evaluation errors alike
-            raise UserError(f"SPARQL error: {exc}") from None
-        if result.type == "ASK":
-            return QueryResult(boolean=bool(result.askAnswer))
-        if result.type != "SELECT":
-            raise UserError(f"only SELECT and ASK queries are supported, got {result.type}")
-        variables = [str(v) for v in (result.vars or [])]
-        return QueryResult(variables=variables, rows=[tuple(row) for row in result])
+    def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
+        limits = limits or QueryLimits()
+        checked = check_query(sparql, limits)
+
+        def evaluate() -> QueryResult:
+            from rdflib.plugins.sparql.algebra import translateQuery
+
+            try:
+                # the checked parse itself runs: nothing is parsed a second time
+                result = self.graph.query(translateQuery(checked.parsed))
+                if checked.form == "ASK":
+                    return QueryResult(boolean=bool(result.askAnswer))
+                variables = [str(v) for v in (result.vars or [])]
+                # rows are pulled one by one: a runaway join stops at the cap
+                rows, truncated = take_rows((tuple(row) for row in result), limits.rows)
+            except (UserError, MemoryError):
+                raise
+            except Exception as exc:  # evaluation errors (a type error in a FILTER, ...)
+                raise UserError(f"SPARQL error: {exc}") from None
+            return QueryResult(variables=variables, rows=rows, truncated=truncated)
+
+        return run_with_timeout(evaluate, limits.timeout)
 
     def close(self) -> None:
         if self._index is not None:

@@ -1,5 +1,5 @@
-"""Writing SPARQL safely: terms as SPARQL syntax, user text only ever as an escaped literal,
-and the checks that keep ``kg query`` read-only and bounded on a remote endpoint."""
+"""Writing SPARQL safely: terms as SPARQL syntax, user text only ever as an escaped literal.
+The checks that keep a person's own query read-only and bounded are in sparql_guard.py."""
 
 from __future__ import annotations
 
@@ -60,37 +60,3 @@ def sparql_term(term: Node) -> str | None:
     if isinstance(term, BNode):
         return sparql_iri(str(term)) if str(term).startswith("nodeID://") else None
     raise TypeError(f"unsupported term {term!r}")
-
-
-# -- user queries ---------------------------------------------------------------------------
-
-_PROLOGUE = re.compile(
-    r"(?:\s+|#[^\n]*(?:\n|$)|BASE\s*<[^>]*>|PREFIX\s+[^\s:]*:\s*<[^>]*>)*", re.IGNORECASE)
-_FORM = re.compile(r"[A-Za-z]+")
-_HAS_LIMIT = re.compile(r"\bLIMIT\s+\d+\s*(?:OFFSET\s+\d+\s*)?$|\bOFFSET\s+\d+\s*LIMIT\s+\d+\s*$",
-                        re.IGNORECASE)
-
-
-def query_form(sparql: str) -> str:
-    """SELECT, ASK, CONSTRUCT, DESCRIBE, or an update keyword: the first word after the prologue."""
-    rest = sparql[_PROLOGUE.match(sparql).end():]
-    m = _FORM.match(rest)
-    return m.group().upper() if m else ""
-
-
-def read_only_query(sparql: str, max_rows: int) -> tuple[str, str]:
-    """(form, query to send): SELECT and ASK only, and a SELECT without its own final
-    LIMIT gets one, so no query can pull a whole remote graph."""
-    form = query_form(sparql)
-    if form not in ("SELECT", "ASK"):
-        raise UserError(f"only SELECT and ASK queries are supported (read-only), got {form or 'no query'}")
-    if form == "SELECT" and not _HAS_LIMIT.search(_strip_trailing_comment(sparql)):
-        sparql = f"{sparql}\nLIMIT {int(max_rows)}"
-    return form, sparql
-
-
-def _strip_trailing_comment(sparql: str) -> str:
-    lines = sparql.rstrip().split("\n")
-    while lines and lines[-1].lstrip().startswith("#"):
-        lines.pop()
-    return "\n".join(lines).rstrip()

@@ -12,6 +12,7 @@ from collections import Counter
 from rdflib.term import BNode, Literal, URIRef
 
 from dialogqa.kg.labels import LABEL_PREDICATES, LABEL_PREDICATE_TERMS
+from dialogqa.kg.sparql_guard import UNLIMITED  # the graph's own statistics: every row, no clock
 
 _LABEL_VALUES = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
 
@@ -49,12 +50,12 @@ def graph_stats(kg, top: int = 15) -> dict:
                                "{ ?e ?p ?o } UNION { ?s ?p ?e FILTER(!isLiteral(?e)) } }")
         n_predicates = _scalar(kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }")
         res = kg.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p "
-                       f"ORDER BY DESC(?n) ?p LIMIT {int(top)}")
+                       f"ORDER BY DESC(?n) ?p LIMIT {int(top)}", UNLIMITED)
         top_predicates = [(row[0], int(row[1])) for row in res.rows]
         res = kg.query("SELECT ?ns (COUNT(DISTINCT ?t) AS ?n) WHERE { "
                        "{ ?t ?p ?o } UNION { ?s ?t ?o } UNION { ?s ?p ?t } "
                        "FILTER(isIRI(?t)) BIND(REPLACE(STR(?t), \"[^/#:]+$\", \"\") AS ?ns) } "
-                       "GROUP BY ?ns ORDER BY DESC(?n) ?ns LIMIT 20")
+                       "GROUP BY ?ns ORDER BY DESC(?n) ?ns LIMIT 20", UNLIMITED)
         ns = Counter({str(row[0]): int(row[1]) for row in res.rows})
     return {
         "name": kg.name,
@@ -96,7 +97,7 @@ def label_coverage(kg, examples: int = 10) -> dict:
             kg, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { { SELECT DISTINCT ?p WHERE { ?s ?p ?o } } "
                 f"?p ?lp ?l VALUES ?lp {{ {_LABEL_VALUES} }} }}")
         res = kg.query("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER NOT EXISTS { ?s ?lp ?l "
-                       f"VALUES ?lp {{ {_LABEL_VALUES} }} }} }} LIMIT {int(examples)}")
+                       f"VALUES ?lp {{ {_LABEL_VALUES} }} }} }} LIMIT {int(examples)}", UNLIMITED)
         unlabelled = [str(row[0]) for row in res.rows]
     return {
         "name": kg.name,
@@ -111,5 +112,5 @@ def label_coverage(kg, examples: int = 10) -> dict:
 
 
 def _scalar(kg, sparql: str) -> int:
-    res = kg.query(sparql)
+    res = kg.query(sparql, UNLIMITED)
     return int(res.rows[0][0]) if res.rows and res.rows[0][0] is not None else 0

@@ -11,8 +11,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import selectors
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,8 +28,10 @@ from dialogqa.records import QueryResult, Triple
 from dialogqa.kg.labels import DEFAULT_LANGS, LOCAL_NAME_RANK, fallback_label, is_label_predicate, sort_labels
 from dialogqa.kg.linker import LabelIndex, entity_key, to_matches
 from dialogqa.kg.loading import check_file, guess_format
+from dialogqa.kg.sparql_guard import QueryLimits, check_query, take_rows, timeout_error
 from dialogqa.kg.store_load import FORMAT_VERSION, LABELS_DB, META, OXIGRAPH_DIR, build_store
 
+_WORKER = str(Path(__file__).with_name("store_query_worker.py"))
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -163,19 +169,86 @@ class StoreKG:
         into = (t for t in self.triples(None, None, entity) if not is_label_predicate(t[1]))
         return list(itertools.islice(out, limit)) + list(itertools.islice(into, limit))
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
+        limits = limits or QueryLimits()
+        checked = check_query(sparql, limits)
+        if limits.timeout is not None:
+            return self._query_in_child(checked, limits)
         try:
-            result = self.store.query(sparql, use_default_graph_as_union=True)
+            result = self.store.query(checked.text, use_default_graph_as_union=True)
             if isinstance(result, ox.QueryBoolean):
                 return QueryResult(boolean=bool(result))
-            if isinstance(result, ox.QueryTriples):
-                raise UserError("only SELECT and ASK queries are supported, got CONSTRUCT/DESCRIBE")
             variables = [v.value for v in result.variables]
-            rows = [tuple(to_rdflib(sol[v]) for v in result.variables) for sol in result]
+            rows, truncated = take_rows(
+                (tuple(to_rdflib(sol[v]) for v in result.variables) for sol in result), limits.rows)
         except (SyntaxError, OSError, ValueError) as exc:
             raise UserError(f"SPARQL error: {' '.join(str(exc).split())}") from None
-        return QueryResult(variables=variables, rows=rows)
+        return QueryResult(variables=variables, rows=rows, truncated=truncated)
+
+    def _query_in_child(self, checked, limits: QueryLimits) -> QueryResult:
+        """The query in a child process (store_query_worker.py), killed at the timeout or
+        once it has sent one row past the cap."""
+        request = {"store": str(self.path / OXIGRAPH_DIR), "query": checked.text, "rows": limits.rows}
+        child = subprocess.Popen([sys.executable, _WORKER], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            child.stdin.write(json.dumps(request).encode())
+            child.stdin.close()
+            lines = (json.loads(line) for line in _lines(child.stdout, limits.timeout))
+            head = next(lines, None)
+            if head is None:
+                child.wait()
+                detail = " ".join(child.stderr.read(400).decode("utf-8", "replace").split()[-12:])
+                raise UserError(f"SPARQL error: the query process ended without an answer ({detail})")
+            if "error" in head:
+                raise UserError(f"SPARQL error: {head['error']}")
+            if "boolean" in head:
+                return QueryResult(boolean=bool(head["boolean"]))
+            rows, truncated = take_rows((tuple(_from_json(t) for t in row) for row in lines), limits.rows)
+            return QueryResult(variables=head["variables"], rows=rows, truncated=truncated)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            child.stdout.close()
+            child.stderr.close()
 
     def close(self) -> None:
         self.index.close()
         del self.store
+
+
+def _from_json(t: list | None) -> Node | None:
+    """A term as store_query_worker.py writes it."""
+    if t is None:
+        return None
+    kind, value, language, datatype = t
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    if language:
+        return Literal(value, lang=language)
+    return Literal(value) if datatype == XSD_STRING else Literal(value, datatype=URIRef(datatype))
+
+
+def _lines(stream, timeout: float) -> Iterator[bytes]:
+    """Lines of a child's output as they come; a UserError once ``timeout`` has passed."""
+    deadline = time.monotonic() + timeout
+    fd = stream.fileno()
+    buffer = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                yield line
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise timeout_error(timeout)
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                if buffer:
+                    yield buffer
+                return
+            buffer += chunk

@@ -45,8 +45,9 @@ def sparql_table(result: QueryResult, kg: Any = None) -> Table | Text:
     for row in result.rows[:MAX_ROWS]:
         table.add_row(*(_term(t, prefixes) for t in row))
     rest = len(result.rows) - MAX_ROWS
-    table.caption = (f"{MAX_ROWS} of {len(result.rows)} rows shown" if rest > 0
-                     else f"{len(result.rows)} row{'s' * (len(result.rows) != 1)}")
+    more = "+" if result.truncated else ""  # the query's row cap was reached
+    table.caption = (f"{MAX_ROWS} of {len(result.rows):,}{more} rows shown" if rest > 0
+                     else f"{len(result.rows)}{more} row{'s' * (len(result.rows) != 1 or bool(more))}")
     return table
 
 
