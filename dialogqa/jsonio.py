@@ -21,7 +21,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadJSON(ValueError):
-    """The text is not JSON the project can use; the message says why (no file or line)."""
+    """The text is not JSON the project can use; the message says why (no file). ``line``:
+    the line of a syntax error in a multi-line text (0 when unknown)."""
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.line = line
 
 
 def _constant(name: str) -> Any:
@@ -42,7 +47,7 @@ def loads(text: str | bytes) -> Any:
     except BadJSON:
         raise
     except json.JSONDecodeError as exc:
-        raise BadJSON(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise BadJSON(f"not valid JSON ({exc.msg} at column {exc.colno})", exc.lineno) from None
     except UnicodeDecodeError:
         raise BadJSON("not UTF-8 text") from None
     except RecursionError:

@@ -7,6 +7,7 @@ Heavy imports (torch, transformers) stay inside the handlers so ``dialogqa --hel
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from pathlib import Path
@@ -129,14 +130,46 @@ def _graph_files_given(args: argparse.Namespace) -> bool:
 
 def _questions(args: argparse.Namespace) -> list[str]:
     if args.question not in (None, "-"):
+        _check_utf8(args.question, "the question")
         return [args.question]
     if args.question is None and sys.stdin.isatty():
         raise UserError('give a question ("dialogqa ask \\"What is the capital of Norway?\\"") '
                         "or pipe questions on stdin, one a line")
-    questions = [line.strip() for line in sys.stdin if line.strip()]
+    questions = [line.strip() for line in _stdin_lines() if line.strip()]
     if not questions:
         raise UserError("no question on stdin: give one question a line")
     return questions
+
+
+def _stdin_lines() -> list[str]:
+    """stdin's lines in stdin's encoding (UTF-8 in a UTF-8 or C locale); undecodable bytes are
+    an error naming the line, as a replaced letter could make the question ask something else."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    encoding = codecs.lookup(getattr(sys.stdin, "encoding", None) or "utf-8").name
+    name = "UTF-8" if encoding == "utf-8" else encoding
+    if buffer is None:  # a text stream without bytes underneath (tests, embedding)
+        lines = list(sys.stdin)
+        for n, line in enumerate(lines, 1):
+            _check_utf8(line, f"<stdin>:{n}")
+        return lines
+    lines = []
+    for n, raw in enumerate(buffer, 1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if n == 1 and encoding == "utf-8" else encoding))
+        except UnicodeDecodeError as exc:
+            raise UserError(f"<stdin>:{n}: not {name} text (byte 0x{raw[exc.start]:02x} at column "
+                            f"{len(raw[:exc.start].decode(encoding, 'replace')) + 1}): "
+                            f"give questions in {name}") from None
+    return lines
+
+
+def _check_utf8(text: str, where: str) -> None:
+    """Undecodable bytes reach Python as lone surrogates (U+DC80-U+DCFF, 'surrogateescape')."""
+    for i, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":
+            what = f"byte 0x{ord(ch) - 0xdc00:02x}" if ch >= "\udc80" else f"\\u{ord(ch):04x}"
+            raise UserError(f"{where}: not UTF-8 text ({what} at column {i + 1}): give the question "
+                            "in UTF-8 (is the terminal's locale UTF-8?)")
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -233,7 +266,7 @@ def _write_scores(args: argparse.Namespace, metrics: dict, skipped: list[str]) -
     from dialogqa.dialogue.transcript import atomic_write
 
     if args.json:
-        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     report = markdown_report(metrics)
     if args.report:
         atomic_write(args.report, report)

@@ -166,7 +166,7 @@ def cmd_recall(args: argparse.Namespace) -> int:
         print(f"miss {conv_id}: {question!r} gold={gold} top3={top}")
     if args.json_out:
         try:
-            Path(args.json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            Path(args.json_out).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--json {args.json_out}: cannot write ({exc.strerror})") from None
     return 0
