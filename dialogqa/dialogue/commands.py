@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dialogqa.cli import add_graph_args, langs_from_args
 from dialogqa.errors import UserError
+from dialogqa.visible import visible
 
 BASELINES = ("closed-book", "zero-shot")
 
@@ -190,16 +191,17 @@ def run_ask(args: argparse.Namespace) -> int:
         try:
             stream = session.ask_stream(question)
         except UserError as exc:  # an empty line among several: say so, go on
-            print(f"dialogqa: skipped: {exc}", file=sys.stderr)
+            print(f"dialogqa: skipped: {visible(exc)}", file=sys.stderr)
             continue
         for item in stream:
             if isinstance(item, Turn):
                 if not args.json:
                     out.write("\n")
                     for fact in item.evidence:
-                        out.write(f"  [evidence] {fact.s_label} | {fact.p_label} | {fact.o_label}\n")
+                        out.write("  [evidence] " + " | ".join(
+                            visible(x) for x in (fact.s_label, fact.p_label, fact.o_label)) + "\n")
             elif not args.json:
-                out.write(item)
+                out.write(visible(item, newlines=True))
                 out.flush()
     if args.json:
         session.conversation.kg = _files_relative_to_cwd(args)
@@ -227,7 +229,7 @@ def run_replay(args: argparse.Namespace) -> int:
         if args.transcripts:
             raise UserError("give transcripts to replay or --compare A.json B.json, not both")
         a, b = (load_metrics(p) for p in args.compare)
-        print(compare_table(a, b, names=[Path(p).stem for p in args.compare]), end="")
+        print(visible(compare_table(a, b, names=[Path(p).stem for p in args.compare]), newlines=True), end="")
         return 0
     if not args.transcripts:
         raise UserError("give at least one TRANSCRIPTS.jsonl file to replay (or --compare A.json B.json)")
@@ -271,7 +273,7 @@ def _write_scores(args: argparse.Namespace, metrics: dict, skipped: list[str]) -
     if args.report:
         atomic_write(args.report, report)
     summary = report.split("\n## Per conversation")[0].split("\n", 2)[2]  # the summary table
-    print(summary.rstrip())
+    print(visible(summary.rstrip(), newlines=True))
     if skipped:
         print(f"dialogqa: error: {len(skipped)} malformed transcript line(s) skipped (see above)",
               file=sys.stderr)
@@ -288,7 +290,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     def warn(message: str) -> None:
         skipped.append(message)
-        print(f"dialogqa: warning: {message}", file=sys.stderr)
+        print(f"dialogqa: warning: {visible(message)}", file=sys.stderr)
 
     conversations = _read_all(args, warn)
     if args.score:
