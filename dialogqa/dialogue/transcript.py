@@ -87,8 +87,9 @@ def _turn_from_dict(d: Any, n: int) -> Turn:
     if not isinstance(answer, str):
         raise _Bad(f"{where}'answer' must be a string")
     latency = d.get("latency_ms")
-    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float))
-                                or not math.isfinite(latency)):
+    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float))):
+        raise _Bad(f"{where}'latency_ms' must be a number")
+    if latency is not None and not math.isfinite(latency):  # NaN or inf would make invalid metrics JSON
         raise _Bad(f"{where}'latency_ms' must be a finite number")
     return Turn(
         user=user,
