@@ -21,12 +21,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadJSON(ValueError):
-    """The text is not JSON the project can use; the message says why (no file). ``line``:
-    the line of a syntax error in a multi-line text (0 when unknown)."""
+    """The text is not JSON the project can use; the message says why (no file). For a syntax
+    error, ``line`` is its line in a multi-line text and ``syntax`` the parser's words."""
 
-    def __init__(self, message: str, line: int = 0):
+    def __init__(self, message: str, line: int = 0, syntax: str = ""):
         super().__init__(message)
-        self.line = line
+        self.line, self.syntax = line, syntax
 
 
 def _constant(name: str) -> Any:
@@ -47,7 +47,7 @@ def loads(text: str | bytes) -> Any:
     except BadJSON:
         raise
     except json.JSONDecodeError as exc:
-        raise BadJSON(f"not valid JSON ({exc.msg} at column {exc.colno})", exc.lineno) from None
+        raise BadJSON(f"not valid JSON ({exc.msg} at column {exc.colno})", exc.lineno, exc.msg) from None
     except UnicodeDecodeError:
         raise BadJSON("not UTF-8 text") from None
     except RecursionError:

@@ -105,7 +105,8 @@ def _read_json(path: str | Path):
     try:
         return jsonio.loads(p.read_text(encoding="utf-8"))
     except jsonio.BadJSON as exc:
-        raise UserError(f"{path}:{exc.line}: {exc}" if exc.line else f"{path}: {exc}") from None
+        raise UserError(f"{path}:{exc.line}: invalid JSON: {exc.syntax}" if exc.syntax
+                        else f"{path}: {exc}") from None
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
