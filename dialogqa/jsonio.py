@@ -18,6 +18,7 @@ from typing import Any
 
 MAX_DEPTH = 64  # arrays and objects inside each other; the transcript format needs 5
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a JSON text spells one (or half a pair)
 
 
 class BadJSON(ValueError):
@@ -52,16 +53,21 @@ def loads(text: str | bytes) -> Any:
         raise BadJSON("not UTF-8 text") from None
     except RecursionError:
         raise BadJSON(f"arrays or objects nested too deeply (more than {MAX_DEPTH} levels)") from None
-    except ValueError as exc:  # an integer longer than int(str) converts (sys.get_int_max_str_digits)
+    except ValueError:  # an integer longer than int(str) converts (sys.get_int_max_str_digits)
         raise BadJSON(f"an integer of more than {sys.get_int_max_str_digits()} digits: "
                       "write it as a string") from None
-    check(data)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    # the walk costs more than the parse: only when the text could hold what it looks for
+    strings = bool(_SURROGATE_ESCAPE.search(text))
+    if strings or text.count("[") + text.count("{") > MAX_DEPTH:
+        check(data, strings)
     return data
 
 
-def check(data: Any) -> None:
-    """Raise ``BadJSON`` for nesting deeper than ``MAX_DEPTH`` or a string holding a lone
-    surrogate (only a ``\\uD800``-style escape can produce one)."""
+def check(data: Any, strings: bool = True) -> None:
+    """Raise ``BadJSON`` for nesting deeper than ``MAX_DEPTH`` or (with ``strings``) a string
+    or key holding a lone surrogate."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -72,10 +78,8 @@ def check(data: Any) -> None:
         elif isinstance(value, (list, dict)):
             if depth > MAX_DEPTH:
                 raise BadJSON(f"arrays or objects nested too deeply (more than {MAX_DEPTH} levels)")
-            items = list(value.items()) if isinstance(value, dict) else value
-            for item in items:
-                if isinstance(item, tuple):  # a dict entry: check its key and its value
-                    stack.append((item[0], depth))
-                    stack.append((item[1], depth + 1))
-                else:
-                    stack.append((item, depth + 1))
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items
+                         if isinstance(item, (list, dict)) or (strings and isinstance(item, str)))
+            if strings and isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
