@@ -165,3 +165,31 @@ def test_load_refuses_to_overwrite_and_keeps_the_store_on_bad_files(capsys, smal
 def test_kg_without_subcommand_prints_help(capsys):
     status, out, _ = run(capsys, "kg")
     assert status == 2 and "info" in out and "load" in out
+
+
+EVIL = "Oslo\x1b]0;owned\x07\x1b[31m[bold]x[/bold]\u202eolsO\u2066"
+EVIL_SHOWN = "Oslo\\x1b]0;owned\\x07\\x1b[31m[bold]x[/bold]\\u202eolsO\\u2066"
+
+
+@pytest.fixture
+def evil_ttl(tmp_path):
+    path = tmp_path / "evil.ttl"
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in EVIL)
+    path.write_text(f'<{EX}Oslo> <http://www.w3.org/2000/01/rdf-schema#label> "{escaped}" .\n'
+                    f'<{EX}Norway> <{EX}capital> <{EX}Oslo> .\n', encoding="utf-8")
+    return path
+
+
+def test_tables_show_control_and_bidi_characters_escaped_json_keeps_them(capsys, evil_ttl):
+    query = "SELECT ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    status, out, _ = run(capsys, "kg", "query", query, "--kg", str(evil_ttl))
+    assert status == 0 and EVIL_SHOWN in out  # markup in a label is data too: shown as typed
+    assert not any(ch in out for ch in "\x1b\x07\u202e\u2066")
+    status, out, _ = run(capsys, "kg", "query", query, "--kg", str(evil_ttl), "--json")
+    assert json.loads(out)["rows"] == [{"l": EVIL}]
+
+
+def test_error_messages_escape_what_they_echo(capsys, tmp_path):
+    status, _, err = run(capsys, "kg", "info", str(tmp_path / "a\x1b[2Jb\u202e.nt"))
+    assert_one_line_error(status, err, "a\\x1b[2Jb\\u202e.nt: no such file")
+    assert "\x1b" not in err and "\u202e" not in err

@@ -102,6 +102,26 @@ def test_bad_transcript_line_names_file_and_line(fixture, capsys):
     assert f"{fixture}:3:" in err and "'user'" in err
 
 
+@pytest.mark.parametrize("line", ["[" * 100_000 + "]" * 100_000,
+                                  '{"turns": [{"user": "q", "latency_ms": ' + "9" * 5000 + "}]}",
+                                  '{"turns": [{"user": "Capital of \\ud800?"}]}'])
+def test_unreadable_json_is_a_file_line_error_not_a_traceback(fixture, capsys, line):
+    with fixture.open("a") as f:
+        f.write(line + "\n")
+    assert main(["kg", "recall", str(fixture)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dialogqa: error: {fixture}:3: ") and err.count("\n") == 1
+
+
+def test_an_empty_transcript_file_is_an_error_naming_it(fixture, capsys):
+    """The same rule as replay and replay --score (read_transcripts): not a row of 0 turns."""
+    empty = fixture.parent / "empty.jsonl"
+    empty.write_text("")
+    assert main(["kg", "recall", str(fixture), str(empty)]) == 2
+    assert capsys.readouterr().err == (f"dialogqa: error: {empty}: empty transcript file: "
+                                       "expected one conversation a line (JSON)\n")
+
+
 def test_no_graph_anywhere(tmp_path, capsys):
     path = tmp_path / "nokg.jsonl"
     path.write_text(json.dumps({"turns": [{"user": "Hi?", "expected_evidence": [t("a", "b", "c")]}]}) + "\n")

@@ -100,6 +100,9 @@ def test_literal_values():
     ('{"c": [{"triple": ["Q1", "X9", "Q2"], "answer": "a", "out-of-context questions": ["q"]}]}',
      "not a Wikidata property"),
     ('{"c": [{"triple": ["Q1", "P9"], "answer": "a"}]}', "conversation c, turn 1"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"c": [{"triple": ["Q1", "P9", "Q2"], "answer": NaN}]}', "NaN is not a JSON number"),
+    ('{"c": [{"triple": ["Q1", "P9", "Q2"], "answer": "\\udc00"}]}', "a lone surrogate"),
 ])
 def test_bad_theme_files_exit_2_naming_the_problem(corpus, tmp_path, capsys, content, message):
     _, labels = corpus

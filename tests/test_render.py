@@ -152,6 +152,14 @@ def test_control_characters_and_bidi_are_stripped():
     assert clean_text("Ωmega <|im_end|>") == "Ωmega < |im_end| >"
 
 
+def test_lone_surrogates_become_replacement_characters(tok):
+    # undecodable argv bytes arrive as U+DC80-U+DCFF; a fast tokenizer refuses them (TypeError)
+    assert clean_text("Norway\udcff? \ud800x") == "Norway\ufffd? \ufffdx"
+    fact = Fact(URIRef("http://x/a"), URIRef("http://x/p"), Literal("b\udc80"), "A", "p", "b\udc80")
+    r = render(tok, "What is the capital of Norway\udcff?", [fact])
+    assert "Norway\ufffd?" in r.text and '"b\ufffd"' in r.text and r.input_ids
+
+
 def test_long_literals_are_capped(tok):
     long = "x" * 5000
     r = render(tok, "q", [Fact(URIRef(E + "a"), URIRef(E + "p"), Literal(long), "a", "p", long)])

@@ -249,3 +249,80 @@ def test_score_rates_recorded_answers_without_the_bot(workdir, capsys):
     err = capsys.readouterr().err
     assert "fresh.jsonl:2: turn 1 of conversation 'norway' has no answer" in err
     assert "Traceback" not in err and not (workdir / "n.json").exists()
+
+
+def strict_json(text):
+    """json.loads that refuses NaN and Infinity, as any other JSON reader would."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("latency", ["NaN", "Infinity", "1e999"])
+def test_score_refuses_a_latency_that_is_not_a_finite_number(workdir, capsys, latency):
+    turn = ('{"user": "What is the capital of Norway?", "answer": "Oslo", "evidence": [], '
+            f'"abstained": false, "latency_ms": {latency}}}')
+    path = workdir / "lat.jsonl"
+    path.write_text('{"id": "a", "turns": [' + turn + ']}\n')
+    metrics = workdir / "m.json"
+    assert main(["replay", "--score", str(path), "--strict", "--json", str(metrics)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dialogqa: error: {path}:1: ") and err.count("\n") == 1
+    assert "Traceback" not in err and not metrics.exists()
+
+
+def test_score_metrics_json_is_strict_json(workdir, capsys):
+    turn = {"user": "What is the capital of Norway?", "expected": ["Oslo"], "answer": "Oslo",
+            "evidence": [], "abstained": False, "latency_ms": 1e300}
+    path = write_jsonl(workdir / "ok.jsonl", [conv_line("a", [turn]), conv_line("b", [dict(turn, latency_ms=5)])])
+    assert main(["replay", "--score", str(path), "--json", str(workdir / "m.json")]) == 0
+    assert strict_json((workdir / "m.json").read_text())["answer_accuracy"] == 1.0
+
+
+def test_an_empty_transcript_is_an_error_for_replay_and_score(workdir, scripted, capsys):
+    empty = workdir / "empty.jsonl"
+    empty.write_text("")
+    full = write_jsonl(workdir / "t.jsonl", [NORWAY])
+    for argv in (["replay", "--score", str(empty)], ["replay", str(full), str(empty), "--no-progress"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"dialogqa: error: {empty}: empty transcript file: expected one conversation a line (JSON)\n"
+
+
+def test_compare_refuses_nan_in_a_metrics_file(workdir, capsys):
+    (workdir / "a.json").write_text('{"turns": 3, "answer_accuracy": NaN}')
+    assert main(["replay", "--compare", str(workdir / "a.json"), str(workdir / "a.json")]) == 2
+    err = capsys.readouterr().err
+    assert "a.json: not a metrics JSON file" in err and "NaN is not a JSON number" in err
+
+
+def test_ask_refuses_undecodable_bytes_in_the_question(workdir, scripted, capsys, monkeypatch):
+    # Python hands undecodable argv bytes over as lone surrogates ('surrogateescape')
+    assert main(["ask", "What is the capital of Norway\udcff?", "--kg", str(workdir / "tiny.ttl")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("dialogqa: error: the question: not UTF-8 text (byte 0xff at column 30): give the "
+                   "question in UTF-8 (is the terminal's locale UTF-8?)\n")
+    stdin = io.TextIOWrapper(io.BytesIO(b"What is the capital of Norway?\nAnd Sw\xffeden?\n"), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["ask", "--kg", str(workdir / "tiny.ttl")]) == 2
+    out, err = capsys.readouterr()
+    assert err == "dialogqa: error: <stdin>:2: not UTF-8 text (byte 0xff at column 7): give questions in UTF-8\n"
+    assert out == ""  # refused before any question is answered
+
+
+def test_ask_escapes_control_and_bidi_characters_but_json_keeps_them(tmp_path, scripted, capsys, monkeypatch):
+    evil = "Oslo\x1b]0;owned\x07\x1b[2J\u202eolsO"
+    write_graph(tmp_path, text=(
+        "@prefix ex: <http://example.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'ex:Norway rdfs:label "Norway" ; ex:capital ex:Oslo .\nex:capital rdfs:label "capital" .\n'
+        'ex:Oslo rdfs:label "' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in evil) + '" .\n'))
+    monkeypatch.chdir(tmp_path)
+    scripted.enqueue(f"It is {evil}.\nDone.")
+    assert main(["ask", "What is the capital of Norway?", "--kg", "tiny.ttl"]) == 0
+    out = capsys.readouterr().out
+    shown = "Oslo\\x1b]0;owned\\x07\\x1b[2J\\u202eolsO"
+    assert out == f"It is {shown}.\nDone.\n  [evidence] Norway | capital | {shown}\n"
+    scripted.enqueue(f"It is {evil}.")
+    assert main(["ask", "What is the capital of Norway?", "--kg", "tiny.ttl", "--json"]) == 0
+    turn = json.loads(capsys.readouterr().out)["turns"][0]
+    assert turn["answer"] == f"It is {evil}." and turn["evidence"][0][2] == EX + "Oslo"

@@ -64,6 +64,15 @@ def test_malformed_line_names_file_and_line(tmp_path):
         ('{"turns": [{"user": "q", "latency_ms": "fast"}]}', "'latency_ms' must be a number"),
         ('{"kg": 3, "turns": [{"user": "q"}]}', "'kg' must be a list"),
         ('{"turns": ["q"]}', "turn 1: expected an object"),
+        # what json.loads alone lets through or raises as a traceback
+        ("[" * 100_000 + "]" * 100_000, r"nested too deeply \(more than 64 levels\)"),
+        ('{"turns": [{"user": "q", "x": ' + "[" * 70 + "]" * 70 + "}]}", "nested too deeply"),
+        ('{"turns": [{"user": "q", "latency_ms": ' + "9" * 5000 + "}]}", "an integer of more than 4300 digits"),
+        ('{"turns": [{"user": "q", "latency_ms": NaN}]}', "NaN is not a JSON number"),
+        ('{"turns": [{"user": "q", "latency_ms": -Infinity}]}', "-Infinity is not a JSON number"),
+        ('{"turns": [{"user": "q", "latency_ms": 1e999}]}', "number 1e999 is too large"),
+        ('{"turns": [{"user": "Capital \\ud800 of Norway?"}]}', r"a lone surrogate \\ud800"),
+        ('{"turns": [{"user": "q"}], "\\udfff": 1}', r"a lone surrogate \\udfff"),
     ],
 )
 def test_each_kind_of_bad_line(tmp_path, line, message):
@@ -80,6 +89,21 @@ def test_bad_lines_skipped_with_warning_others_kept(tmp_path):
     assert [c.id for c in convs] == ["norway-1", "t-4"]  # default id: file stem and line
     assert [w.split(": ")[0] for w in warnings] == [f"{path}:1", f"{path}:3", f"{path}:5"]
     assert all(w.endswith("(line skipped)") for w in warnings)
+
+
+def test_surrogate_pairs_and_big_floats_are_fine(tmp_path):
+    path = write_lines(tmp_path / "t.jsonl", ['{"turns": [{"user": "Emoji \\ud83d\\ude00?", "latency_ms": 1e300}]}'])
+    [conv] = read_transcripts(path)
+    assert conv.turns[0].user == "Emoji \U0001F600?" and conv.turns[0].timings == {"total_ms": 1e300}
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_an_empty_transcript_file_is_an_error_naming_it(tmp_path, text):
+    path = tmp_path / "empty.jsonl"
+    path.write_text(text)
+    for warn in (None, [].append):  # skipping bad lines does not make an empty file fine
+        with pytest.raises(UserError, match=rf"^{path}: empty transcript file"):
+            read_transcripts(path, warn=warn)
 
 
 def test_missing_file_and_directory(tmp_path):

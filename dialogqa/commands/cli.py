@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from dialogqa.commands import chat, dialogue, imports, kg, train
 from dialogqa.errors import UserError
+from dialogqa.visible import visible
 
 # Order = order in --help.
 COMMAND_MODULES = (
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"dialogqa: error: {exc}", file=sys.stderr)
+        print(f"dialogqa: error: {visible(exc)}", file=sys.stderr)  # messages echo graph and user text
         return exc.exit_status
     except KeyboardInterrupt:
         print("dialogqa: interrupted", file=sys.stderr)

@@ -7,6 +7,7 @@ Heavy imports (torch, transformers) stay inside the handlers so ``dialogqa --hel
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from dialogqa.commands.options import (add_graph_args, add_model_args, check_mod
                                        open_graph_from_args, recorded_graph_files,
                                        resolve_adapter, session_settings)
 from dialogqa.errors import UserError
+from dialogqa.visible import visible
 
 BASELINES = ("closed-book", "zero-shot")
 
@@ -71,14 +73,46 @@ def register(subparsers) -> None:
 
 def _questions(args: argparse.Namespace) -> list[str]:
     if args.question not in (None, "-"):
+        _check_utf8(args.question, "the question")
         return [args.question]
     if args.question is None and sys.stdin.isatty():
         raise UserError('give a question ("dialogqa ask \\"What is the capital of Norway?\\"") '
                         "or pipe questions on stdin, one a line")
-    questions = [line.strip() for line in sys.stdin if line.strip()]
+    questions = [line.strip() for line in _stdin_lines() if line.strip()]
     if not questions:
         raise UserError("no question on stdin: give one question a line")
     return questions
+
+
+def _stdin_lines() -> list[str]:
+    """stdin's lines in stdin's encoding (UTF-8 in a UTF-8 or C locale); undecodable bytes are
+    an error naming the line, as a replaced letter could make the question ask something else."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    encoding = codecs.lookup(getattr(sys.stdin, "encoding", None) or "utf-8").name
+    name = "UTF-8" if encoding == "utf-8" else encoding
+    if buffer is None:  # a text stream without bytes underneath (tests, embedding)
+        lines = list(sys.stdin)
+        for n, line in enumerate(lines, 1):
+            _check_utf8(line, f"<stdin>:{n}")
+        return lines
+    lines = []
+    for n, raw in enumerate(buffer, 1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if n == 1 and encoding == "utf-8" else encoding))
+        except UnicodeDecodeError as exc:
+            raise UserError(f"<stdin>:{n}: not {name} text (byte 0x{raw[exc.start]:02x} at column "
+                            f"{len(raw[:exc.start].decode(encoding, 'replace')) + 1}): "
+                            f"give questions in {name}") from None
+    return lines
+
+
+def _check_utf8(text: str, where: str) -> None:
+    """Undecodable bytes reach Python as lone surrogates (U+DC80-U+DCFF, 'surrogateescape')."""
+    for i, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":
+            what = f"byte 0x{ord(ch) - 0xdc00:02x}" if ch >= "\udc80" else f"\\u{ord(ch):04x}"
+            raise UserError(f"{where}: not UTF-8 text ({what} at column {i + 1}): give the question "
+                            "in UTF-8 (is the terminal's locale UTF-8?)")
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -96,16 +130,17 @@ def run_ask(args: argparse.Namespace) -> int:
         try:
             stream = session.ask_stream(question)
         except UserError as exc:  # an empty line among several: say so, go on
-            print(f"dialogqa: skipped: {exc}", file=sys.stderr)
+            print(f"dialogqa: skipped: {visible(exc)}", file=sys.stderr)
             continue
         for item in stream:
             if isinstance(item, Turn):
                 if not args.json:
                     out.write("\n")
                     for fact in item.evidence:
-                        out.write(f"  [evidence] {fact.s_label} | {fact.p_label} | {fact.o_label}\n")
+                        out.write("  [evidence] " + " | ".join(
+                            visible(x) for x in (fact.s_label, fact.p_label, fact.o_label)) + "\n")
             elif not args.json:
-                out.write(item)
+                out.write(visible(item, newlines=True))
                 out.flush()
     if args.json:
         session.conversation.kg = relative_kg(recorded_graph_files(args), Path.cwd() / "stdin.jsonl")
@@ -122,7 +157,7 @@ def run_replay(args: argparse.Namespace) -> int:
         if args.transcripts:
             raise UserError("give transcripts to replay or --compare A.json B.json, not both")
         a, b = (load_metrics(p) for p in args.compare)
-        print(compare_table(a, b, names=[Path(p).stem for p in args.compare]), end="")
+        print(visible(compare_table(a, b, names=[Path(p).stem for p in args.compare]), newlines=True), end="")
         return 0
     if not args.transcripts:
         raise UserError("give at least one TRANSCRIPTS.jsonl file to replay (or --compare A.json B.json)")
@@ -161,12 +196,12 @@ def _write_scores(args: argparse.Namespace, metrics: dict, skipped: list[str]) -
     from dialogqa.dialogue.transcript import atomic_write
 
     if args.json:
-        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+        atomic_write(args.json, json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     report = markdown_report(metrics)
     if args.report:
         atomic_write(args.report, report)
     summary = report.split("\n## Per conversation")[0].split("\n", 2)[2]  # the summary table
-    print(summary.rstrip())
+    print(visible(summary.rstrip(), newlines=True))
     if skipped:
         print(f"dialogqa: error: {len(skipped)} malformed transcript line(s) skipped (see above)",
               file=sys.stderr)
@@ -183,7 +218,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     def warn(message: str) -> None:
         skipped.append(message)
-        print(f"dialogqa: warning: {message}", file=sys.stderr)
+        print(f"dialogqa: warning: {visible(message)}", file=sys.stderr)
 
     conversations = _read_all(args, warn)
     if args.score:

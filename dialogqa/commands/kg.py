@@ -12,6 +12,8 @@ from dialogqa.commands.options import add_graph_args, langs_from_args, open_grap
 from dialogqa.commands.recall import register_recall
 from dialogqa.errors import UserError
 from dialogqa.kg.sparql_guard import DEFAULT_ROWS, DEFAULT_TIMEOUT, QueryLimits
+from dialogqa.visible import visible
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     kg = subparsers.add_parser("kg", help="inspect, search, query and load knowledge graphs",
@@ -71,12 +73,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_edge=False, header_style="bold")
     for h in headers:
         table.add_column(h, overflow="fold")  # IRIs are data: never cut them short
-    for row in rows:
-        table.add_row(*row)
+    for row in rows:  # cells are data: Text, never markup; control and bidi characters escaped
+        table.add_row(*(Text(visible(cell)) for cell in row))
     # Piped output gets room for whole IRIs rather than an 80-column guess.
     Console(width=None if sys.stdout.isatty() else 240).print(table)
 
@@ -94,7 +97,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
         return 0
-    print(f"graph       {stats['name']}")
+    print(f"graph       {visible(stats['name'])}")
     print(f"triples     {stats['triples']:,}")
     print(f"entities    {stats['entities']:,}")
     print(f"predicates  {stats['predicates']:,}")
@@ -187,12 +190,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(f"syntax ok: {kg.name}, {report['triples']:,} triples")
+    print(f"syntax ok: {visible(kg.name)}, {report['triples']:,} triples")
     print(f"entities with a label: {report['labelled']:,} of {report['entities']:,} "
           f"({100 * report['coverage']:.1f}%)")
     print(f"predicates with a label: {report['labelled_predicates']:,} of {report['predicates']:,}")
     for term in report["unlabelled_examples"]:
-        print(f"  no label: {term}")
+        print(f"  no label: {visible(term)}")
     return 0
 
 

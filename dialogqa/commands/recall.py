@@ -11,6 +11,7 @@ from pathlib import Path
 from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
 from dialogqa.dialogue.recall import RecallStats, replay_recall
 from dialogqa.errors import UserError
+from dialogqa.visible import visible
 
 
 def register_recall(kg_subparsers) -> None:
@@ -79,10 +80,10 @@ def cmd_recall(args: argparse.Namespace) -> int:
     result["files"] = {path: stats.metrics() for path, stats in per_file.items()}
     _print_table(result, per_file)
     for conv_id, question, gold, top in misses[: args.misses]:
-        print(f"miss {conv_id}: {question!r} gold={gold} top3={top}")
+        print(visible(f"miss {conv_id}: {question!r} gold={gold} top3={top}"))
     if args.json_out:
         try:
-            Path(args.json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            Path(args.json_out).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--json {args.json_out}: cannot write ({exc.strerror})") from None
     return 0
@@ -95,7 +96,7 @@ def _print_table(result: dict, per_file: dict) -> None:
     rows = []
     for path, stats in list(per_file.items()) + [("all", None)]:
         m = result if stats is None else stats.metrics()
-        rows.append([str(path), str(m["turns"]), f"{m['recall']:.4f}"]
+        rows.append([visible(path), str(m["turns"]), f"{m['recall']:.4f}"]
                     + [f"{m['recall_at'].get(c, 0):.3f}" for c in cut_cols]
                     + [f"{m['mrr']:.3f}", f"{m['latency_ms']['p50']:.2f}", f"{m['latency_ms']['p95']:.2f}"])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

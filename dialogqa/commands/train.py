@@ -71,7 +71,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from dialogqa.dialogue.transcript import atomic_write
 
     try:
-        atomic_write(out, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conversations))
+        atomic_write(out, "".join(json.dumps(c, ensure_ascii=False, allow_nan=False) + "\n" for c in conversations))
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     counts = kind_counts(conversations)

@@ -19,6 +19,7 @@ from pathlib import Path
 from rdflib import RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.kg.labels import DQA, INVERSE_QUESTION, QUESTION
 
@@ -102,8 +103,10 @@ def _parse_turn(path, conv_id, index: int, raw) -> KGConvTurn:
 def _read_json(path: str | Path):
     p = Path(path)
     try:
-        with p.open(encoding="utf-8") as f:
-            return json.load(f)
+        return jsonio.loads(p.read_text(encoding="utf-8"))
+    except jsonio.BadJSON as exc:
+        raise UserError(f"{path}:{exc.line}: invalid JSON: {exc.syntax}" if exc.syntax
+                        else f"{path}: {exc}") from None
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -268,7 +271,7 @@ def import_kgconv(
         target = out / f"{name}.jsonl"
         with target.open("w", encoding="utf-8") as f:
             for rec in records:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                f.write(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
         turns += sum(len(r["turns"]) for r in records)
         written.append(str(target))
     facts = sum(1 for t in graph if t[1] not in (RDFS.label, QUESTION, INVERSE_QUESTION))

@@ -25,7 +25,6 @@ graphs whose predicates are Wikidata properties (matched on the IRI's local name
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 from collections.abc import Iterator, Sequence
@@ -35,6 +34,7 @@ from pathlib import Path
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import BNode, Literal, Node, URIRef
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.records import term_key
 from dialogqa.kg.base import KnowledgeGraph
@@ -146,10 +146,10 @@ class Templates:
     @classmethod
     def load(cls, path: str | Path) -> "Templates":
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = jsonio.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserError(f"{path}: no such templates file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, jsonio.BadJSON) as exc:
             raise UserError(f"{path}: cannot read the template library: {exc}") from None
         if not isinstance(data, list):
             raise UserError(f"{path}: expected KGConv's template_library.json (a list of "

@@ -82,13 +82,16 @@ MAX_QUESTION_CHARS = 1000  # the current question
 # Bidi embeddings/overrides/isolates can visually reorder text; they carry no meaning here.
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"), " ")
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (e.g. undecodable bytes from argv)
+
 
 def clean_text(text: str, limit: int | None = None) -> str:
-    """One line of printable text: control, bidi and separator characters become spaces,
-    whitespace is collapsed, ChatML markers are broken, at most ``limit`` characters."""
+    """One line of printable text: control, bidi and separator characters become spaces, lone
+    surrogates U+FFFD, whitespace is collapsed, ChatML markers are broken, at most ``limit`` characters."""
     text = str(text)
     if limit is not None:  # a pasted megabyte costs nothing: only its start can be kept anyway
         text = text[: limit * 8]
+    text = _SURROGATE.sub("\ufffd", text)  # no UTF-8 for them: the tokenizer would refuse the text
     text = unicodedata.normalize("NFC", text).translate(_BIDI)
     text = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text

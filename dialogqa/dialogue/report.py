@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 
 # (key, label, kind): kind "share" prints as a fraction with 3 decimals, "ms" in milliseconds
@@ -72,10 +72,10 @@ def markdown_report(metrics: dict, title: str = "Replay report") -> str:
 
 def load_metrics(path: str | Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = jsonio.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: no such metrics file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (jsonio.BadJSON, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not a metrics JSON file written by `dialogqa replay --json` ({exc})") from None
     if not isinstance(data, dict) or "turns" not in data:
         raise UserError(f"{path}: not a metrics JSON file written by `dialogqa replay --json`")

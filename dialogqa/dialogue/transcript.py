@@ -10,6 +10,7 @@ each turn, so a crash never loses a turn already said nor leaves a half-written 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -20,6 +21,7 @@ from typing import Any
 
 from rdflib.term import Literal, Node, URIRef
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.records import Turn
@@ -54,8 +56,7 @@ def fact_from_key(triple: Sequence[str]) -> Fact:
 
 # -- reading -----------------------------------------------------------------------------
 
-class _Bad(ValueError):
-    pass
+_Bad = jsonio.BadJSON  # what is wrong with a line; read_transcripts adds FILE:LINE
 
 
 def _triples(value: Any, key: str, where: str) -> list[tuple[str, str, str]]:
@@ -88,6 +89,8 @@ def _turn_from_dict(d: Any, n: int) -> Turn:
     latency = d.get("latency_ms")
     if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float))):
         raise _Bad(f"{where}'latency_ms' must be a number")
+    if latency is not None and not math.isfinite(latency):  # NaN or inf would make invalid metrics JSON
+        raise _Bad(f"{where}'latency_ms' must be a finite number")
     return Turn(
         user=user,
         answer=answer,
@@ -121,7 +124,8 @@ def conversation_from_dict(d: Any, default_id: str) -> Conversation:
 
 def read_transcripts(path: str | os.PathLike, warn: Callable[[str], None] | None = None) -> list[Conversation]:
     """All conversations of a transcript file. A malformed line raises ``UserError("FILE:LINE:
-    what")``; with ``warn`` it is reported through ``warn`` and skipped instead."""
+    what")``; with ``warn`` it is reported through ``warn`` and skipped instead. A file without
+    a single line (empty or blank) raises ``UserError`` naming it, ``warn`` or not."""
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -132,17 +136,15 @@ def read_transcripts(path: str | os.PathLike, warn: Callable[[str], None] | None
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     out: list[Conversation] = []
+    lines = 0  # lines that are not blank, good or bad
     with handle:
         for lineno, raw in enumerate(handle, 1):
             try:
                 text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
                 if not text.strip():
                     continue
-                try:
-                    data = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise _Bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-                conv = conversation_from_dict(data, default_id=f"{path.stem}-{lineno}")
+                lines += 1
+                conv = conversation_from_dict(jsonio.loads(text), default_id=f"{path.stem}-{lineno}")
             except (_Bad, UnicodeDecodeError) as exc:
                 msg = f"{path}:{lineno}: {exc if isinstance(exc, _Bad) else 'not UTF-8 text'}"
                 if warn is None:
@@ -151,6 +153,8 @@ def read_transcripts(path: str | os.PathLike, warn: Callable[[str], None] | None
                 continue
             conv.source, conv.line = path, lineno
             out.append(conv)
+    if not lines:  # the one rule for every command that reads transcripts (replay, kg recall, train)
+        raise UserError(f"{path}: empty transcript file: expected one conversation a line (JSON)")
     return out
 
 
@@ -189,7 +193,7 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
 
 
 def dumps(conv: Conversation) -> str:
-    return json.dumps(conversation_to_dict(conv), ensure_ascii=False)
+    return json.dumps(conversation_to_dict(conv), ensure_ascii=False, allow_nan=False)
 
 
 def atomic_write(path: str | os.PathLike, text: str) -> None:
@@ -220,8 +224,8 @@ def relative_kg(files: Sequence[str | os.PathLike], transcript: str | os.PathLik
 
 def _line_id(line: str) -> str | None:
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
+        data = jsonio.loads(line)
+    except jsonio.BadJSON:
         return None
     return str(data.get("id")) if isinstance(data, dict) else None
 

@@ -14,7 +14,6 @@ one is asked for exact labels (case variants) of the text's n-grams.
 from __future__ import annotations
 
 import functools
-import json
 import socket
 import urllib.error
 import urllib.parse
@@ -23,6 +22,7 @@ from collections.abc import Iterator, Sequence
 
 from rdflib.term import BNode, Literal, Node, URIRef
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.records import QueryResult, Triple
 from dialogqa.kg.labels import (
@@ -98,8 +98,8 @@ class EndpointKG:
             reason = getattr(exc, "reason", exc)
             raise UserError(f"cannot reach SPARQL endpoint {self.url}: {reason}") from None
         try:
-            return json.loads(payload)
-        except ValueError:
+            return jsonio.loads(payload)
+        except jsonio.BadJSON:
             raise UserError(f"{self.url} did not answer with SPARQL JSON results; is it a SPARQL endpoint?") from None
 
     def select(self, sparql: str, timeout: float | None = None) -> tuple[list[str], list[tuple[Node | None, ...]]]:

@@ -34,6 +34,7 @@ from dialogqa.tui.session_commands import graph_line
 from dialogqa.tui.complete import CommandSuggester
 from dialogqa.tui.panel import EvidencePanel
 from dialogqa.tui.widgets import BotMessage, Note, UserMessage
+from dialogqa.visible import visible
 
 # The factory the app calls in a thread at start-up. It gets ``progress(message, kg=None)``
 # to say what it is doing (and to show the graph as soon as it is open) and returns the
@@ -274,7 +275,7 @@ class ChatApp(App):
         if self._jobs:
             n = len(self._jobs)
             self.query_one("#status", Static).update(
-                Text(f"{self._status}  ·  {n} waiting", style="dim"))
+                Text(f"{visible(self._status)}  ·  {n} waiting", style="dim"))
 
     # ---- answering ------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class ChatApp(App):
         entity = panel.entities[event.option_index]
         label = str(event.option.prompt)
         self.query_one("#ev-neighbours", Static).update(
-            Text(f"Facts of {label}\nlooking up…", style="dim"))
+            Text(f"Facts of {visible(label)}\nlooking up…", style="dim"))
         self._look_up_neighbourhood(entity, label)
 
     @work(thread=True, exclusive=True, group="lookup", exit_on_error=False)
@@ -480,18 +481,18 @@ class ChatApp(App):
 
     def _set_status(self, text: str) -> None:
         self._status = text
-        self.query_one("#status", Static).update(Text(text, style="dim"))
+        self.query_one("#status", Static).update(Text(visible(text), style="dim"))
         self._refresh_queue_status()
 
     def _show_recording(self):
         """The status row's recording mark (the file name; the log has the whole path)."""
         recorder = getattr(self.session, "recorder", None)
-        mark = Text(f"● rec {recorder.path.name}") if recorder is not None else Text("")
+        mark = Text(f"● rec {visible(recorder.path.name)}") if recorder is not None else Text("")
         self.query_one("#recording", Static).update(mark)
         return recorder
 
     def _show_graph(self, info: str) -> None:
-        self.query_one("#header", Static).update(Text(f"dialogqa · {info}"))
+        self.query_one("#header", Static).update(Text(f"dialogqa · {visible(info)}"))
 
 
 def create_app(source: Any, *, open_graph: GraphOpener | None = None,

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from dialogqa.records import Fact
 from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage
+from dialogqa.visible import visible
 
 PANEL_FACTS = 8  # closest facts listed for an abstention
 
@@ -30,15 +31,15 @@ def facts_text(facts: Sequence[Fact], iris: bool, scores: bool = True) -> Text:
         line = Text()
         if scores:
             line.append(f"{fact.score:.2f} ", style="dim")
-        line.append(fact.s_label or str(fact.s), style="bold")
+        line.append(visible(fact.s_label or str(fact.s)), style="bold")
         line.append(" · ")
-        line.append(fact.p_label or str(fact.p), style="italic")
+        line.append(visible(fact.p_label or str(fact.p)), style="italic")
         line.append(" · ")
-        line.append(fact.o_label or str(fact.o), style="bold")
+        line.append(visible(fact.o_label or str(fact.o)), style="bold")
         if iris:
             for term in fact.triple:
                 line.append("\n  ")
-                line.append(term.n3(), style="dim")  # n3(): IRIs in <>, literals quoted
+                line.append(visible(term.n3()), style="dim")  # n3(): IRIs in <>, literals quoted
         out.append(line)
     return Text("\n").join(out)
 
@@ -83,15 +84,15 @@ class EvidencePanel(VerticalScroll, can_focus=False):  # its entity list takes t
         self.query_one("#ev-answer", Static).update(title)
         self._draw_facts()
         self.entities = [entity for entity, _ in bubble.focus]
-        focus.add_options([Option(Text(label)) for _, label in bubble.focus])
+        focus.add_options([Option(Text(visible(label))) for _, label in bubble.focus])
         self.border_subtitle = "Tab ↵ or click: facts" if bubble.focus else ""
 
     def show_neighbourhood(self, label: str, facts: list[Fact], error: str = "") -> None:
         self._neighbourhood = (label, facts)
         target = self.query_one("#ev-neighbours", Static)
-        head = Text(f"Facts of {label}", style="bold underline")
+        head = Text(f"Facts of {visible(label)}", style="bold underline")
         if error:
-            target.update(head + Text(f"\n{error}", style="red"))
+            target.update(head + Text(f"\n{visible(error)}", style="red"))
         elif not facts:
             target.update(head + Text("\nnone", style="dim"))
         else:

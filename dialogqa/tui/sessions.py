@@ -47,7 +47,10 @@ def last_conversation(folder: Path) -> tuple[Path, Conversation]:
     """The most recently recorded conversation: the last line of the newest session file."""
     files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     for path in reversed(files):
-        conversations = read_transcripts(path, warn=lambda _: None)  # a bad line: try the rest
+        try:
+            conversations = read_transcripts(path, warn=lambda _: None)  # a bad line: try the rest
+        except UserError:  # an empty (or unreadable) session file: nothing to resume there
+            continue
         if conversations:
             return path, conversations[-1]
     raise UserError(f"--resume: no recorded conversation in {folder} (start one without --resume)")

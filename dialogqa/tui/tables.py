@@ -1,7 +1,8 @@
 """What the informational commands print into the log, as rich tables built from plain data:
 /sparql results, /kg info, /replay scores, /model. Pure functions, so tests read them as text.
 
-Every cell is a ``Text`` (never markup): graph terms and file names are shown as they are.
+Every cell is a ``Text`` (never markup): graph terms and file names are shown as they are,
+control and bidi characters escaped (``dialogqa.visible``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rdflib.term import URIRef
 from rich.text import Text
 
 from dialogqa.records import QueryResult
+from dialogqa.visible import visible
 
 MAX_ROWS = 50  # rows of a /sparql result shown in the log (the count says how many more)
 
@@ -26,10 +28,10 @@ def _term(term: Any, prefixes: Any) -> Text:
     if isinstance(term, URIRef) and prefixes is not None:
         try:
             prefix, _, name = prefixes.compute_qname(str(term), generate=False)
-            return Text(f"{prefix}:{name}")
+            return Text(visible(f"{prefix}:{name}"))
         except Exception:  # no declared prefix fits: the whole IRI
             pass
-    return Text(str(term))
+    return Text(visible(term))
 
 
 def sparql_table(result: QueryResult, kg: Any = None) -> Table | Text:
@@ -58,7 +60,7 @@ def key_value_table(title: str, rows: Sequence[tuple[str, str]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for key, value in rows:
-        table.add_row(Text(key), Text(value))
+        table.add_row(Text(key), Text(visible(value)))
     return table
 
 

@@ -18,6 +18,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from dialogqa.records import Fact
+from dialogqa.visible import visible
 
 ABSTAIN_MARK = "∅ not in the graph"
 CLOSEST_SHOWN = 3  # closest facts under an abstention in the log (the panel shows more)
@@ -26,11 +27,11 @@ CLOSEST_SHOWN = 3  # closest facts under an abstention in the log (the panel sho
 def fact_text(fact: Fact, indent: str = "  ") -> Text:
     """``subject · predicate · object`` from the fact's labels (the terms when unlabelled)."""
     text = Text(indent)
-    text.append(fact.s_label or str(fact.s), style="bold")
+    text.append(visible(fact.s_label or str(fact.s)), style="bold")
     text.append(" · ")
-    text.append(fact.p_label or str(fact.p), style="italic")
+    text.append(visible(fact.p_label or str(fact.p)), style="italic")
     text.append(" · ")
-    text.append(fact.o_label or str(fact.o), style="bold")
+    text.append(visible(fact.o_label or str(fact.o)), style="bold")
     return text
 
 
@@ -38,7 +39,7 @@ class UserMessage(Static):
     """What the person typed."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(Text(text))
+        super().__init__(Text(visible(text, newlines=True)))
         self.border_title = "you"
 
 
@@ -46,7 +47,7 @@ class Note(Static):
     """A system notice in the log: help, graph changes, tables, one-line errors (``error``)."""
 
     def __init__(self, text: str | Text | Table, error: bool = False) -> None:
-        super().__init__(Text(text) if isinstance(text, str) else text,
+        super().__init__(Text(visible(text, newlines=True)) if isinstance(text, str) else text,
                          classes="error" if error else "")
 
 
@@ -99,7 +100,7 @@ class BotMessage(Vertical):
             self.border_subtitle = "writing…"
         if piece:
             self.text += piece
-            await self._stream.write(piece)
+            await self._stream.write(visible(piece, newlines=True))
 
     async def finish(self, turn, focus: Sequence[tuple[object, str]] = (), note: str = "") -> None:
         """``turn``: the finished Turn, or None when the answer was stopped or failed."""
@@ -111,7 +112,7 @@ class BotMessage(Vertical):
         final = turn.answer.strip() if turn is not None else self.text.strip()
         if final != self.text.strip() or not self.body.source:
             self.text = final
-            await self.body.update(final or "*(no answer)*")
+            await self.body.update(visible(final, newlines=True) or "*(no answer)*")
         self.text = final
         self.border_subtitle = note
         if turn is None:
