@@ -34,6 +34,7 @@ from dialogqa.kg.loading import (
     locate_with_oxigraph,
     open_rdf,
 )
+from dialogqa.kg.ntriples import PARSERS
 
 _LABEL_PREDICATES = sorted(LABEL_PREDICATE_TERMS, key=lambda p: LABEL_PREDICATE_RANK[str(p)])
 
@@ -78,7 +79,8 @@ class MemoryKG:
             bar.counter = lambda: len(parsed)
             try:
                 with _quiet_rdflib():
-                    parsed.parse(source=stream, format=syntax)
+                    # N-Triples/N-Quads: rdflib's parsers, reading lines in linear time
+                    parsed.parse(source=stream, format=PARSERS.get(syntax, syntax))
             except (UserError, KeyboardInterrupt, MemoryError):
                 raise
             except Exception as exc:  # rdflib raises many kinds of errors for bad input
