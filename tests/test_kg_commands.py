@@ -117,6 +117,15 @@ def test_search_table_json_and_nothing_found(capsys, small_ttl):
     assert_one_line_error(status, err, "--limit must be at least 1")
 
 
+def test_search_reads_a_long_text_up_to_the_question_cap(capsys, small_ttl):
+    from dialogqa.kg.base import MAX_QUESTION_CHARS
+
+    status, out, err = run(capsys, "kg", "search", "Stokholm " + "x" * 40_000 + " Oslo", str(small_ttl), "--json")
+    assert status == 0
+    assert [hit["label"] for hit in json.loads(out)] == ["Stockholm"]
+    assert err == f"note: TEXT has 40,014 characters; searching the first {MAX_QUESTION_CHARS:,}, as a question is cut\n"
+
+
 def test_validate_reports_label_coverage(capsys, small_ttl):
     status, out, _ = run(capsys, "kg", "validate", str(small_ttl))
     assert status == 0

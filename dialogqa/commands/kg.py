@@ -132,8 +132,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 # -- kg search ----------------------------------------------------------------------------
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from dialogqa.kg.base import MAX_QUESTION_CHARS
+
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
+    if len(args.text) > MAX_QUESTION_CHARS:  # what entity linking reads of any text
+        print(f"note: TEXT has {len(args.text):,} characters; searching the first "
+              f"{MAX_QUESTION_CHARS:,}, as a question is cut", file=sys.stderr)
     kg = open_graph_from_args(args)
     try:
         matches = kg.search(args.text, limit=args.limit)

@@ -41,10 +41,9 @@ from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
 from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
-from dialogqa.kg.base import KnowledgeGraph
+from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
 from dialogqa.records import Turn
 
-MAX_QUESTION_CHARS = 1000
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
 
 # What a model says when it declines; the abstention sentence itself is what it is trained on.

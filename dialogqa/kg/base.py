@@ -18,6 +18,10 @@ from dialogqa.errors import UserError
 from dialogqa.kg.labels import DEFAULT_LANGS
 from dialogqa.records import Match, QueryResult, Triple
 
+# The longest question a session takes, and the most of any text entity linking reads
+# (``search``): a pasted megabyte is cut here, not searched.
+MAX_QUESTION_CHARS = 1000
+
 
 @runtime_checkable
 class KnowledgeGraph(Protocol):
