@@ -171,6 +171,28 @@ def test_load_refuses_to_overwrite_and_keeps_the_store_on_bad_files(capsys, smal
     assert json.loads(out)["triples"] == SMALL_TRIPLES
 
 
+def test_validate_and_load_refuse_the_same_iri_and_load_clears_a_killed_load(capsys, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    bad = tmp_path / "space.ttl"
+    bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a b> <{EX}b> <{EX}c> .\n")
+    for argv in (["validate", str(bad)], ["load", str(bad), "--store", str(tmp_path / "st")]):
+        status, _, err = run(capsys, "kg", *argv)
+        assert_one_line_error(status, err, f"{bad}:2: ", "Invalid IRI code point ' '")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f".st.loading-{gone.pid}@{socket.gethostname()}-x1"
+    left.mkdir()
+    bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n")
+    status, out, err = run(capsys, "kg", "load", str(bad), "--store", str(tmp_path / "st"))
+    assert status == 0 and "stored 1 triples" in out
+    assert err == f"removed {left}, left by an interrupted load\n"
+    assert sorted(os.listdir(tmp_path)) == ["space.ttl", "st"]
+
+
 def test_kg_without_subcommand_prints_help(capsys):
     status, out, _ = run(capsys, "kg")
     assert status == 2 and "info" in out and "load" in out

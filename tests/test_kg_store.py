@@ -279,3 +279,39 @@ def test_relative_iris_resolve_against_the_file_in_both_loaders(tmp_path):
         store = StoreKG.load([path], tmp_path / f"st-{path.suffix[1:]}")
         assert set(store.triples()) == expected == set(MemoryKG.from_files([path]).triples())
         store.close()
+
+
+def test_a_load_removes_folders_of_interrupted_loads_but_not_live_ones(tmp_path, small_ttl, monkeypatch):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import dialogqa.kg.store as store
+
+    host = socket.gethostname()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process that no longer runs
+    made = {}
+    for key, name in {
+        "dead": f".st.loading-{gone.pid}@{host}-ab12_c",
+        "live": f".st.loading-{os.getpid()}@{host}-de34",  # this process: a load running now
+        "elsewhere": f".st.loading-{gone.pid}@not-{host}-fg56",
+        "old-style-new": ".st.loading-hi78",
+        "old-style-old": ".st.loading-jk90",
+        "other-store": f".other.loading-{gone.pid}@{host}-lm12",
+    }.items():
+        made[key] = tmp_path / name
+        (made[key] / "oxigraph").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(made["old-style-old"], (two_days_ago, two_days_ago))
+    seen = []
+    build = store.build_store
+    monkeypatch.setattr(store, "build_store", lambda files, work, *a: seen.append(work.name) or build(files, work, *a))
+    kg = StoreKG.load([small_ttl], tmp_path / "st")
+    assert sorted(kg.stale_removed) == sorted([made["dead"], made["old-style-old"]])
+    kg.close()
+    assert {key for key, path in made.items() if path.exists()} == {"live", "elsewhere", "old-style-new", "other-store"}
+    [work] = seen  # this load's own folder is named for this process, and is now the store
+    assert work.startswith(f".st.loading-{os.getpid()}@{host}-") and not (tmp_path / work).exists()

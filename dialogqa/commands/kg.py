@@ -195,6 +195,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         n = kg.count()
     finally:
         kg.close()
+    for folder in kg.stale_removed:
+        print(f"removed {folder}, left by an interrupted load", file=sys.stderr)
     elapsed = time.perf_counter() - start
     print(f"stored {n:,} triples in {args.store} ({elapsed:.1f} s); "
           f"use it with --store {args.store}")
