@@ -315,3 +315,27 @@ def test_a_load_removes_folders_of_interrupted_loads_but_not_live_ones(tmp_path,
     assert {key for key, path in made.items() if path.exists()} == {"live", "elsewhere", "old-style-new", "other-store"}
     [work] = seen  # this load's own folder is named for this process, and is now the store
     assert work.startswith(f".st.loading-{os.getpid()}@{host}-") and not (tmp_path / work).exists()
+
+
+def test_json_ld_drops_statements_with_a_bad_iri_in_both_loaders(tmp_path):
+    import json
+
+    from dialogqa.kg.memory import MemoryKG
+
+    doc = {"@context": {"ex": EX}, "@graph": [
+        {"@id": f"{EX}a", "ex:p": {"@id": f"{EX}{{b}}"}, "ex:q": "kept"},
+        {"@id": f"{EX}c d", "ex:p": "gone"},
+        {"@id": f"{EX}e", f"{EX}bad|p": "x", "ex:q": {"@id": "ex:f"}},
+    ]}
+    path = tmp_path / "g.jsonld"
+    path.write_text(json.dumps(doc))
+    store = StoreKG.load([path], tmp_path / "st")
+    expected = {(URIRef(EX + "a"), URIRef(EX + "q"), Literal("kept")),
+                (URIRef(EX + "e"), URIRef(EX + "q"), URIRef(EX + "f"))}
+    assert set(store.triples()) == expected == set(MemoryKG.from_files([path]).triples())
+    store.close()
+    doc["@graph"].append({"@id": f"{EX}g", "ex:r": {"@value": "1", "@type": f"{EX}bad type"}})
+    path.write_text(json.dumps(doc, indent=1))
+    for load in (lambda: StoreKG.load([path], tmp_path / "st2"), lambda: MemoryKG.from_files([path])):
+        with pytest.raises(UserError, match=r"g\.jsonld:\d+: .*Invalid IRI code point ' '"):
+            load()

@@ -2,13 +2,13 @@
 
 The rule is pyoxigraph's (an absolute IRI as RFC 3987 defines it, after resolving a
 relative one against the file): its parsers apply it while ``kg load`` builds a store,
-and ``first_bad_iri`` applies the same check to what rdflib parsed for the in-memory
+and ``invalid_iris`` applies the same check to what rdflib parsed for the in-memory
 backend (``--kg``, ``kg validate``), which on its own keeps "http://x/a b" or "#x".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pyoxigraph import NamedNode
 from rdflib.term import Literal, URIRef
@@ -23,12 +23,10 @@ def iri_problem(iri: str) -> str | None:
     return None
 
 
-def first_bad_iri(terms: Iterable) -> tuple[str, str] | None:
-    """(IRI, what is wrong) for the first invalid IRI among rdflib ``terms`` (a literal's
-    datatype counts), or None."""
+def invalid_iris(terms: Iterable) -> Iterator[tuple[object, str, str]]:
+    """(term, IRI, what is wrong) for each rdflib term among ``terms`` that is or holds an
+    invalid IRI: an IRI, or a literal whose datatype is one."""
     for term in terms:
-        if isinstance(term, Literal):
-            term = term.datatype
-        if isinstance(term, URIRef) and (problem := iri_problem(str(term))):
-            return str(term), problem
-    return None
+        iri = term.datatype if isinstance(term, Literal) else term
+        if isinstance(iri, URIRef) and (problem := iri_problem(str(iri))):
+            yield term, str(iri), problem

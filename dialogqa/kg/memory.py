@@ -24,7 +24,7 @@ from dialogqa.kg.labels import (
     local_name,
     sort_labels,
 )
-from dialogqa.kg.iri import first_bad_iri
+from dialogqa.kg.iri import invalid_iris
 from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name, to_matches
 from dialogqa.kg.loading import (
     QUAD_FORMATS,
@@ -88,7 +88,7 @@ class MemoryKG:
                 if parsed is not target:
                     for s, p, o, _g in parsed.quads((None, None, None, None)):
                         target.add((s, p, o))
-                _check_iris(target, parsed)
+                _check_iris(target, parsed, drop=syntax == "json-ld")
             except (UserError, KeyboardInterrupt, MemoryError):
                 raise
             except Exception as exc:  # rdflib raises many kinds of errors for bad input
@@ -197,13 +197,19 @@ class BadIRI(ValueError):
         self.iri = iri
 
 
-def _check_iris(graph: Graph, parsed: Graph) -> None:
+def _check_iris(graph: Graph, parsed: Graph, drop: bool = False) -> None:
     """Raise ``BadIRI`` for the first invalid IRI in ``graph`` or among ``parsed``'s named
-    graphs: the one rule every loader keeps (kg/iri.py)."""
+    graphs: the one rule every loader keeps (kg/iri.py).  ``drop``: remove the triples
+    whose subject, predicate or object is one instead, as JSON-LD's conversion to RDF does
+    (pyoxigraph's too; a bad datatype is an error there as well)."""
     names = (c.identifier for c in parsed.graphs()) if isinstance(parsed, Dataset) else ()
-    bad = first_bad_iri(itertools.chain(_distinct_terms(graph), names))
-    if bad is not None:
-        raise BadIRI(*bad)
+    found = list(invalid_iris(itertools.chain(_distinct_terms(graph), names)))
+    refused = [bad for bad in found if not drop or isinstance(bad[0], Literal)]
+    if refused:
+        raise BadIRI(*refused[0][1:])
+    for term in {term for term, _, _ in found}:
+        for pattern in ((term, None, None), (None, term, None), (None, None, term)):
+            graph.remove(pattern)
 
 
 def _distinct_terms(graph: Graph) -> Iterator[Node]:
