@@ -117,6 +117,15 @@ def test_search_table_json_and_nothing_found(capsys, small_ttl):
     assert_one_line_error(status, err, "--limit must be at least 1")
 
 
+def test_search_reads_a_long_text_up_to_the_question_cap(capsys, small_ttl):
+    from dialogqa.kg.base import MAX_QUESTION_CHARS
+
+    status, out, err = run(capsys, "kg", "search", "Stokholm " + "x" * 40_000 + " Oslo", str(small_ttl), "--json")
+    assert status == 0
+    assert [hit["label"] for hit in json.loads(out)] == ["Stockholm"]
+    assert err == f"note: TEXT has 40,014 characters; searching the first {MAX_QUESTION_CHARS:,}, as a question is cut\n"
+
+
 def test_validate_reports_label_coverage(capsys, small_ttl):
     status, out, _ = run(capsys, "kg", "validate", str(small_ttl))
     assert status == 0
@@ -160,6 +169,28 @@ def test_load_refuses_to_overwrite_and_keeps_the_store_on_bad_files(capsys, smal
     assert_one_line_error(status, err, f"{bad}:1:")
     status, out, _ = run(capsys, "kg", "info", "--store", str(store), "--json")
     assert json.loads(out)["triples"] == SMALL_TRIPLES
+
+
+def test_validate_and_load_refuse_the_same_iri_and_load_clears_a_killed_load(capsys, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    bad = tmp_path / "space.ttl"
+    bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a b> <{EX}b> <{EX}c> .\n")
+    for argv in (["validate", str(bad)], ["load", str(bad), "--store", str(tmp_path / "st")]):
+        status, _, err = run(capsys, "kg", *argv)
+        assert_one_line_error(status, err, f"{bad}:2: ", "Invalid IRI code point ' '")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f".st.loading-{gone.pid}@{socket.gethostname()}-x1"
+    left.mkdir()
+    bad.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n")
+    status, out, err = run(capsys, "kg", "load", str(bad), "--store", str(tmp_path / "st"))
+    assert status == 0 and "stored 1 triples" in out
+    assert err == f"removed {left}, left by an interrupted load\n"
+    assert sorted(os.listdir(tmp_path)) == ["space.ttl", "st"]
 
 
 def test_kg_without_subcommand_prints_help(capsys):

@@ -110,6 +110,18 @@ def test_http_errors_and_non_sparql_answers_are_user_errors(broken_server):
         EndpointKG(broken_server + "/html")
 
 
+def test_exact_search_reads_a_long_text_up_to_the_question_cap():
+    from dialogqa.kg.endpoint import EndpointKG
+
+    kg = EndpointKG.__new__(EndpointKG)  # no server: only the query it would send is looked at
+    kg.langs = ("en", "")
+    sent = []
+    kg.select = lambda sparql: sent.append(sparql) or ([], [])
+    assert kg._search_exact("Sweden " + "x" * 40_000 + " Norway", 10) == []
+    [query] = sent
+    assert '"Sweden"@en' in query and "Norway" not in query and "x" * 994 not in query
+
+
 # -- against the Virtuoso server ------------------------------------------------------------
 
 @pytest.fixture

@@ -76,3 +76,23 @@ def test_labels_by_entity_and_reopening_a_file_index(tmp_path):
     assert again.labels("http://x/NYC") == [("NYC", "en", 5)]
     assert found(again, "trip to new york city") == [("NewYorkCity", "new york city")]
     assert again.count() == len(ROWS)
+
+
+def test_long_text_is_read_up_to_the_question_cap_and_long_words_are_not_corrected(monkeypatch):
+    import dialogqa.kg.linker as linker
+    from dialogqa.kg.base import MAX_QUESTION_CHARS
+
+    tried = []
+    deletions = linker.deletions
+    monkeypatch.setattr(linker, "deletions", lambda word: tried.append(len(word)) or deletions(word))
+    ix = index()
+    # a pasted 40,000-letter word: cut at the cap, too long to correct, the rest still found
+    assert found(ix, "Swedn and New York City " + "x" * 40_000) == [
+        ("NewYorkCity", "New York City"), ("Sweden", "Swedn")]
+    assert tried and max(tried) <= linker.MAX_FUZZY_WORD
+    assert found(ix, "Sweden" + " " * (MAX_QUESTION_CHARS - 6) + "York") == [("Sweden", "Sweden")]
+    # a word as long as the cap is looked up as written, not corrected
+    long_word = "y" * MAX_QUESTION_CHARS
+    ix.build([("http://x/Long", long_word, "", 0)])
+    assert found(ix, long_word) == [("Long", long_word)]
+    assert found(ix, long_word[:-1] + "z") == []

@@ -3,7 +3,7 @@
 import gzip
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from conftest import SMALL_TRIPLES
 from dialogqa.errors import UserError
@@ -116,3 +116,58 @@ def test_progress_bar_reports_triples_on_big_loads(tmp_path, small_ttl, capsys, 
     monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 1 << 30)
     MemoryKG.from_files([small_ttl], progress=True)
     assert capsys.readouterr().err == ""
+
+
+# N-Triples and N-Quads are parsed by rdflib's parsers with a linear line reader
+# (dialogqa/kg/ntriples.py): the same triples as rdflib's own, a long line in linear time.
+
+_ODD_LINES = (
+    f'<{EX}a> <{EX}label> "Ðà Lạt"@vi .\n'
+    f'<{EX}a> <{EX}label> "Oslo"@EN-gb .\r\n'  # a language tag's case, CRLF
+    f'<{EX}a> <{EX}name> "plain" .\r'  # a lone CR ends a line too
+    f'<{EX}a> <{EX}name> "typed"^^<http://www.w3.org/2001/XMLSchema#string> .\n'
+    f'<{EX}a> <{EX}pop> "0042"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+    f'<{EX}a> <{EX}note> "tab\\t quote\\" \\u00e9 \\U0001F600 line\\nbreak" .\n'
+    f'<{EX}a> <{EX}sep> "a\u2028b\u0085c\x0cd" .\n'  # characters str.splitlines breaks at
+    '# a comment\n\n'
+    f'_:x <{EX}knows> _:y .\n_:y <{EX}knows> _:x .\n_:x <{EX}name> "x" .\n'
+    f'<{EX}b>\t<{EX}p>   <{EX}c> . # trailing comment\n'
+    f'<{EX}b> <{EX}p> <{EX}d> .'  # no line end on the last line
+)
+
+
+@pytest.mark.parametrize("ext, fmt", [(".nt", "nt"), (".nq", "nquads")])
+def test_ntriples_and_nquads_give_the_triples_rdflib_gives(tmp_path, small_ttl, ext, fmt):
+    from rdflib import Dataset
+    from rdflib.compare import isomorphic
+
+    world = Graph().parse("kb/world.ttl")
+    text = world.serialize(format="nt", encoding="utf-8").decode() + _ODD_LINES
+    if fmt == "nquads":  # the same statements, most in a named graph
+        lines = text.splitlines(keepends=True)
+        text = "".join(line.replace(" .", f" <{EX}g> .", 1) if i % 2 and line.startswith("<") else line
+                       for i, line in enumerate(lines))
+    path = tmp_path / f"sample{ext}"
+    path.write_bytes(text.encode("utf-8"))
+    ours = MemoryKG.from_files([path]).graph
+    reference = Graph()
+    if fmt == "nquads":
+        ds = Dataset().parse(path, format="nquads")
+        for s, p, o, _g in ds.quads((None, None, None, None)):
+            reference.add((s, p, o))
+    else:
+        reference.parse(path, format="nt")
+    assert len(ours) == len(world) + 12 == len(reference)
+    assert isomorphic(ours, reference)  # same literals, datatypes, language tags; blank nodes up to renaming
+    assert (URIRef(EX + "a"), URIRef(EX + "label"), Literal("Oslo", lang="EN-gb")) in ours
+
+
+@pytest.mark.parametrize("ext", [".nt", ".nq"])
+def test_a_one_megabyte_literal_loads_whole(tmp_path, ext):
+    value = ("lorem ipsum \u2028dolor é " * 50_000)[:1_000_000]
+    path = tmp_path / f"long{ext}"
+    path.write_text(f'<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}text> "{value}"@en .\n<{EX}c> <{EX}b> <{EX}a> .\n',
+                    encoding="utf-8")
+    kg = MemoryKG.from_files([path])
+    assert kg.count() == 3
+    assert list(kg.graph.objects(URIRef(EX + "a"), URIRef(EX + "text"))) == [Literal(value, lang="en")]

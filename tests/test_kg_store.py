@@ -201,3 +201,141 @@ def test_large_ntriples_chunks_agree_with_turtle(tmp_path, monkeypatch):
         EX: 600 + 7 + 1, EX + "x/": 120, "http://www.w3.org/2000/01/rdf-schema#": 1}
     a.close()
     b.close()
+
+
+# -- what both loaders refuse, and where ------------------------------------------------------
+
+_RDF = ('<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns:ex="http://example.org/">\n')
+
+
+@pytest.mark.parametrize("body, line, why", [
+    ('<rdf:Description rdf:about="http://x/a">\n</rdf:RDF>\n', 4, ""),  # not well-formed XML
+    ('\n<rdf:Description rdf:about="http://x/a">\n<ex:p rdf:resource="http://x/a b"/>\n'
+     '</rdf:Description>\n</rdf:RDF>\n', 5, "Invalid IRI code point ' '"),
+    ('<rdf:Description rdf:about="http://x/a" rdf:nodeID="n1">\n<ex:p>x</ex:p>\n'
+     '</rdf:Description>\n</rdf:RDF>\n', 3, ""),
+    ('<rdf:Description rdf:about="http://x/a">\n<ex:p xml:lang="e n">x</ex:p>\n'
+     '</rdf:Description>\n</rdf:RDF>\n', 4, "language tag"),
+], ids=["unclosed", "iri-with-space", "about-and-nodeid", "bad-language-tag"])
+def test_bad_rdfxml_names_the_line_in_both_loaders(tmp_path, body, line, why):
+    from dialogqa.kg.memory import MemoryKG
+
+    bad = tmp_path / "bad.rdf"
+    bad.write_text(_RDF + body)
+    for load in (lambda: StoreKG.load([bad], tmp_path / "st"), lambda: MemoryKG.from_files([bad])):
+        with pytest.raises(UserError) as err:
+            load()
+        assert str(err.value).startswith(f"{bad}:{line}: ") and why in str(err.value), str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.rdf"]
+
+
+_IRIS = {  # IRI -> valid?
+    "http://example.org/ok": True, "urn:isbn:0451450523": True, "http://example.org/Ĉapo_é": True,
+    "mailto:someone@example.org": True, "http://example.org/a%20b": True,
+    "http://example.org/a b": False, "http://example.org/{x}": False, "http://example.org/a%zz": False,
+    "http://example.org/a|b": False, "http://[::1/x": False,
+}
+
+
+@pytest.mark.parametrize("iri, valid", _IRIS.items(), ids=list(_IRIS))
+@pytest.mark.parametrize("ext", [".ttl", ".nt", ".rdf"])
+def test_kg_load_and_the_in_memory_load_agree_on_what_is_an_iri(tmp_path, iri, valid, ext):
+    from dialogqa.kg.iri import iri_problem
+    from dialogqa.kg.memory import MemoryKG
+
+    path = tmp_path / f"g{ext}"
+    if ext == ".rdf":
+        path.write_text(_RDF + f'<rdf:Description rdf:about="{EX}a">\n<ex:p rdf:resource="{iri}"/>\n'
+                               "</rdf:Description>\n</rdf:RDF>\n")
+    else:
+        path.write_text(f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}p> <{iri}> .\n")
+    outcomes = []
+    for load in (lambda: StoreKG.load([path], tmp_path / "st"), lambda: MemoryKG.from_files([path])):
+        try:
+            kg = load()
+        except UserError as exc:
+            assert str(exc).startswith(f"{path}:{4 if ext == '.rdf' else 2}: "), str(exc)
+            outcomes.append(False)
+        else:
+            assert (URIRef(EX + "a"), URIRef(EX + "p"), URIRef(iri)) in set(kg.triples(URIRef(EX + "a")))
+            kg.close()
+            outcomes.append(True)
+    assert outcomes == [valid, valid]
+    assert (iri_problem(iri) is None) == valid
+
+
+def test_relative_iris_resolve_against_the_file_in_both_loaders(tmp_path):
+    from dialogqa.kg.memory import MemoryKG
+
+    ttl = tmp_path / "rel.ttl"
+    ttl.write_text("<a> <b> <c> .\n")
+    rdf = tmp_path / "rel.rdf"
+    rdf.write_text(_RDF + '<rdf:Description rdf:about="#x"><ex:p>1</ex:p></rdf:Description></rdf:RDF>\n')
+    base = tmp_path.resolve().as_uri()
+    for path, triple in ((ttl, (f"{base}/a", f"{base}/b", URIRef(f"{base}/c"))),
+                         (rdf, (f"{base}/rel.rdf#x", EX + "p", Literal("1")))):
+        expected = {(URIRef(triple[0]), URIRef(triple[1]), triple[2])}
+        store = StoreKG.load([path], tmp_path / f"st-{path.suffix[1:]}")
+        assert set(store.triples()) == expected == set(MemoryKG.from_files([path]).triples())
+        store.close()
+
+
+def test_a_load_removes_folders_of_interrupted_loads_but_not_live_ones(tmp_path, small_ttl, monkeypatch):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import dialogqa.kg.store as store
+
+    host = socket.gethostname()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process that no longer runs
+    made = {}
+    for key, name in {
+        "dead": f".st.loading-{gone.pid}@{host}-ab12_c",
+        "live": f".st.loading-{os.getpid()}@{host}-de34",  # this process: a load running now
+        "elsewhere": f".st.loading-{gone.pid}@not-{host}-fg56",
+        "old-style-new": ".st.loading-hi78",
+        "old-style-old": ".st.loading-jk90",
+        "other-store": f".other.loading-{gone.pid}@{host}-lm12",
+    }.items():
+        made[key] = tmp_path / name
+        (made[key] / "oxigraph").mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(made["old-style-old"], (two_days_ago, two_days_ago))
+    seen = []
+    build = store.build_store
+    monkeypatch.setattr(store, "build_store", lambda files, work, *a: seen.append(work.name) or build(files, work, *a))
+    kg = StoreKG.load([small_ttl], tmp_path / "st")
+    assert sorted(kg.stale_removed) == sorted([made["dead"], made["old-style-old"]])
+    kg.close()
+    assert {key for key, path in made.items() if path.exists()} == {"live", "elsewhere", "old-style-new", "other-store"}
+    [work] = seen  # this load's own folder is named for this process, and is now the store
+    assert work.startswith(f".st.loading-{os.getpid()}@{host}-") and not (tmp_path / work).exists()
+
+
+def test_json_ld_drops_statements_with_a_bad_iri_in_both_loaders(tmp_path):
+    import json
+
+    from dialogqa.kg.memory import MemoryKG
+
+    doc = {"@context": {"ex": EX}, "@graph": [
+        {"@id": f"{EX}a", "ex:p": {"@id": f"{EX}{{b}}"}, "ex:q": "kept"},
+        {"@id": f"{EX}c d", "ex:p": "gone"},
+        {"@id": f"{EX}e", f"{EX}bad|p": "x", "ex:q": {"@id": "ex:f"}},
+    ]}
+    path = tmp_path / "g.jsonld"
+    path.write_text(json.dumps(doc))
+    store = StoreKG.load([path], tmp_path / "st")
+    expected = {(URIRef(EX + "a"), URIRef(EX + "q"), Literal("kept")),
+                (URIRef(EX + "e"), URIRef(EX + "q"), URIRef(EX + "f"))}
+    assert set(store.triples()) == expected == set(MemoryKG.from_files([path]).triples())
+    store.close()
+    doc["@graph"].append({"@id": f"{EX}g", "ex:r": {"@value": "1", "@type": f"{EX}bad type"}})
+    path.write_text(json.dumps(doc, indent=1))
+    for load in (lambda: StoreKG.load([path], tmp_path / "st2"), lambda: MemoryKG.from_files([path])):
+        with pytest.raises(UserError, match=r"g\.jsonld:\d+: .*Invalid IRI code point ' '"):
+            load()

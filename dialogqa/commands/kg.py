@@ -153,8 +153,13 @@ def _more_rows(n: int) -> str:
 # -- kg search ----------------------------------------------------------------------------
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from dialogqa.kg.base import MAX_QUESTION_CHARS
+
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
+    if len(args.text) > MAX_QUESTION_CHARS:  # what entity linking reads of any text
+        print(f"note: TEXT has {len(args.text):,} characters; searching the first "
+              f"{MAX_QUESTION_CHARS:,}, as a question is cut", file=sys.stderr)
     kg = open_graph_from_args(args)
     try:
         matches = kg.search(args.text, limit=args.limit)
@@ -211,6 +216,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         n = kg.count()
     finally:
         kg.close()
+    for folder in kg.stale_removed:
+        print(f"removed {folder}, left by an interrupted load", file=sys.stderr)
     elapsed = time.perf_counter() - start
     print(f"stored {n:,} triples in {args.store} ({elapsed:.1f} s); "
           f"use it with --store {args.store}")

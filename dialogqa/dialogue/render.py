@@ -53,6 +53,7 @@ from rdflib.term import Literal, Node
 
 from dialogqa.errors import UserError
 from dialogqa.kg.labels import iri_tail
+from dialogqa.kg.base import MAX_QUESTION_CHARS
 from dialogqa.records import Fact
 
 ABSTAIN_TEXT = "I don't find that in the graph."
@@ -77,7 +78,7 @@ IM_END = "<|im_end|>"
 MAX_ENTITY_CHARS = 80  # subject/predicate/object labels of IRIs
 MAX_LITERAL_CHARS = 160  # literal values (quoted)
 MAX_HISTORY_CHARS = 400  # each earlier question or answer as shown in the prompt
-MAX_QUESTION_CHARS = 1000  # the current question
+# the current question: MAX_QUESTION_CHARS (kg/base.py), the cap entity linking shares
 
 # Bidi embeddings/overrides/isolates can visually reorder text; they carry no meaning here.
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"), " ")

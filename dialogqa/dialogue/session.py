@@ -37,11 +37,11 @@ from rdflib.term import Literal, Node
 
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
-from dialogqa.dialogue.render import ABSTAIN_TEXT, MAX_QUESTION_CHARS, clean_text, render
+from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
 from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
-from dialogqa.kg.base import KnowledgeGraph
+from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
 from dialogqa.records import Turn
 
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"

@@ -21,6 +21,10 @@ from dialogqa.records import Match, QueryResult, Triple
 if TYPE_CHECKING:
     from dialogqa.kg.sparql_guard import QueryLimits
 
+# The longest question a session takes, and the most of any text entity linking reads
+# (``search``): a pasted megabyte is cut here, not searched.
+MAX_QUESTION_CHARS = 1000
+
 
 @runtime_checkable
 class KnowledgeGraph(Protocol):

@@ -25,6 +25,7 @@ from rdflib.term import BNode, Literal, Node, URIRef
 from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.records import QueryResult, Triple
+from dialogqa.kg.base import MAX_QUESTION_CHARS
 from dialogqa.kg.labels import (
     DEFAULT_LANGS,
     LABEL_PREDICATE_RANK,
@@ -235,8 +236,9 @@ class EndpointKG:
 
     def _search_exact(self, text: str, limit: int) -> list[Hit]:
         """Labels equal to one of the text's n-grams, as typed, lower case, Title Case or
-        capitalised, untagged or in a preferred language: one VALUES query of literals."""
-        words = tokens(text)
+        capitalised, untagged or in a preferred language: one VALUES query of literals.
+        Reads the first ``MAX_QUESTION_CHARS`` characters, as the label index does."""
+        words = tokens(text[:MAX_QUESTION_CHARS])
         spans: dict[str, list[tuple[int, int]]] = {}
         literals: set[str] = set()
         for i in range(len(words)):

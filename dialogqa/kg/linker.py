@@ -24,11 +24,15 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
+from dialogqa.kg.base import MAX_QUESTION_CHARS
 from dialogqa.kg.labels import LOCAL_NAME_RANK
 
 _WORD = re.compile(r"\w+")
 MAX_NGRAM = 12  # labels longer than this many words are only found by their first 12
 MIN_FUZZY_LEN = 4  # shorter words are too ambiguous to correct ("cat" -> "car", "bat", ...)
+# Longer words are looked up only as written: a correction tries every one-letter deletion,
+# n words of n letters (a 40,000-letter word held 4.7 GB); world.ttl's longest is 18.
+MAX_FUZZY_WORD = 64
 MAX_PER_LABEL = 50  # a label shared by more entities than this is not telling us much
 MAX_VARIANTS = 64  # spelling variants tried per n-gram
 _BATCH = 500  # parameters per IN (...) query, well under sqlite's limit
@@ -208,8 +212,9 @@ class LabelIndex:
 
     def search(self, text: str, limit: int = 10) -> list[Hit]:
         """Entities the text mentions: longest span first, then best score; spans that
-        overlap a longer chosen span are dropped ("New York City" hides "York")."""
-        words = tokens(text)
+        overlap a longer chosen span are dropped ("New York City" hides "York").  Only the
+        first ``MAX_QUESTION_CHARS`` characters are read, as a question is cut there."""
+        words = tokens(text[:MAX_QUESTION_CHARS])
         if not words:
             return []
         options = self._spellings([w for w, _, _ in words])
@@ -267,7 +272,7 @@ class LabelIndex:
         return out
 
     def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
-        if len(word) < MIN_FUZZY_LEN or _has_digit(word) or word in STOPWORDS:
+        if not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in STOPWORDS:
             return []
         # one letter shorter: the word less a letter; a swap across the middle breaks both
         # halves, so that spelling is looked up whole

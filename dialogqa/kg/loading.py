@@ -153,6 +153,7 @@ def open_rdf(path: str | os.PathLike, progress: bool = False) -> Iterator[tuple[
 # -- turning parser errors into "FILE:LINE: what was wrong" --------------------------------
 
 _AT_LINE = re.compile(r"(?:at|on) line (\d+)")
+_SAX_PLACE = re.compile(r"^\S*:(\d+):\d+: ")  # rdflib's RDF/XML errors: "SYSTEM-ID:LINE:COLUMN: what"
 
 
 def describe_parse_error(path: str | os.PathLike, exc: BaseException) -> str:
@@ -167,6 +168,9 @@ def describe_parse_error(path: str | os.PathLike, exc: BaseException) -> str:
     elif hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException
         line = exc.getLineNumber()
         what = f"bad RDF/XML ({exc.getMessage()})"
+    elif name == "ParserError" and (m := _SAX_PLACE.match(str(exc))):  # rdflib's RDF/XML parser
+        line = int(m.group(1))
+        what = f"bad RDF/XML ({str(exc)[m.end():]})"
     elif getattr(exc, "lineno", None):  # json.JSONDecodeError, pyoxigraph's SyntaxError
         line = exc.lineno
         what = getattr(exc, "msg", None) or str(exc)
@@ -186,23 +190,57 @@ def has_line_number(message: str, path: str | os.PathLike) -> bool:
     return re.match(re.escape(str(path)) + r":\d+: ", message) is not None
 
 
+def base_iri(path: str | os.PathLike) -> str:
+    """What relative IRIs in a file are resolved against, whichever parser reads it."""
+    return Path(path).resolve().as_uri()
+
+
 def locate_with_oxigraph(path: str | os.PathLike, fmt: str) -> str | None:
     """Where a file is broken, as pyoxigraph's parser reports it (it gives line numbers for
-    N-Triples/N-Quads, where rdflib's parser gives none); None when it finds no error."""
+    N-Triples/N-Quads, where rdflib's parser gives none); None when it finds no error.
+    Where pyoxigraph gives no line (RDF/XML), the line it had read up to when it stopped."""
     import pyoxigraph
 
     ox_format = OXIGRAPH_FORMATS.get(fmt)
     if ox_format is None:
         return None
+    lines = None
     try:
         with open_rdf(path) as (stream, _):
-            for _quad in pyoxigraph.parse(stream, format=getattr(pyoxigraph.RdfFormat, ox_format)):
+            lines = _LineByLine(stream)
+            for _quad in pyoxigraph.parse(lines, format=getattr(pyoxigraph.RdfFormat, ox_format),
+                                          base_iri=base_iri(path)):
                 pass
     except SyntaxError as exc:
+        if not getattr(exc, "lineno", None) and lines is not None and lines.line:
+            exc.lineno = lines.line
         return describe_parse_error(path, exc)
     except Exception:  # noqa: BLE001 - this is only a second opinion on an error already raised
         return None
     return None
+
+
+class _LineByLine(io.RawIOBase):
+    """A binary file given to a parser at most a line per read: a parser that stops at an
+    error has read up to the end of the line it stopped in (pyoxigraph's RDF/XML parser
+    reads an element to its end, then checks it), so that line is where the error is."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+        self.line = 0  # of the last byte read
+        self._ended = True  # that byte ends its line
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.readline(len(buffer))
+        if data:
+            self.line += self._ended
+            self._ended = data.endswith(b"\n")
+            buffer[:len(data)] = data
+        return len(data)
 
 
 OXIGRAPH_FORMATS = {

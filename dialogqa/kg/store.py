@@ -15,6 +15,7 @@ import selectors
 import shutil
 import subprocess
 import sys
+import socket
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -69,6 +70,53 @@ def to_oxigraph(term: Node | None):
     raise TypeError(f"unsupported term {term!r}")
 
 
+# -- work folders of loads ----------------------------------------------------------------
+# A load builds ".NAME.loading-PID@HOST-XXXX" beside the store and renames it into place;
+# a load that is killed leaves it behind.  The next load into NAME removes those whose
+# process is gone (PID no longer runs on this HOST).  Never removed: the folder of a load
+# still running, or of one on another machine (its process cannot be checked from here).
+# A folder whose process cannot be checked at all (named before PID@HOST, or on a system
+# without POSIX signals) goes once it is STALE_UNCHECKED_SECONDS old.
+
+STALE_UNCHECKED_SECONDS = 24 * 3600
+
+
+def _loading_prefix(target: Path) -> str:
+    return f".{target.name}.loading-"
+
+
+def remove_stale_loads(target: Path) -> list[Path]:
+    """Remove the work folders interrupted loads into ``target`` left; returns them."""
+    prefix = _loading_prefix(target)
+    removed = []
+    for folder in target.parent.iterdir():
+        if folder.name.startswith(prefix) and folder.is_dir() and _stale(folder, folder.name[len(prefix):]):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _stale(folder: Path, suffix: str) -> bool:
+    owner, _, _ = suffix.rpartition("-")  # mkdtemp's random part has no "-"
+    pid, at, host = owner.partition("@")
+    if at and pid.isdigit() and os.name == "posix":
+        return host == socket.gethostname() and not _running(int(pid))
+    try:
+        return time.time() - folder.stat().st_mtime > STALE_UNCHECKED_SECONDS
+    except OSError:
+        return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (EPERM) or unknown: keep its folder
+        return True
+    return True
+
+
 class StoreKG:
     """A graph in a directory: ``StoreKG.load(files, dir)`` once, ``StoreKG.open(dir)`` after."""
 
@@ -80,6 +128,7 @@ class StoreKG:
         self.meta = meta
         self.langs = tuple(langs)
         self.name = f"store: {path}"
+        self.stale_removed: list[Path] = []  # what ``load`` cleared of interrupted loads
         self.predicates = frozenset(URIRef(p) for p in index.predicates())
 
     # -- opening and building -------------------------------------------------------------
@@ -125,7 +174,9 @@ class StoreKG:
             check_file(f)
             guess_format(f, fmt)
         target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.loading-", dir=target.parent))
+        removed = remove_stale_loads(target)
+        owner = f"{os.getpid()}@{socket.gethostname()}-"
+        work = Path(tempfile.mkdtemp(prefix=_loading_prefix(target) + owner, dir=target.parent))
         try:
             meta = build_store(files, work, fmt, progress)
             if target.exists():
@@ -134,7 +185,9 @@ class StoreKG:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return cls.open(target, langs)
+        kg = cls.open(target, langs)
+        kg.stale_removed = removed
+        return kg
 
     # -- the KnowledgeGraph protocol ------------------------------------------------------
 

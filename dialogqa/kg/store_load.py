@@ -43,8 +43,10 @@ from dialogqa.kg.linker import LabelIndex, opaque_local_name
 from dialogqa.kg.loading import (
     OXIGRAPH_FORMATS,
     QUAD_FORMATS,
+    base_iri,
     describe_parse_error,
     guess_format,
+    locate_with_oxigraph,
     open_rdf,
 )
 
@@ -227,7 +229,7 @@ def _read_parsed(path, syntax: str, progress: bool, tally: _Tally, writer: _Writ
     flatten = syntax in QUAD_FORMATS  # one graph: named graphs' triples join the default one
     n = 0
     with open_rdf(path, progress) as (stream, bar):
-        parser = ox.parse(stream, format=rdf_format, base_iri=Path(path).resolve().as_uri())
+        parser = ox.parse(stream, format=rdf_format, base_iri=base_iri(path))
         try:
             while batch := list(itertools.islice(parser, _BATCH)):
                 if flatten:
@@ -239,7 +241,9 @@ def _read_parsed(path, syntax: str, progress: bool, tally: _Tally, writer: _Writ
                 n += len(batch)
                 bar.add_triples(0, count=n)
         except SyntaxError as exc:
-            raise UserError(describe_parse_error(path, exc)) from None
+            # no line in the error (RDF/XML): read again a line at a time to find it
+            located = None if getattr(exc, "lineno", None) else locate_with_oxigraph(path, syntax)
+            raise UserError(located or describe_parse_error(path, exc)) from None
 
 
 class _Writer:
