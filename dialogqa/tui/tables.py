@@ -109,3 +109,39 @@ def model_table(model: Any, info: str, session: Any) -> Table:
     rows.append(("candidates", str(session.k)))
     rows.append(("max tokens", str(session.max_new_tokens)))
     return key_value_table("Model", rows)
+
+
+SESSIONS_SHOWN = 15  # recorded conversations (or search hits) listed by /sessions
+
+
+def sessions_table(recorded: Sequence[Any], folder: Any) -> Table | Text:
+    """/sessions: the newest recorded conversations (history.Recorded), to /open by id."""
+    if not recorded:
+        return Text(f"no recorded conversation in {folder}", style="italic")
+    table = Table(title=Text(f"conversations in {folder}: /open ID continues one"),
+                  title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    for name in ("id", "when", "turns", "first question"):
+        table.add_column(name, overflow="fold" if name == "id" else "ellipsis",
+                         no_wrap=name != "id")
+    for rec in recorded[:SESSIONS_SHOWN]:
+        table.add_row(Text(rec.id), Text(rec.when), Text(str(len(rec.conversation.turns))),
+                      Text(rec.first_question))
+    if len(recorded) > SESSIONS_SHOWN:
+        table.caption = Text(f"{len(recorded) - SESSIONS_SHOWN} older not shown")
+    return table
+
+
+def hits_table(hits: Sequence[Any], text: str) -> Table | Text:
+    """/sessions TEXT: the turns that match (history.Hit)."""
+    if not hits:
+        return Text(f"no recorded turn says {text!r}", style="italic")
+    table = Table(title=Text(f"{len(hits)} turns say {text!r}: /open ID continues one"),
+                  title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    for name in ("id", "turn", "", "text"):
+        table.add_column(name, overflow="fold" if name == "id" else "ellipsis",
+                         no_wrap=name != "id")
+    for hit in hits[:SESSIONS_SHOWN]:
+        table.add_row(Text(hit.recorded.id), Text(str(hit.turn)), Text(hit.who), Text(hit.snippet))
+    if len(hits) > SESSIONS_SHOWN:
+        table.caption = Text(f"{len(hits) - SESSIONS_SHOWN} more not shown")
+    return table
