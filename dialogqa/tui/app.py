@@ -71,7 +71,7 @@ class ChatApp(App):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+n", "new_conversation", "New chat"),
         Binding("ctrl+o", "toggle_evidence", "Evidence"),
-        Binding("ctrl+y", "copy_answer", "Copy answer", priority=True),  # not the input's redo
+        Binding("ctrl+y", "copy_answer", "Copy answer"),
         Binding("ctrl+l", "focus_input", "Input"),
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("escape", "cancel", "Stop", show=False),

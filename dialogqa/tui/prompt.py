@@ -10,9 +10,11 @@ completion (complete.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from textual import events
 from textual.binding import Binding
+from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -62,10 +64,21 @@ class InputHistory:
         return self.entries[self._at]
 
 
-class PromptArea(TextArea):
+def _without_redo_on_ctrl_y(bindings) -> list[Binding]:
+    """TextArea's keys, but Ctrl+Y stays the chat's "copy the last answer" (redo: Super+Y)."""
+    out = []
+    for b in bindings:
+        b = b if isinstance(b, Binding) else Binding(*b)
+        keys = [k for k in b.key.split(",") if k.strip() != "ctrl+y"]
+        out.append(b if len(keys) == len(b.key.split(",")) else replace(b, key=",".join(keys)))
+    return out
+
+
+class PromptArea(TextArea, inherit_bindings=False):
     """The chat input. Posts ``Submitted`` on Enter; ``value`` is its text."""
 
-    BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
+    BINDINGS = [*ScrollableContainer.BINDINGS, *_without_redo_on_ctrl_y(TextArea.BINDINGS),
+                Binding("tab", "complete", "Complete", show=False)]
 
     class Submitted(Message):
         def __init__(self, prompt: "PromptArea", value: str) -> None:
