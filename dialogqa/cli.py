@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "dialogqa.kg.import_commands",  # import kgconv
     "dialogqa.dialogue.commands",  # ask, replay
     "dialogqa.tui.commands",  # chat
+    "dialogqa.tui.sessions_cli",  # sessions
     "dialogqa.train.commands",  # data, train
 )
 

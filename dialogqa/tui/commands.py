@@ -30,6 +30,8 @@ def register(subparsers) -> None:
                         "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last recorded conversation of the sessions folder")
+    p.add_argument("--open", metavar="ID",
+                   help="continue this recorded conversation (`dialogqa sessions list` shows them)")
     p.add_argument("--free-decoding", action="store_true",
                    help="let the model write any answer (default with the shipped adapter: grounded "
                         "decoding, the answer copies a candidate fact's value or abstains)")
@@ -115,15 +117,25 @@ def run_chat(args: argparse.Namespace) -> int:
         if not Path(name).exists():
             raise UserError(f"{name}: no such file")
 
-    resume = None
-    if args.resume:
-        if args.record:
-            raise UserError("give --resume (continue the last conversation) or --record FILE, not both")
-        from dialogqa.tui.sessions import last_conversation, sessions_dir
+    from dialogqa.tui.sessions import last_conversation, sessions_dir
 
+    resume = None
+    if args.resume and args.open:
+        raise UserError("give --resume (the last conversation) or --open ID, not both")
+    if args.resume or args.open:
+        if args.record:
+            flag = "--resume" if args.resume else "--open"
+            raise UserError(f"give {flag} (continue a recorded conversation) or --record FILE, not both")
+    if args.resume:
         resume = last_conversation(sessions_dir(args.sessions_dir))
+    elif args.open:
+        from dialogqa.tui.history import find_conversation
+
+        found = find_conversation(sessions_dir(args.sessions_dir), args.open)
+        resume = (found.path, found.conversation)
     app = create_app(session_factory(args, resume), open_graph=graph_opener(args),
-                     show_evidence=not args.no_evidence, model_info=describe_model(args))
+                     show_evidence=not args.no_evidence, model_info=describe_model(args),
+                     sessions_folder=sessions_dir(args.sessions_dir))
     app.run()
     if app.startup_error:
         raise UserError(app.startup_error)
