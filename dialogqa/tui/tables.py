@@ -118,7 +118,7 @@ def sessions_table(recorded: Sequence[Any], folder: Any) -> Table | Text:
     """/sessions: the newest recorded conversations (history.Recorded), to /open by id."""
     if not recorded:
         return Text(f"no recorded conversation in {folder}", style="italic")
-    table = Table(title=Text(f"conversations in {folder}: /open ID continues one"),
+    table = Table(title=Text("recorded conversations, newest first: /open ID continues one"),
                   title_justify="left", show_edge=False, box=None, padding=(0, 1))
     for name in ("id", "when", "turns", "first question"):
         table.add_column(name, overflow="fold" if name == "id" else "ellipsis",
@@ -127,7 +127,8 @@ def sessions_table(recorded: Sequence[Any], folder: Any) -> Table | Text:
         table.add_row(Text(rec.id), Text(rec.when), Text(str(len(rec.conversation.turns))),
                       Text(rec.first_question))
     if len(recorded) > SESSIONS_SHOWN:
-        table.caption = Text(f"{len(recorded) - SESSIONS_SHOWN} older not shown")
+        table.caption = Text(f"{len(recorded) - SESSIONS_SHOWN} older not shown "
+                             "(dialogqa sessions list shows them all)")
     return table
 
 
