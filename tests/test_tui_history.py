@@ -164,5 +164,6 @@ def test_palette_entries_are_the_slash_commands_then_the_keys():
     assert by_text["/help"].ready and by_text["/help"].command == "/help"
     assert by_text["/export [FILE.md]"].command == "/export " and not by_text["/export [FILE.md]"].ready
     assert by_text["/retry"].ready
-    assert by_text["Ctrl+N  new conversation (like /reset)"].action == "new_conversation"
-    assert not any(e.text.startswith("Enter") for e in entries)  # keys without an action: /help only
+    assert by_text["new conversation (like /reset)"].action == "new_conversation"
+    assert by_text["new conversation (like /reset)"].help == "key: Ctrl+N"
+    assert "send the question or command" not in by_text  # keys without an action: /help only

@@ -125,7 +125,7 @@ async def test_ctrl_p_palette_lists_commands_and_keys_and_runs_them(graph_file):
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: "CommandPalette" in type(app.screen).__name__)
         await pilot.press(*"new conversation")
-        await wait_until(pilot, lambda: "Ctrl+N  new conversation" in screen_text(app))
+        await wait_until(pilot, lambda: "key: Ctrl+N" in screen_text(app))
         await pilot.press("enter")  # a key's action
         await until_idle(pilot)
         assert notes(app) == ["new conversation"] and not answers(app)

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 from dialogqa.tui import slash
 
 
 @dataclass(frozen=True)
 class Entry:
-    text: str  # what the palette lists and matches: "/export [FILE.md]", "Ctrl+N new conversation"
-    help: str
+    text: str  # what the palette lists and matches: "/export [FILE.md]", "new conversation"
+    help: str  # the line under it: what the command does, or the key ("key: Ctrl+N")
     command: str = ""  # a slash command line to send ("/help") or to type on ("/export ")
     action: str = ""  # an app action for a key ("new_conversation")
     ready: bool = False  # the command line runs as it is
@@ -31,7 +32,7 @@ def entries(keys: list[tuple[str, str, str]]) -> list[Entry]:
         takes_args = spec.min_args > 0 or spec.max_args != 0
         out.append(Entry(spec.usage, spec.help, f"/{name}" + (" " if takes_args else ""),
                          ready=spec.min_args == 0 and spec.max_args == 0))
-    out += [Entry(f"{key}  {help_}", "key", action=action) for key, help_, action in keys if action]
+    out += [Entry(help_, f"key: {key}", action=action) for key, help_, action in keys if action]
     return out
 
 
@@ -46,12 +47,23 @@ class ChatCommands(Provider):
 
     async def discover(self) -> Hits:
         for entry in self._entries():
-            yield DiscoveryHit(entry.text, partial(self._run, entry), help=entry.help)
+            yield DiscoveryHit(Content(entry.text), partial(self._run, entry), text=entry.text,
+                               help=entry.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for entry in self._entries():
             score = max(matcher.match(entry.text), matcher.match(entry.help) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(entry.text), partial(self._run, entry),
+                yield Hit(score, _highlight(matcher, entry.text), partial(self._run, entry),
                           text=entry.text, help=entry.help)
+
+
+def _highlight(matcher, text: str) -> Content:
+    """``matcher.highlight`` reads its text as markup, and "/export [FILE.md]" is not."""
+    content = Content(text)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
