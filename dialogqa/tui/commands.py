@@ -14,10 +14,12 @@ def register(subparsers) -> None:
         help="chat with a knowledge graph in the terminal",
         description="Chat with a knowledge graph in a terminal window. With no graph given, "
                     "opens the shipped world graph. Inside the chat, /help lists the commands "
-                    "(/kg load FILE..., /kg info, /sparql QUERY, /reset, /save [FILE], /replay FILE, "
-                    "/model, /quit). Every conversation is recorded, turn by turn, in the sessions "
+                    "(/kg load FILE..., /kg info, /sparql QUERY, /reset, /retry, /save [FILE], "
+                    "/export [FILE.md], /sessions [TEXT], /open ID, /replay FILE, /model, /quit); "
+                    "Ctrl+P lists them and the keys. Every conversation is recorded, turn by turn, in the sessions "
                     "folder (--sessions-dir, else $DIALOGQA_SESSIONS, else "
-                    "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one.",
+                    "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one, --open ID "
+                    "another (`dialogqa sessions list` shows them).",
     )
     add_graph_args(p)
     p.add_argument("--model", metavar="DIR",
