@@ -120,6 +120,8 @@ def test_sessions_command_lists_shows_searches_and_exports(tmp_path, graph_file,
     # export: labels from the graph the recording names (../tiny.ttl, found next to it)
     assert main(["sessions", "export", cid, "--sessions-dir", folder]) == 0
     assert "- Norway · capital · Oslo  \n  <http://example.org/Norway>" in capsys.readouterr().out
+    assert main(["sessions", "export", cid, "--sessions-dir", folder, "--kg", str(graph_file)]) == 0
+    assert f"- graph: `{graph_file}`" in capsys.readouterr().out
     out_file = tmp_path / "c.md"
     assert main(["sessions", "export", cid, "-o", str(out_file), "--sessions-dir", folder]) == 0
     assert out_file.read_text().startswith(f"# dialogqa conversation {cid}")

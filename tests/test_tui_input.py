@@ -166,6 +166,7 @@ async def test_export_writes_the_conversation_as_markdown(graph_file, tmp_path, 
         await ask(pilot, "/export")  # default: the conversation's id, here
         assert (tmp_path / f"{session.conversation.id}.md").exists()
     text = target.read_text()
+    assert f"- graph: `{graph_file}`\n" in text  # where the graph is, from anywhere
     assert "## 1. What is the capital of Norway?\n\nThe capital of Norway is Oslo.\n" in text
     assert "- Norway · capital · Oslo  \n  <http://example.org/Norway>" in text
     assert "## 2. How many people live there?" in text and "Norway · population · 5400000" in text

@@ -7,7 +7,7 @@ them, else an IRI's local name stands in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rdflib.term import Node, URIRef
@@ -21,10 +21,12 @@ Labeller = Callable[[Node], str]
 
 
 def conversation_markdown(conv: Conversation, label: Labeller | None = None,
-                          recorded_in: str = "") -> str:
+                          recorded_in: str = "", graph: Sequence[str] | None = None) -> str:
+    """``graph``: the graph files to name (default: ``conv.kg``, relative to its recording)."""
     lines = [f"# dialogqa conversation {escape(conv.id)}", ""]
-    if conv.kg:
-        lines.append("- graph: " + ", ".join(f"`{k}`" for k in conv.kg))
+    graph = conv.kg if graph is None else graph
+    if graph:
+        lines.append("- graph: " + ", ".join(f"`{k}`" for k in graph))
     if recorded_in:
         lines.append(f"- recorded in: `{recorded_in}`")
     lines.append(f"- turns: {len(conv.turns)}")

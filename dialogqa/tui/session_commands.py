@@ -141,7 +141,8 @@ def _export(session: Any, path: str | None) -> str:
     target = Path(path or f"{conv.id}.md").expanduser()
     recorder = session.recorder
     text = conversation_markdown(conv, label=session.kg.label,
-                                 recorded_in=str(recorder.path) if recorder else "")
+                                 recorded_in=str(recorder.path) if recorder else "",
+                                 graph=[str(f) for f in session.kg_files])
     try:
         atomic_write(target, text)
     except OSError as exc:

@@ -117,7 +117,9 @@ def run_export(args: argparse.Namespace) -> int:
         from dialogqa.kg.base import open_kg
 
         label = open_kg(files=[str(f) for f in files], progress=False).label
-    text = conversation_markdown(rec.conversation, label=label, recorded_in=str(rec.path))
+    graph = [str(p.resolve()) for p in rec.conversation.kg_paths()]
+    text = conversation_markdown(rec.conversation, label=label, recorded_in=str(rec.path),
+                                 graph=graph)
     if args.out:
         try:
             atomic_write(args.out, text)

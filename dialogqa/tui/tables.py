@@ -120,9 +120,11 @@ def sessions_table(recorded: Sequence[Any], folder: Any) -> Table | Text:
         return Text(f"no recorded conversation in {folder}", style="italic")
     table = Table(title=Text("recorded conversations, newest first: /open ID continues one"),
                   title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    id_width = max(len(rec.id) for rec in recorded[:SESSIONS_SHOWN])  # ids whole: /open takes them
     for name in ("id", "when", "turns", "first question"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis",
-                         no_wrap=name != "id")
+        table.add_column(name, overflow="ellipsis", no_wrap=True,
+                         ratio=1 if name in ("text", "first question") else None,
+                         min_width=id_width if name == "id" else None)
     for rec in recorded[:SESSIONS_SHOWN]:
         table.add_row(Text(rec.id), Text(rec.when), Text(str(len(rec.conversation.turns))),
                       Text(rec.first_question))
@@ -138,9 +140,11 @@ def hits_table(hits: Sequence[Any], text: str) -> Table | Text:
         return Text(f"no recorded turn says {text!r}", style="italic")
     table = Table(title=Text(f"{len(hits)} turns say {text!r}: /open ID continues one"),
                   title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    id_width = max(len(hit.recorded.id) for hit in hits[:SESSIONS_SHOWN])  # ids whole: /open takes them
     for name in ("id", "turn", "", "text"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis",
-                         no_wrap=name != "id")
+        table.add_column(name, overflow="ellipsis", no_wrap=True,
+                         ratio=1 if name in ("text", "first question") else None,
+                         min_width=id_width if name == "id" else None)
     for hit in hits[:SESSIONS_SHOWN]:
         table.add_row(Text(hit.recorded.id), Text(str(hit.turn)), Text(hit.who), Text(hit.snippet))
     if len(hits) > SESSIONS_SHOWN:
