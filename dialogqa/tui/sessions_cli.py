@@ -73,7 +73,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     rec = find_conversation(_folder(args), args.id)
     conv = rec.conversation
-    graph = f" · graph {', '.join(conv.kg)}" if conv.kg else ""
+    graph = f" · graph {', '.join(str(p.resolve()) for p in conv.kg_paths())}" if conv.kg else ""
     print(f"{rec.id} · {len(conv.turns)} turns · {rec.when} · {rec.path}:{rec.line}{graph}")
     for number, turn in enumerate(conv.turns, 1):
         print(f"\n{number:>3}  you  {_indent(turn.user)}")
@@ -82,6 +82,7 @@ def run_show(args: argparse.Namespace) -> int:
             continue
         print(f"     bot  {_indent(turn.answer)}" + ("  [not in the graph]" if turn.abstained else ""))
         for fact in turn.evidence:
+            # the IRIs' local names: no graph is opened for a quick look (export labels them)
             print("          cites " + " · ".join(fallback_label(t) for t in fact.triple))
     return 0
 
