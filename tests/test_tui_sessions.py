@@ -171,10 +171,10 @@ async def test_sessions_lists_and_searches_and_open_continues_a_recorded_convers
     async with app.run_test(size=(120, 30)) as pilot:
         await ask(pilot, "/sessions")
         listing = notes(app)[-1]
-        assert "recorded conversations, newest first: /open ID continues one" in listing
+        assert "recorded conversations, newest first (/open ID)" in listing
         assert old_id in listing and "What is the capital of Norway?" in listing
         await ask(pilot, "/sessions oslo")
-        assert "1 turns say 'oslo'" in notes(app)[-1] and "The capital of Norway is Oslo." in notes(app)[-1]
+        assert "1 turns say 'oslo' (/open ID)" in notes(app)[-1] and "The capital of Norway is Oslo." in notes(app)[-1]
         await ask(pilot, "/open nope")
         assert "no conversation 'nope'" in errors(app)[-1]
         await ask(pilot, f"/open {old_id[-6:]}")
