@@ -37,6 +37,7 @@ def prompt(app) -> PromptArea:
 
 @app_test
 async def test_enter_sends_and_shift_enter_ctrl_j_alt_enter_make_new_lines(graph_file):
+    # (a real terminal reports Alt+Enter only with the kitty protocol; Ctrl+J works everywhere)
     session = make_session(graph_file, CAPITAL)
     app = create_app(session)
     async with app.run_test(size=SIZE) as pilot:

@@ -84,8 +84,8 @@ class ChatApp(App):
     ]
     KEYS_HELP = [  # for /help and the Ctrl+P palette (with the action it runs, if any)
         ("Enter", "send the question or command", ""),
-        ("Shift+Enter / Ctrl+J", "new line in the input (Alt+Enter too; most terminals send "
-                                 "Shift+Enter as Enter: use Ctrl+J)", ""),
+        ("Shift+Enter / Ctrl+J", "new line in the input (many terminals send Shift+Enter "
+                                 "as Enter: Ctrl+J works in all)", ""),
         ("↑ / ↓", "earlier / later inputs (on the input's first / last line)", ""),
         ("Ctrl+P", "command palette: commands and keys", ""),
         ("Ctrl+N", "new conversation (like /reset)", "new_conversation"),

@@ -1,8 +1,9 @@
 """The chat input: several lines, the questions asked before, completion of commands.
 
-Enter sends; Shift+Enter starts a new line, and so do Ctrl+J and Alt+Enter, for terminals
-that send Shift+Enter as a plain Enter (most do, unless they speak the kitty keyboard
-protocol). Up on the first line and Down on the last walk through the earlier inputs
+Enter sends; Shift+Enter starts a new line, and so does Ctrl+J, for terminals that send
+Shift+Enter as a plain Enter (many do, unless they speak the kitty keyboard protocol).
+Alt+Enter only where the terminal reports it (kitty protocol): elsewhere Textual reads
+ESC+CR as Enter (measured in tmux), so /help does not offer it. Up on the first line and Down on the last walk through the earlier inputs
 (``InputHistory``: plain logic, tested without a terminal). Tab or Right takes the greyed
 completion (complete.py).
 """
