@@ -461,8 +461,8 @@ class FixedClockSession(DialogueSession):
             yield item
 
 
-def snapshot_app(tmp_path, *replies, show_evidence=True):
-    path = write_graph(tmp_path)  # a fixed file name: the header shows it
+def snapshot_app(tmp_path, *replies, show_evidence=True, graph=TINY, name="tiny.ttl"):
+    path = write_graph(tmp_path, graph, name)  # a fixed file name: the header shows it
     model = ScriptedModel()
     for text, relevance in replies:
         model.enqueue(text, relevance=relevance)
@@ -505,3 +505,39 @@ def test_snapshot_light_theme_80x24(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+LANGUAGES = TINY + """\
+@prefix ex: <http://example.org/> .
+ex:Norway ex:language ex:Norwegian, ex:Sami, ex:Kven .
+ex:Norwegian rdfs:label "Norwegian"@en . ex:Sami rdfs:label "Sami"@en . ex:Kven rdfs:label "Kven"@en .
+ex:language rdfs:label "official language"@en .
+"""
+
+
+def test_snapshot_list_answer_grouped_evidence_and_a_multi_line_input(snap_compare, tmp_path):
+    reply = ("The official languages are Norwegian, Sami and Kven.",
+             {"Norwegian": 0.95, "Sami": 0.9, "Kven": 0.85})
+    app = snapshot_app(tmp_path, reply, graph=LANGUAGES)
+
+    async def run_before(pilot):
+        await steady_type(pilot, "What are the official languages of Norway?")
+        await pilot.press(*"And its capital?", "ctrl+j", *"(one line more)")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_snapshot_command_palette(snap_compare, tmp_path):
+    app = snapshot_app(tmp_path, CAPITAL)
+
+    async def run_before(pilot):
+        await steady_type(pilot, "What is the capital of Norway?")
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: "CommandPalette" in type(pilot.app.screen).__name__)
+        await pilot.press(*"/s")
+        await wait_until(pilot, lambda: "/sessions [TEXT]" in screen_text(pilot.app))
+        pilot.app.screen.query_one("Input").cursor_blink = False
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

@@ -16,8 +16,8 @@ from dialogqa.tui.app import create_app
 from dialogqa.commands.chat import describe_model, session_factory
 from dialogqa.tui.sessions import last_conversation, sessions_dir
 from dialogqa.tui.widgets import Evidence, UserMessage
-from tui_fixtures import (CAPITAL, POPULATION, SIZE, answers, app_test, ask, log_texts, notes,
-                          panel_text, until_idle, wait_until, write_graph)
+from tui_fixtures import (CAPITAL, POPULATION, SIZE, answers, app_test, ask, errors, log_texts,
+                          make_session, notes, panel_text, until_idle, wait_until, write_graph)
 
 
 @pytest.fixture
@@ -158,3 +158,59 @@ async def test_closest_facts_are_shown_but_never_recorded(graph_file, tmp_path):
         assert session.history[0].ranked[0].score == 0.3  # the closest facts the window shows
     line = out.read_text()
     assert '"evidence": []' in line and "ranked" not in line and "0.3" not in line
+
+
+@app_test
+async def test_sessions_lists_and_searches_and_open_continues_a_recorded_conversation(graph_file, tmp_path):
+    folder = tmp_path / "sessions"
+    old = make_session(graph_file, CAPITAL, record=folder / "old.jsonl")
+    old.ask("What is the capital of Norway?")
+    old_id = old.conversation.id
+    session = make_session(graph_file, POPULATION, record=folder / "now.jsonl")
+    app = create_app(session, sessions_folder=folder)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ask(pilot, "/sessions")
+        listing = notes(app)[-1]
+        assert "recorded conversations, newest first (/open ID)" in listing
+        assert old_id in listing and "What is the capital of Norway?" in listing
+        await ask(pilot, "/sessions oslo")
+        assert "1 turns say 'oslo' (/open ID)" in notes(app)[-1] and "The capital of Norway is Oslo." in notes(app)[-1]
+        await ask(pilot, "/open nope")
+        assert "no conversation 'nope'" in errors(app)[-1]
+        await ask(pilot, f"/open {old_id[-6:]}")
+        await until_idle(pilot)
+        assert notes(app) == [f"opened conversation {old_id} (1 turns) from {folder / 'old.jsonl'}"]
+        assert log_texts(app, UserMessage) == ["What is the capital of Norway?"]
+        assert log_texts(app, Evidence) == ["  Norway · capital · Oslo"]  # labels from the graph
+        assert str(app.query_one("#recording").content) == "● rec old.jsonl"
+        await pilot.press("up")  # its questions are the input's history now
+        assert app.query_one("#prompt").value == "What is the capital of Norway?"
+        app.query_one("#prompt").value = ""
+        await ask(pilot, "How many people live there?")  # "there": its focus came back
+        assert answers(app)[-1] == "About 5,400,000 people live there."
+    (conv,) = read_transcripts(folder / "old.jsonl")  # continued in its own line
+    assert conv.id == old_id and [t.user for t in conv.turns] == [
+        "What is the capital of Norway?", "How many people live there?"]
+
+
+def test_chat_open_flag_continues_a_conversation_by_id(scripted, graph_file, tmp_path, monkeypatch):
+    folder = tmp_path / "sessions"
+    old = make_session(graph_file, CAPITAL, record=folder / "old.jsonl")
+    old.ask("What is the capital of Norway?")
+    started = []
+
+    def fake_create_app(factory, **kwargs):
+        started.append((factory, kwargs))
+        raise SystemExit(0)
+
+    monkeypatch.setattr("dialogqa.tui.app.create_app", fake_create_app)
+    with pytest.raises(SystemExit):
+        main(["chat", "--kg", str(graph_file), "--sessions-dir", str(folder), "--open",
+              old.conversation.id[-6:]])
+    factory, kwargs = started[0]
+    assert kwargs["sessions_folder"] == folder
+    session = factory(lambda *a, **k: None)
+    assert [t.user for t in session.history] == ["What is the capital of Norway?"]
+    assert session.recorder.path == folder / "old.jsonl"
+    assert session.conversation.id == old.conversation.id
+    assert main(["chat", "--kg", str(graph_file), "--sessions-dir", str(folder), "--open", "zzz"]) == 2

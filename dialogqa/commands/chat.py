@@ -16,10 +16,12 @@ def register(subparsers) -> None:
         help="chat with a knowledge graph in the terminal",
         description="Chat with a knowledge graph in a terminal window. With no graph given, "
                     "opens the shipped world graph. Inside the chat, /help lists the commands "
-                    "(/kg load FILE..., /kg info, /sparql QUERY, /reset, /save [FILE], /replay FILE, "
-                    "/model, /quit). Every conversation is recorded, turn by turn, in the sessions "
+                    "(/kg load FILE..., /kg info, /sparql QUERY, /reset, /retry, /save [FILE], "
+                    "/export [FILE.md], /sessions [TEXT], /open ID, /replay FILE, /model, /quit); "
+                    "Ctrl+P lists them and the keys. Every conversation is recorded, turn by turn, in the sessions "
                     "folder (--sessions-dir, else $DIALOGQA_SESSIONS, else "
-                    "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one.",
+                    "$XDG_DATA_HOME/dialogqa/sessions); --resume continues the last one, --open ID "
+                    "another (`dialogqa sessions list` shows them).",
     )
     add_graph_args(p)
     add_model_args(p)
@@ -30,6 +32,8 @@ def register(subparsers) -> None:
                         "$XDG_DATA_HOME/dialogqa/sessions, else ~/.local/share/dialogqa/sessions)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last recorded conversation of the sessions folder")
+    p.add_argument("--open", metavar="ID",
+                   help="continue this recorded conversation (`dialogqa sessions list` shows them)")
     p.add_argument("--no-evidence", action="store_true", help="start with the evidence panel and cited facts hidden (Ctrl+O shows them)")
     p.set_defaults(handler=run_chat)
 
@@ -88,15 +92,25 @@ def run_chat(args: argparse.Namespace) -> int:
         if not Path(name).exists():
             raise UserError(f"{name}: no such file")
 
-    resume = None
-    if args.resume:
-        if args.record:
-            raise UserError("give --resume (continue the last conversation) or --record FILE, not both")
-        from dialogqa.tui.sessions import last_conversation, sessions_dir
+    from dialogqa.tui.sessions import last_conversation, sessions_dir
 
+    resume = None
+    if args.resume and args.open:
+        raise UserError("give --resume (the last conversation) or --open ID, not both")
+    if args.resume or args.open:
+        if args.record:
+            flag = "--resume" if args.resume else "--open"
+            raise UserError(f"give {flag} (continue a recorded conversation) or --record FILE, not both")
+    if args.resume:
         resume = last_conversation(sessions_dir(args.sessions_dir))
+    elif args.open:
+        from dialogqa.tui.history import find_conversation
+
+        found = find_conversation(sessions_dir(args.sessions_dir), args.open)
+        resume = (found.path, found.conversation)
     app = create_app(session_factory(args, resume), open_graph=graph_opener(args),
-                     show_evidence=not args.no_evidence, model_info=describe_model(args))
+                     show_evidence=not args.no_evidence, model_info=describe_model(args),
+                     sessions_folder=sessions_dir(args.sessions_dir))
     app.run()
     if app.startup_error:
         raise UserError(app.startup_error)

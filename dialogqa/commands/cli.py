@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dialogqa.commands import chat, dialogue, imports, kg, train
+from dialogqa.commands import chat, dialogue, imports, kg, sessions, train
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     imports,  # import kgconv
     dialogue,  # ask, replay
     chat,  # chat
+    sessions,  # sessions list/show/search/export
     train,  # data, train
 )
 

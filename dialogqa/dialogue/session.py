@@ -148,6 +148,18 @@ class DialogueSession:
         if self.history and self.retriever is not None:  # "it" refers to what it referred to
             self.history[-1].focus = list(self.retriever.focus("", self.history))
 
+    def open_conversation(self, conv: Conversation, record: str | Path | None = None) -> None:
+        """Continue a recorded conversation (the chat's ``/open``): this one ends (it stays in
+        its recording), ``conv``'s turns become the history, and the recording goes on in
+        ``record`` (its file), in place of its old line, as ``chat --resume`` does."""
+        if self.recorder:
+            self.recorder.finish(self.conversation)
+        if record is not None:
+            self.recorder = TranscriptRecorder(record, resume=conv.id)
+        self.history = []
+        self.conversation = Conversation(id=conv.id, turns=self.history)
+        self.load_history(conv.turns)
+
     # -- one turn ---------------------------------------------------------------------
     def ask(self, text: str) -> Turn:
         turn = None
@@ -164,6 +176,24 @@ class DialogueSession:
         if not question:
             raise UserError("empty question: type a question about the graph")
         return self._turn(question)
+
+    def retry_stream(self) -> Iterator[str | Turn]:
+        """Ask the last question again (after ``/kg load``, say), as ``ask_stream`` does: the
+        new turn replaces the last one in the history and the recording. Stopped or failed
+        midway, the last turn stays as it was. ``UserError`` at once when nothing was asked."""
+        if not self.history:
+            raise UserError("nothing to retry: ask a question first")
+
+        def again() -> Iterator[str | Turn]:
+            last = self.history.pop()  # the question is asked with the history before it
+            before = len(self.history)
+            try:
+                yield from self._turn(last.user)
+            finally:
+                if len(self.history) == before:  # no new turn: the old one stays
+                    self.history.append(last)
+
+        return again()
 
     def _turn(self, question: str) -> Iterator[str | Turn]:
         t0 = time.perf_counter()

@@ -24,15 +24,16 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
+from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 from textual.worker import get_current_worker
 
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.tui import session_commands, slash
 from dialogqa.tui.session_commands import graph_line
-from dialogqa.tui.complete import CommandSuggester
+from dialogqa.tui.palette import ChatCommands, Entry
 from dialogqa.tui.panel import EvidencePanel
+from dialogqa.tui.prompt import PromptArea
 from dialogqa.tui.widgets import BotMessage, Note, UserMessage
 from dialogqa.visible import visible
 
@@ -54,19 +55,6 @@ class _Job:
     args: tuple[str, ...] = ()
 
 
-class PromptInput(Input):
-    """The chat input: Tab takes the greyed completion (Right does too, as in any Input)."""
-
-    BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
-
-    def action_complete(self) -> None:
-        if self._suggestion and self.cursor_at_end:
-            self.value = self._suggestion
-            self.cursor_position = len(self.value)
-        else:
-            self.screen.focus_next()
-
-
 class ChatLog(VerticalScroll, can_focus=False):
     """The conversation. Not a Tab stop: PgUp/PgDn scroll it from the input, and Tab goes
     straight from the input to the focus entities of the evidence panel."""
@@ -77,6 +65,7 @@ class ChatApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "dialogqa"
+    COMMANDS = App.COMMANDS | {ChatCommands}  # Ctrl+P: Textual's palette plus the chat's own
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-medium"), (140, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -91,27 +80,33 @@ class ChatApp(App):
         Binding("alt+up,ctrl+up", "select_answer(-1)", "Earlier answer", show=False),
         Binding("alt+down,ctrl+down", "select_answer(1)", "Later answer", show=False),
         # The input keeps the focus, so the log scrolls from the keyboard through these.
-        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False),
-        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False, priority=True),
     ]
-    KEYS_HELP = [  # for /help: the keys the footer has no room for too
-        ("Ctrl+N", "new conversation (like /reset)"),
-        ("Ctrl+O", "show or hide the evidence panel (like /evidence)"),
-        ("Ctrl+Y", "copy the last answer"),
-        ("Ctrl+L", "back to the input"),
-        ("Ctrl+T", "light or dark theme"),
-        ("Ctrl+R", "show or hide IRIs in the evidence panel"),
-        ("Alt+↑ / Alt+↓", "select an earlier / later answer (or click it)"),
-        ("Tab / →", "take the completion shown in grey"),
-        ("Esc", "stop the answer being written"),
-        ("PgUp / PgDn", "scroll the conversation"),
-        ("Ctrl+Q", "quit"),
+    KEYS_HELP = [  # for /help and the Ctrl+P palette (with the action it runs, if any)
+        ("Enter", "send the question or command", ""),
+        ("Shift+Enter / Ctrl+J", "new line in the input (many terminals send Shift+Enter "
+                                 "as Enter: Ctrl+J works in all)", ""),
+        ("↑ / ↓", "earlier / later inputs (on the input's first / last line)", ""),
+        ("Ctrl+P", "command palette: commands and keys", ""),
+        ("Ctrl+N", "new conversation (like /reset)", "new_conversation"),
+        ("Ctrl+O", "show or hide the evidence panel (like /evidence)", "toggle_evidence"),
+        ("Ctrl+Y", "copy the last answer", "copy_answer"),
+        ("Ctrl+L", "back to the input", "focus_input"),
+        ("Ctrl+T", "light or dark theme", "toggle_theme"),
+        ("Ctrl+R", "show or hide IRIs in the evidence panel", "toggle_iris"),
+        ("Alt+↑ / Alt+↓", "select an earlier / later answer (or click it)", ""),
+        ("Tab / →", "take the completion shown in grey", ""),
+        ("Esc", "stop the answer being written", "cancel"),
+        ("PgUp / PgDn", "scroll the conversation", ""),
+        ("Ctrl+Q", "quit", "quit"),
     ]
 
     def __init__(self, session: Any = None, factory: SessionFactory | None = None,
                  open_graph: GraphOpener | None = None, show_evidence: bool = True,
-                 model_info: str = "") -> None:
+                 model_info: str = "", sessions_folder: Any = None) -> None:
         super().__init__()
+        self.sessions_folder = sessions_folder  # /sessions and /open (None: sessions_dir())
         self.session = session
         self._factory = factory
         self._open_graph = open_graph or _open_kg_quietly
@@ -136,14 +131,14 @@ class ChatApp(App):
             yield LoadingIndicator(id="spinner")
             yield Static(Text(""), id="status")
             yield Static(Text(""), id="recording")
-        yield PromptInput(placeholder="Ask about the graph, or /help",
-                          suggester=CommandSuggester(lambda: self.available_themes), id="prompt")
+        yield PromptArea(placeholder="Ask about the graph, or /help",
+                         themes=lambda: self.available_themes, id="prompt")
         # no command-palette entry: the footer needs its room for the chat's own keys at 80 columns
         yield Footer(show_command_palette=False)
 
     async def on_mount(self) -> None:
         self.set_class(not self.show_evidence, "-hide-evidence")
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", PromptArea).focus()
         # Stay scrolled to the newest message while it grows, until the person scrolls up.
         self.query_one("#log", VerticalScroll).anchor()
         self._add_to_log(Note(WELCOME))
@@ -205,24 +200,37 @@ class ChatApp(App):
             self._add_to_log(Note(f"recording to {recorder.path}"))
         if resumed:
             await self._show_resumed(resumed)
+        self._remember_questions()
         self._set_status("ready")
         self._next_job()
 
-    async def _show_resumed(self, resumed: list) -> None:
+    async def _show_resumed(self, resumed: list, note: str = "") -> None:
         conv = self.session.conversation
-        await self._add_to_log(Note(f"resumed conversation {conv.id} ({len(resumed)} turns)"))
+        await self._add_to_log(Note(note or f"resumed conversation {conv.id} ({len(resumed)} turns)"))
+        bubble = None
         for turn, focus in resumed:
             bubble = BotMessage(turn.user)
             await self._add_to_log(UserMessage(turn.user), bubble)
             await bubble.finish(turn, focus)
         self._select(bubble)
 
+    def _remember_questions(self) -> None:
+        """Up in the input brings back the questions of a resumed or opened conversation too."""
+        inputs = self.query_one("#prompt", PromptArea).inputs
+        for turn in self.session.history:
+            inputs.add(turn.user)
+
     # ---- input ----------------------------------------------------------------------
 
-    @on(Input.Submitted, "#prompt")
-    def _submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        event.input.clear()
+    @on(PromptArea.Submitted, "#prompt")
+    def _submitted(self, event: PromptArea.Submitted) -> None:
+        event.prompt.clear()
+        event.prompt.inputs.add(event.value.strip())
+        self.submit(event.value)
+
+    def submit(self, text: str) -> None:
+        """Send a question or a slash command, as Enter in the input does."""
+        text = text.strip()
         if not text:
             return
         if slash.is_command(text):
@@ -240,7 +248,7 @@ class ChatApp(App):
             if cmd.name == "theme":
                 self._set_theme(cmd.args[0] if cmd.args else None)
                 return
-            self._jobs.append(_Job(cmd.name, text, cmd.args))
+            self._jobs.append(_Job(cmd.name, text, cmd.args))  # "retry" is answered like a question
         else:
             self._jobs.append(_Job("ask", text))
         self._next_job()
@@ -254,9 +262,9 @@ class ChatApp(App):
         job = self._jobs.popleft()
         self._busy = True
         self.add_class("-busy")
-        if job.kind == "ask":
+        if job.kind in ("ask", "retry"):
             self._set_status("answering…  (Esc stops)")
-            self._answer(job.text)
+            self._answer(job.text, retry=job.kind == "retry")
         else:
             self._set_status(f"/{job.kind}…")
             self.add_class("-command")  # the spinner; an answer shows its own progress
@@ -280,14 +288,26 @@ class ChatApp(App):
     # ---- answering ------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="turn")
-    def _answer(self, text: str) -> None:
+    def _answer(self, text: str, retry: bool = False) -> None:
+        """``retry``: ask the last question again; the new answer replaces the last turn."""
         worker = get_current_worker()
+        stream, replaced = None, None
+        if retry:
+            try:
+                stream = self.session.retry_stream()  # nothing asked yet: an error, no bubble
+            except Exception as exc:
+                self._from_thread(self._command_failed, _one_line(exc))
+                return
+            replaced = self.session.history[-1]
+            text = replaced.user
         bubble: BotMessage | None = self._from_thread(self._start_answer, text)
         if bubble is None:  # the window closed before the turn began
             return
-        turn, error, stopped, stream = None, None, False, None
+        bubble.replaces = replaced
+        turn, error, stopped = None, None, False
         try:
-            stream = self.session.ask_stream(text)
+            if stream is None:
+                stream = self.session.ask_stream(text)
             for piece in stream:
                 if worker.is_cancelled:
                     stopped = True
@@ -314,6 +334,9 @@ class ChatApp(App):
     async def _finish_answer(self, bubble: BotMessage, turn: Any, error: str | None,
                              stopped: bool, focus: list) -> None:
         note = "" if turn is not None else "stopped" if stopped else "failed"
+        if turn is not None and bubble.replaces is not None:
+            note = "retried"
+            await self._remove_answer(bubble.replaces)
         await bubble.finish(turn, focus, note=note)
         if turn is not None:
             self._select(bubble)  # the panel follows the latest answer
@@ -323,6 +346,20 @@ class ChatApp(App):
         if error:
             self._add_to_log(Note(error, error=True))
         self._job_done(status)
+
+    async def _remove_answer(self, turn: Any) -> None:
+        """Take the answer of ``turn`` and its question out of the log (/retry replaced it)."""
+        log = self.query_one("#log", VerticalScroll)
+        children = list(log.children)
+        for i, widget in enumerate(children):
+            if isinstance(widget, BotMessage) and widget.turn is turn:
+                gone = [widget]
+                if i > 0 and isinstance(children[i - 1], UserMessage):
+                    gone.append(children[i - 1])
+                if self.selected is widget:
+                    self.selected = None
+                await log.remove_children(gone)
+                return
 
     @staticmethod
     def _focus_labels(focus: Sequence[Any], kg: Any) -> list[tuple[Any, str]]:
@@ -380,24 +417,31 @@ class ChatApp(App):
         ctx = session_commands.CommandContext(
             self.session, self._open_graph, self.model_info,
             progress=lambda message: self._from_thread(self._set_status, message),
-            stop_requested=lambda: worker.is_cancelled)
+            stop_requested=lambda: worker.is_cancelled, sessions_folder=self.sessions_folder)
+        opened: list = []
         try:
             outcome = session_commands.run(job.kind, job.args, ctx)
+            if outcome.opened:  # the turns with labels: graph lookups, so here in the worker
+                opened = self._prepare(self.session)[1]
         except session_commands.Stopped:
             outcome = session_commands.Outcome("replay stopped")
         except Exception as exc:  # bad file, bad RDF, unreachable endpoint: say it, keep going
             self._from_thread(self._command_failed, _one_line(exc))
             return
-        self._from_thread(self._command_done, outcome)
+        self._from_thread(self._command_done, outcome, opened)
 
-    def _command_done(self, outcome: session_commands.Outcome) -> None:
+    async def _command_done(self, outcome: session_commands.Outcome, opened: list = ()) -> None:
         if outcome.clear:
-            self.query_one("#log", VerticalScroll).remove_children()
+            await self.query_one("#log", VerticalScroll).remove_children()
             self._select(None)
         if outcome.graph_line is not None:
             self._show_graph(outcome.graph_line)
-        self._show_recording()  # /record may have moved it
-        self._add_to_log(Note(outcome.shown))
+        self._show_recording()  # /record and /open may have moved it
+        if outcome.opened:
+            await self._show_resumed(opened, note=outcome.shown)
+            self._remember_questions()
+        else:
+            self._add_to_log(Note(outcome.shown))
         self._job_done()
 
     def _command_failed(self, message: str) -> None:
@@ -424,7 +468,7 @@ class ChatApp(App):
         self.notify("answer copied")
 
     def action_focus_input(self) -> None:
-        self.query_one("#prompt", Input).focus()
+        self.query_one("#prompt", PromptArea).focus()
 
     def action_toggle_theme(self) -> None:
         self._set_theme(LIGHT if self.current_theme.dark else DARK)
@@ -470,9 +514,24 @@ class ChatApp(App):
         for usage, help_ in slash.help_lines():
             table.add_row(usage, help_)
         table.add_row("", "")
-        for key, help_ in self.KEYS_HELP:
+        for key, help_, _action in self.KEYS_HELP:
             table.add_row(key, help_)
         self._add_to_log(Note(table))
+
+    # ---- command palette (Ctrl+P) -------------------------------------------------------
+
+    def palette_keys(self) -> list[tuple[str, str, str]]:
+        return list(self.KEYS_HELP)
+
+    async def run_palette_entry(self, entry: Entry) -> None:
+        if entry.action:
+            await self.run_action(entry.action)
+        elif entry.ready:
+            self.submit(entry.command)
+        else:  # the command needs an argument: typed on in the input
+            prompt = self.query_one("#prompt", PromptArea)
+            prompt.value = entry.command
+            prompt.focus()
 
     # ---- helpers --------------------------------------------------------------------
 
@@ -496,16 +555,19 @@ class ChatApp(App):
 
 
 def create_app(source: Any, *, open_graph: GraphOpener | None = None,
-               show_evidence: bool = True, model_info: str = "") -> ChatApp:
+               show_evidence: bool = True, model_info: str = "",
+               sessions_folder: Any = None) -> ChatApp:
     """The chat app over a ready ``DialogueSession`` or over a factory that builds one.
 
     A factory (any callable) runs in a thread once the window is up, so the window appears at
     once while the graph and the model load; it is called as ``factory(progress)`` where
     ``progress(message, kg=None)`` updates the status line (and the header, given the graph).
     ``open_graph`` opens the graphs of /kg, /store and /endpoint (default: ``open_kg``).
-    ``model_info`` says which model and adapter answer (/model).
+    ``model_info`` says which model and adapter answer (/model). ``sessions_folder``: where
+    /sessions and /open look for recorded chats (default: ``sessions.sessions_dir()``).
     """
-    kwargs = dict(open_graph=open_graph, show_evidence=show_evidence, model_info=model_info)
+    kwargs = dict(open_graph=open_graph, show_evidence=show_evidence, model_info=model_info,
+                  sessions_folder=sessions_folder)
     if callable(source) and not hasattr(source, "ask_stream"):
         return ChatApp(factory=source, **kwargs)
     return ChatApp(session=source, **kwargs)

@@ -18,6 +18,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from dialogqa.records import Fact
+from dialogqa.tui.answers import group_facts
 from dialogqa.tui.widgets import ABSTAIN_MARK, BotMessage
 from dialogqa.visible import visible
 
@@ -25,23 +26,50 @@ PANEL_FACTS = 8  # closest facts listed for an abstention
 
 
 def facts_text(facts: Sequence[Fact], iris: bool, scores: bool = True) -> Text:
-    """One fact a line: ``0.91 Norway · capital · Oslo``, the three IRIs below when asked."""
+    """One fact a line: ``0.91 Norway · capital · Oslo``, the three IRIs below when asked.
+    Facts sharing subject and predicate (a list or count answer's values) come as a group:
+    ``Norway · language · (3)`` and one value a line under it."""
     out = []
-    for fact in facts:
+    for group in group_facts(facts):
+        if len(group) == 1:
+            out.append(_fact_line(group[0], iris, scores))
+            continue
+        first = group[0]
         line = Text()
-        if scores:
-            line.append(f"{fact.score:.2f} ", style="dim")
-        line.append(visible(fact.s_label or str(fact.s)), style="bold")
+        line.append(visible(first.s_label or str(first.s)), style="bold")
         line.append(" · ")
-        line.append(visible(fact.p_label or str(fact.p)), style="italic")
-        line.append(" · ")
-        line.append(visible(fact.o_label or str(fact.o)), style="bold")
+        line.append(visible(first.p_label or str(first.p)), style="italic")
+        line.append(f" · ({len(group)})", style="dim")
         if iris:
-            for term in fact.triple:
+            for term in (first.s, first.p):
                 line.append("\n  ")
-                line.append(visible(term.n3()), style="dim")  # n3(): IRIs in <>, literals quoted
+                line.append(visible(term.n3()), style="dim")
+        for fact in group:
+            line.append("\n  ")
+            if scores:
+                line.append(f"{fact.score:.2f} ", style="dim")
+            line.append(visible(fact.o_label or str(fact.o)), style="bold")
+            if iris:
+                line.append("\n    ")
+                line.append(visible(fact.o.n3()), style="dim")
         out.append(line)
     return Text("\n").join(out)
+
+
+def _fact_line(fact: Fact, iris: bool, scores: bool) -> Text:
+    line = Text()
+    if scores:
+        line.append(f"{fact.score:.2f} ", style="dim")
+    line.append(visible(fact.s_label or str(fact.s)), style="bold")
+    line.append(" · ")
+    line.append(visible(fact.p_label or str(fact.p)), style="italic")
+    line.append(" · ")
+    line.append(visible(fact.o_label or str(fact.o)), style="bold")
+    if iris:
+        for term in fact.triple:
+            line.append("\n  ")
+            line.append(visible(term.n3()), style="dim")  # n3(): IRIs in <>, literals quoted
+    return line
 
 
 class EvidencePanel(VerticalScroll, can_focus=False):  # its entity list takes the focus

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dialogqa.errors import UserError
@@ -20,6 +21,7 @@ class Outcome:
     shown: Any  # str, rich Text or Table for the log
     graph_line: str | None = None  # the header's new graph description, when the graph changed
     clear: bool = False  # a new conversation: clear the log
+    opened: bool = False  # /open: the log shows the session's history again
 
 
 class Stopped(Exception):
@@ -33,6 +35,7 @@ class CommandContext:
     model_info: str = ""
     progress: Callable[[str], None] = lambda message: None
     stop_requested: Callable[[], bool] = lambda: False
+    sessions_folder: Path | None = None  # where chats are recorded (/sessions, /open)
 
 
 def graph_line(kg: Any) -> str:
@@ -63,6 +66,10 @@ def run(name: str, args: tuple[str, ...], ctx: CommandContext) -> Outcome:
         return Outcome(_replay(args[0], ctx))
     if name == "model":
         return Outcome(tables.model_table(session.model, ctx.model_info, session))
+    if name == "export":
+        return Outcome(_export(session, args[0] if args else None))
+    if name in ("sessions", "open"):
+        return _sessions(name, args, ctx)
     raise UserError(f"/{name} is not handled here")  # slash.COMMANDS and this list drifted
 
 
@@ -122,3 +129,41 @@ def _replay(path: str, ctx: CommandContext):
 
     replayed = replay(conversations, fresh, progress=False, on_conversation=after_each)
     return tables.replay_table(path, compute_metrics(replayed))
+
+
+def _export(session: Any, path: str | None) -> str:
+    from dialogqa.dialogue.transcript import atomic_write
+    from dialogqa.tui.export import conversation_markdown
+
+    conv = session.conversation
+    if not conv.turns:
+        raise UserError("nothing to export yet: ask a question first")
+    target = Path(path or f"{conv.id}.md").expanduser()
+    recorder = session.recorder
+    text = conversation_markdown(conv, label=session.kg.label,
+                                 recorded_in=str(recorder.path) if recorder else "",
+                                 graph=[str(f) for f in session.kg_files])
+    try:
+        atomic_write(target, text)
+    except OSError as exc:
+        raise UserError(f"/export {target}: cannot write it: {exc.strerror or exc}") from None
+    return f"exported {len(conv.turns)} turns to {target.resolve()}"
+
+
+def _sessions(name: str, args: tuple[str, ...], ctx: CommandContext) -> Outcome:
+    from dialogqa.tui import history
+    from dialogqa.tui.sessions import sessions_dir
+
+    folder = ctx.sessions_folder or sessions_dir()
+    if name == "sessions":
+        if args:
+            text = " ".join(args)
+            return Outcome(tables.hits_table(history.search(folder, text), text))
+        return Outcome(tables.sessions_table(history.recorded_conversations(folder), folder))
+    found = history.find_conversation(folder, args[0])
+    session = ctx.session
+    # recorded chats go on in the conversation's own file; an unrecorded one stays unrecorded
+    session.open_conversation(found.conversation, found.path if session.recorder else None)
+    turns = len(found.conversation.turns)
+    return Outcome(f"opened conversation {found.id} ({turns} turns) from {found.path}",
+                   clear=True, opened=True)

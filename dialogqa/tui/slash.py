@@ -28,6 +28,10 @@ COMMANDS: dict[str, Spec] = {
     "endpoint": Spec("/endpoint URL", "query a remote SPARQL endpoint", 1, 1),
     "reset": Spec("/reset", "start a new conversation (the old one stays recorded)"),
     "save": Spec("/save [FILE]", "write the conversation to FILE (default: flush the recording)", 0, 1),
+    "export": Spec("/export [FILE.md]", "write the conversation as Markdown, cited facts under each answer", 0, 1),
+    "retry": Spec("/retry", "ask the last question again (after /kg load, say): the new answer replaces it"),
+    "sessions": Spec("/sessions [TEXT]", "list the recorded conversations, or those that say TEXT", 0, None),
+    "open": Spec("/open ID", "continue a recorded conversation (ids: /sessions)", 1, 1),
     "record": Spec("/record FILE", "record the conversation into FILE from now on", 1, 1),
     "replay": Spec("/replay FILE", "replay a transcript with this model and graph; show the score", 1, 1),
     "model": Spec("/model", "which model and adapter answer"),
@@ -39,7 +43,7 @@ COMMANDS: dict[str, Spec] = {
 
 KG_SUBCOMMANDS = ("load", "info")
 # commands whose arguments are file paths (the input completes them from the disk)
-FILE_ARGS = {"kg load", "store", "save", "record", "replay"}
+FILE_ARGS = {"kg load", "store", "save", "record", "replay", "export"}
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,45 @@ def model_table(model: Any, info: str, session: Any) -> Table:
     rows.append(("candidates", str(session.k)))
     rows.append(("max tokens", str(session.max_new_tokens)))
     return key_value_table("Model", rows)
+
+
+SESSIONS_SHOWN = 15  # recorded conversations (or search hits) listed by /sessions
+_NARROWEST = {"turn": 4, "": 3, "when": 11, "turns": 5}  # a narrow log squeezes the text, not these
+
+
+def sessions_table(recorded: Sequence[Any], folder: Any) -> Table | Text:
+    """/sessions: the newest recorded conversations (history.Recorded), to /open by id."""
+    if not recorded:
+        return Text(f"no recorded conversation in {folder}", style="italic")
+    table = Table(title=Text("recorded conversations, newest first (/open ID)"),
+                  title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    id_width = max(len(rec.id) for rec in recorded[:SESSIONS_SHOWN])  # ids whole: /open takes them
+    for name in ("id", "when", "turns", "first question"):
+        table.add_column(name, overflow="ellipsis", no_wrap=True,
+                         ratio=1 if name in ("text", "first question") else None,
+                         min_width=_NARROWEST.get(name, id_width if name == "id" else None))
+    for rec in recorded[:SESSIONS_SHOWN]:
+        table.add_row(Text(rec.id), Text(rec.when[5:]), Text(str(len(rec.conversation.turns))),
+                      Text(rec.first_question))
+    if len(recorded) > SESSIONS_SHOWN:
+        table.caption = Text(f"{len(recorded) - SESSIONS_SHOWN} older not shown "
+                             "(dialogqa sessions list shows them all)")
+    return table
+
+
+def hits_table(hits: Sequence[Any], text: str) -> Table | Text:
+    """/sessions TEXT: the turns that match (history.Hit)."""
+    if not hits:
+        return Text(f"no recorded turn says {text!r}", style="italic")
+    table = Table(title=Text(f"{len(hits)} turns say {text!r} (/open ID)"),
+                  title_justify="left", show_edge=False, box=None, padding=(0, 1))
+    id_width = max(len(hit.recorded.id) for hit in hits[:SESSIONS_SHOWN])  # ids whole: /open takes them
+    for name in ("id", "turn", "", "text"):
+        table.add_column(name, overflow="ellipsis", no_wrap=True,
+                         ratio=1 if name in ("text", "first question") else None,
+                         min_width=_NARROWEST.get(name, id_width if name == "id" else None))
+    for hit in hits[:SESSIONS_SHOWN]:
+        table.add_row(Text(hit.recorded.id), Text(str(hit.turn)), Text(hit.who), Text(hit.snippet))
+    if len(hits) > SESSIONS_SHOWN:
+        table.caption = Text(f"{len(hits) - SESSIONS_SHOWN} more not shown")
+    return table

@@ -18,6 +18,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from dialogqa.records import Fact
+from dialogqa.tui.answers import answer_markdown, group_facts
 from dialogqa.visible import visible
 
 ABSTAIN_MARK = "∅ not in the graph"
@@ -52,10 +53,18 @@ class Note(Static):
 
 
 class Evidence(Static):
-    """The facts an answer cites, one compact line each."""
+    """The facts an answer cites, one compact line each; the facts of one subject and
+    predicate (a list answer's values) on one line: ``Norway · language · A, B, C``."""
 
     def __init__(self, facts: Sequence[Fact]) -> None:
-        super().__init__(Text("\n").join(fact_text(f) for f in facts))
+        lines = []
+        for group in group_facts(facts):
+            line = fact_text(group[0])
+            for fact in group[1:]:
+                line.append(", ")
+                line.append(fact.o_label or str(fact.o), style="bold")
+            lines.append(line)
+        super().__init__(Text("\n").join(lines))
 
 
 class Closest(Static):
@@ -84,6 +93,7 @@ class BotMessage(Vertical):
         self.text = ""  # the answer as streamed so far, then as finished
         self.turn = None  # the finished Turn (None while streaming, or when it failed)
         self.focus: list[tuple[object, str]] = []  # (entity, label) after this turn
+        self.replaces = None  # /retry: the Turn this answer takes the place of
         # links the model writes are text, not something a stray click should open
         self.body = Markdown("", open_links=False)
         self._stream: MarkdownStream | None = None
@@ -110,9 +120,10 @@ class BotMessage(Vertical):
         self.turn = turn
         self.focus = list(focus)
         final = turn.answer.strip() if turn is not None else self.text.strip()
-        if final != self.text.strip() or not self.body.source:
-            self.text = final
-            await self.body.update(visible(final, newlines=True) or "*(no answer)*")
+        # a list answer ("A, B and C" citing three facts of one subject and predicate) as a list
+        shown = answer_markdown(final, turn.evidence) if turn is not None and not turn.abstained else final
+        if shown != self.text.strip() or not self.body.source:
+            await self.body.update(visible(shown, newlines=True) or "*(no answer)*")
         self.text = final
         self.border_subtitle = note
         if turn is None:
