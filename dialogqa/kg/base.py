@@ -59,6 +59,10 @@ class KnowledgeGraph(Protocol):
         """Run a read-only SPARQL SELECT or ASK (the ``kg query`` command) within ``limits``
         (sparql_guard.QueryLimits; None: its defaults, a row cap and a timeout, no SERVICE)."""
 
+    def tally(self) -> dict | None:
+        """Counts of the whole graph from one pass (entities, predicates, namespaces, labelled
+        subjects: what ``kg info`` shows), or None where only SPARQL can count."""
+
     def close(self) -> None: ...
 
 

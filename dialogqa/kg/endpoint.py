@@ -196,6 +196,9 @@ class EndpointKG:
         _, into = self.select(f"SELECT ?s ?p WHERE {{ ?s ?p {e} {_NOT_LABEL} }} LIMIT {int(limit)}")
         return [(entity, p, o) for p, o in out] + [(s, p, entity) for s, p in into]
 
+    def tally(self) -> None:
+        return None  # counting would read the whole endpoint: kg info asks it in SPARQL instead
+
     def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
         limits = limits or QueryLimits()
         checked = check_query(sparql, limits)  # the canonical text is what is sent

@@ -46,6 +46,12 @@ def is_label_predicate(p: Node) -> bool:
     return p in LABEL_PREDICATE_TERMS
 
 
+def namespace(iri: str) -> str:
+    """``http://example.org/onto#capital`` -> ``http://example.org/onto#``."""
+    m = re.match(r"(.*[/#:])[^/#:]*$", iri)
+    return m.group(1) if m else iri
+
+
 def _last_segment(iri: str) -> str:
     return re.split(r"[/#:]", iri.rstrip("/#"))[-1] if iri else ""
 

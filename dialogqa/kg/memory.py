@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from rdflib import Dataset, Graph
-from rdflib.term import Literal, Node, URIRef
+from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
 from dialogqa.records import QueryResult, Triple
@@ -18,14 +20,13 @@ from dialogqa.kg.labels import (
     LABEL_PREDICATE_RANK,
     LABEL_PREDICATE_TERMS,
     LOCAL_NAME_RANK,
-    fallback_label,
-    is_label_predicate,
     label_literal_parts,
     local_name,
     sort_labels,
 )
 from dialogqa.kg.iri import invalid_iris
-from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name, to_matches
+from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name
+from dialogqa.kg.local import LocalGraph
 from dialogqa.kg.loading import (
     QUAD_FORMATS,
     base_iri,
@@ -42,7 +43,7 @@ from dialogqa.kg.ntriples import PARSERS
 _LABEL_PREDICATES = sorted(LABEL_PREDICATE_TERMS, key=lambda p: LABEL_PREDICATE_RANK[str(p)])
 
 
-class MemoryKG:
+class MemoryKG(LocalGraph):
     """Any RDF file rdflib reads, held in an rdflib ``Graph`` (quads flattened to triples)."""
 
     def __init__(self, graph: Graph | None = None, langs: Sequence[str] = DEFAULT_LANGS,
@@ -129,18 +130,30 @@ class MemoryKG:
                     rows.append((parts[0], parts[1], rank))
         return sort_labels(rows, self.langs)
 
-    def label(self, term: Node) -> str:
-        found = self.labels(term)
-        return found[0][0] if found else fallback_label(term)
+    def tally(self) -> dict:
+        """The counts ``kg info`` and ``kg validate`` show, from one pass over the triples
+        (the same keys a store's ``kg load`` counts)."""
+        from dialogqa.kg.labels import namespace
 
-    def search(self, text: str, limit: int = 10) -> list:
-        hits = self.index.search(text, limit=limit * 3)
-        return to_matches(hits, self._is_predicate, limit)
-
-    def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
-        out = (t for t in self.graph.triples((entity, None, None)) if not is_label_predicate(t[1]))
-        into = (t for t in self.graph.triples((None, None, entity)) if not is_label_predicate(t[1]))
-        return list(itertools.islice(out, limit)) + list(itertools.islice(into, limit))
+        predicates: Counter = Counter()
+        subjects, objects, labelled = set(), set(), set()
+        for s, p, o in self.graph.triples((None, None, None)):
+            predicates[p] += 1
+            subjects.add(s)
+            if isinstance(o, (URIRef, BNode)):
+                objects.add(o)
+            elif p in LABEL_PREDICATE_TERMS and isinstance(o, Literal):
+                labelled.add(s)
+        iris = (t for t in (subjects | objects | set(predicates)) if isinstance(t, URIRef))
+        return {
+            "entities": len(subjects | objects),
+            "predicates": {str(p): n for p, n in predicates.most_common()},
+            "namespaces": dict(Counter(map(namespace, map(str, iris))).most_common()),
+            "subjects": len(subjects),
+            "labelled_subjects": len(subjects & labelled),
+            "labelled_predicates": len(set(predicates) & labelled),
+            "unlabelled_examples": heapq.nsmallest(20, (str(x) for x in subjects - labelled)),
+        }
 
     def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
         limits = limits or QueryLimits()

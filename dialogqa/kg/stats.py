@@ -1,50 +1,30 @@
 """Counts behind ``kg info`` and ``kg validate``.
 
-In memory a pass over the triples is quickest; a store or an endpoint is asked with SPARQL
-aggregates so the counting happens where the data is.
+A local backend counts in one pass of its own (``tally()``: memory when asked, a store when
+it was loaded); an endpoint is asked with SPARQL aggregates, so the counting happens where
+the data is.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-from rdflib.term import BNode, Literal, URIRef
+from rdflib.term import URIRef
 
-from dialogqa.kg.labels import LABEL_PREDICATES, LABEL_PREDICATE_TERMS
+from dialogqa.kg.labels import LABEL_PREDICATES
 from dialogqa.kg.sparql_guard import UNLIMITED  # the graph's own statistics: every row, no clock
 
 _LABEL_VALUES = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
 
 
-def namespace(iri: str) -> str:
-    """``http://example.org/onto#capital`` -> ``http://example.org/onto#``."""
-    m = re.match(r"(.*[/#:])[^/#:]*$", iri)
-    return m.group(1) if m else iri
-
-
 def graph_stats(kg, top: int = 15) -> dict:
-    from dialogqa.kg.memory import MemoryKG
-
-    tally = getattr(kg, "meta", {}).get("stats")  # counted by `kg load` (StoreKG)
+    tally = kg.tally()  # None: the backend counts nothing itself, ask it in SPARQL
     if tally is not None:
         entities = tally["entities"]
         n_predicates = len(tally["predicates"])
         top_predicates = sorted(((URIRef(p), n) for p, n in tally["predicates"].items()),
                                 key=lambda kv: (-kv[1], str(kv[0])))[:top]
         ns = Counter(tally["namespaces"])
-    elif isinstance(kg, MemoryKG):
-        predicates, subjects, objects = Counter(), set(), set()
-        for s, p, o in kg.triples():
-            predicates[p] += 1
-            subjects.add(s)
-            if isinstance(o, (URIRef, BNode)):
-                objects.add(o)
-        entities = len(subjects | objects)
-        ns = Counter(namespace(str(t)) for t in (subjects | objects | set(predicates))
-                     if isinstance(t, URIRef))
-        top_predicates = sorted(predicates.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
-        n_predicates = len(predicates)
     else:
         entities = _scalar(kg, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { "
                                "{ ?e ?p ?o } UNION { ?s ?p ?e FILTER(!isLiteral(?e)) } }")
@@ -71,23 +51,11 @@ def graph_stats(kg, top: int = 15) -> dict:
 
 def label_coverage(kg, examples: int = 10) -> dict:
     """How many entities (subjects) and predicates carry a label a person can read."""
-    from dialogqa.kg.memory import MemoryKG
-
-    tally = getattr(kg, "meta", {}).get("stats")  # counted by `kg load` (StoreKG)
+    tally = kg.tally()  # None: the backend counts nothing itself, ask it in SPARQL
     if tally is not None:
         n_entities, n_labelled = tally["subjects"], tally["labelled_subjects"]
         n_predicates, n_labelled_predicates = len(tally["predicates"]), tally["labelled_predicates"]
         unlabelled = tally["unlabelled_examples"][:examples]
-    elif isinstance(kg, MemoryKG):
-        subjects, labelled, predicates = set(), set(), set()
-        for s, p, o in kg.triples():
-            subjects.add(s)
-            predicates.add(p)
-            if p in LABEL_PREDICATE_TERMS and isinstance(o, Literal):
-                labelled.add(s)
-        unlabelled = sorted(str(s) for s in subjects - labelled)[:examples]
-        n_entities, n_labelled = len(subjects), len(subjects & labelled)
-        n_predicates, n_labelled_predicates = len(predicates), len(predicates & labelled)
     else:
         n_entities = _scalar(kg, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")
         n_labelled = _scalar(kg, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?lp ?l "

@@ -26,8 +26,9 @@ from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.errors import UserError
 from dialogqa.records import QueryResult, Triple
-from dialogqa.kg.labels import DEFAULT_LANGS, LOCAL_NAME_RANK, fallback_label, is_label_predicate, sort_labels
-from dialogqa.kg.linker import LabelIndex, entity_key, to_matches
+from dialogqa.kg.labels import DEFAULT_LANGS, LOCAL_NAME_RANK, sort_labels
+from dialogqa.kg.linker import LabelIndex, entity_key
+from dialogqa.kg.local import LocalGraph
 from dialogqa.kg.loading import check_file, guess_format
 from dialogqa.kg.sparql_guard import QueryLimits, check_query, take_rows, timeout_error
 from dialogqa.kg.store_load import FORMAT_VERSION, LABELS_DB, META, OXIGRAPH_DIR, build_store
@@ -117,7 +118,7 @@ def _running(pid: int) -> bool:
     return True
 
 
-class StoreKG:
+class StoreKG(LocalGraph):
     """A graph in a directory: ``StoreKG.load(files, dir)`` once, ``StoreKG.open(dir)`` after."""
 
     def __init__(self, path: Path, store: ox.Store, index: LabelIndex, meta: dict,
@@ -209,18 +210,11 @@ class StoreKG:
         return sort_labels(
             (r for r in self.index.labels(entity_key(term)) if r[2] < LOCAL_NAME_RANK), self.langs)
 
-    def label(self, term: Node) -> str:
-        found = self.labels(term)
-        return found[0][0] if found else fallback_label(term)
+    def _is_predicate(self, term: Node) -> bool:
+        return term in self.predicates
 
-    def search(self, text: str, limit: int = 10) -> list:
-        hits = self.index.search(text, limit=limit * 3)
-        return to_matches(hits, self.predicates.__contains__, limit)
-
-    def neighbours(self, entity: Node, limit: int = 200) -> list[Triple]:
-        out = (t for t in self.triples(entity, None, None) if not is_label_predicate(t[1]))
-        into = (t for t in self.triples(None, None, entity) if not is_label_predicate(t[1]))
-        return list(itertools.islice(out, limit)) + list(itertools.islice(into, limit))
+    def tally(self) -> dict:
+        return self.meta.get("stats")  # counted by `kg load`
 
     def query(self, sparql: str, limits: QueryLimits | None = None) -> QueryResult:
         limits = limits or QueryLimits()

@@ -79,7 +79,7 @@ _object = operator.attrgetter("object")
 _value = operator.attrgetter("value")
 _first, _second, _third, _fourth = (operator.itemgetter(i) for i in range(4))
 _LABEL_RANK_BYTES = {p.encode(): rank for p, rank in LABEL_PREDICATE_RANK.items()}
-_NAMESPACE = re.compile(r"^.*[/#:]", re.M)  # as stats.namespace: up to the last "/", "#" or ":"
+_NAMESPACE = re.compile(r"^.*[/#:]", re.M)  # as labels.namespace: up to the last "/", "#" or ":"
 
 
 def _decode(raw) -> Iterator[str]:
