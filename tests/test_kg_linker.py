@@ -1,4 +1,4 @@
-from dialogqa.kg.linker import LabelIndex, fold, tokens
+from dialogqa.kg.linker import LabelIndex, fold, word_spans
 
 ROWS = [
     ("http://x/Sweden", "Sweden", "en", 0),
@@ -25,7 +25,7 @@ def found(ix, text):
 
 def test_fold_and_tokens_keep_spans_of_the_original_text():
     assert fold("Ångström") == "angstrom"
-    assert tokens("Côte d'Ivoire?") == [("cote", 0, 4), ("d", 5, 6), ("ivoire", 7, 13)]
+    assert word_spans("Côte d'Ivoire?") == [("cote", 0, 4), ("d", 5, 6), ("ivoire", 7, 13)]
 
 
 def test_exact_case_and_accent_insensitive():

@@ -102,9 +102,10 @@ def test_open_errors(tmp_path, small_ttl):
 
 def test_store_load_progress(tmp_path, small_ttl, capsys, monkeypatch):
     import dialogqa.kg.loading as loading
+    from dialogqa.commands.progress import load_reporter
 
     monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)
-    StoreKG.load([small_ttl], tmp_path / "st", progress=True).close()
+    StoreKG.load([small_ttl], tmp_path / "st", progress=load_reporter(True)).close()
     assert f"loaded {SMALL_TRIPLES} triples in" in capsys.readouterr().err
 
 

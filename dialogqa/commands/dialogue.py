@@ -16,6 +16,7 @@ from dialogqa.commands.options import (add_graph_args, add_model_args, check_mod
                                        graph_files_given, langs_from_args, load_model,
                                        open_graph_from_args, recorded_graph_files,
                                        resolve_adapter, session_settings)
+from dialogqa.commands.progress import load_reporter
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
@@ -322,7 +323,7 @@ class _Graphs:
             kg = open_graph_from_args(self.args)
         else:
             kg = open_kg(files=[str(p) for p in files], fmt=self.args.rdf_format,
-                         langs=langs_from_args(self.args), progress=sys.stderr.isatty())
+                         langs=langs_from_args(self.args), progress=load_reporter())
         # one retriever per graph: its caches hold graph data only, never conversation state
         return kg, Retriever(kg, k=self.args.k), files
 

@@ -10,6 +10,7 @@ import time
 
 from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
 from dialogqa.commands.recall import register_recall
+from dialogqa.commands.progress import load_reporter
 from dialogqa.errors import UserError
 from dialogqa.kg.sparql_guard import DEFAULT_ROWS, DEFAULT_TIMEOUT, QueryLimits
 from dialogqa.visible import visible
@@ -211,7 +212,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     kg = StoreKG.load(args.files, args.store, fmt=args.rdf_format, langs=langs_from_args(args),
-                      progress=sys.stderr.isatty(), force=args.force)
+                      progress=load_reporter(), force=args.force)
     try:
         n = kg.count()
     finally:

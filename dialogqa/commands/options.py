@@ -5,8 +5,8 @@ turning them into an open graph, a loaded model and the session's settings."""
 from __future__ import annotations
 
 import argparse
-import sys
 
+from dialogqa.commands.progress import load_reporter
 from dialogqa.errors import UserError
 
 
@@ -48,7 +48,7 @@ def open_graph_from_args(args: argparse.Namespace, default_world: bool = False):
         files = [str(default_world_path())]
     return open_kg(files=files, store=store, endpoint=endpoint,
                    fmt=getattr(args, "rdf_format", None), langs=langs_from_args(args),
-                   progress=sys.stderr.isatty())
+                   progress=load_reporter())
 
 
 def recorded_graph_files(args: argparse.Namespace) -> list[str]:

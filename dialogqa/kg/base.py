@@ -19,6 +19,7 @@ from dialogqa.kg.labels import DEFAULT_LANGS
 from dialogqa.records import Match, QueryResult, Triple
 
 if TYPE_CHECKING:
+    from dialogqa.kg.loading import LoadReporter
     from dialogqa.kg.sparql_guard import QueryLimits
 
 # The longest question a session takes, and the most of any text entity linking reads
@@ -96,7 +97,7 @@ def open_kg(
     endpoint: str | None = None,
     fmt: str | None = None,
     langs: Sequence[str] = DEFAULT_LANGS,
-    progress: bool = False,
+    progress: "LoadReporter | None" = None,
 ) -> KnowledgeGraph:
     """Open a graph from files (in memory), an on-disk store, or a SPARQL endpoint."""
     given = [(name, source) for name, source in

@@ -36,14 +36,14 @@ from dialogqa.kg.labels import (
     sort_labels,
 )
 from dialogqa.kg.linker import (
-    STOPWORDS,
+    NEVER_A_MENTION,
     Hit,
     LabelIndex,
     longest_first,
     normalise,
     opaque_local_name,
     to_matches,
-    tokens,
+    word_spans,
 )
 from dialogqa.kg.sparql_guard import QueryLimits, check_query, take_rows, with_row_cap
 from dialogqa.kg.sparql_text import sparql_iri, sparql_literal, sparql_term
@@ -241,13 +241,13 @@ class EndpointKG:
         """Labels equal to one of the text's n-grams, as typed, lower case, Title Case or
         capitalised, untagged or in a preferred language: one VALUES query of literals.
         Reads the first ``MAX_QUESTION_CHARS`` characters, as the label index does."""
-        words = tokens(text[:MAX_QUESTION_CHARS])
+        words = word_spans(text[:MAX_QUESTION_CHARS])
         spans: dict[str, list[tuple[int, int]]] = {}
         literals: set[str] = set()
         for i in range(len(words)):
             for n in range(1, min(MAX_NGRAM_WORDS, len(words) - i) + 1):
                 span = words[i:i + n]
-                if all(w in STOPWORDS for w, _, _ in span) or (n == 1 and len(span[0][0]) < 2):
+                if all(w in NEVER_A_MENTION for w, _, _ in span) or (n == 1 and len(span[0][0]) < 2):
                     continue
                 typed = text[span[0][1]:span[-1][2]]
                 spans.setdefault(normalise(typed), []).append((i, n))

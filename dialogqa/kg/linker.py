@@ -38,7 +38,7 @@ MAX_VARIANTS = 64  # spelling variants tried per n-gram
 _BATCH = 500  # parameters per IN (...) query, well under sqlite's limit
 
 # Words that alone are never an entity mention, however the graph labels something.
-STOPWORDS = frozenset(
+NEVER_A_MENTION = frozenset(
     """a an and are as at be by did do does for from had has have he her his how i in is it
     its me my of on or our she so than that the their them then there these they this those
     to us was we were what when where which who whom whose why will with you your about also
@@ -71,7 +71,7 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def tokens(text: str) -> list[tuple[str, int, int]]:
+def word_spans(text: str) -> list[tuple[str, int, int]]:
     """(folded word, start, end) for each word of a text; spans index the original text."""
     return [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
@@ -214,7 +214,7 @@ class LabelIndex:
         """Entities the text mentions: longest span first, then best score; spans that
         overlap a longer chosen span are dropped ("New York City" hides "York").  Only the
         first ``MAX_QUESTION_CHARS`` characters are read, as a question is cut there."""
-        words = tokens(text[:MAX_QUESTION_CHARS])
+        words = word_spans(text[:MAX_QUESTION_CHARS])
         if not words:
             return []
         options = self._spellings([w for w, _, _ in words])
@@ -272,7 +272,7 @@ class LabelIndex:
         return out
 
     def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
-        if not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in STOPWORDS:
+        if not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in NEVER_A_MENTION:
             return []
         # one letter shorter: the word less a letter; a swap across the middle breaks both
         # halves, so that spelling is looked up whole
@@ -305,7 +305,7 @@ def _skip_span(span: list[tuple[str, int, int]], text: str) -> bool:
     (unless written capitalised, as in a title: "The Who")."""
     if len(span) == 1 and len(span[0][0]) == 1 and not span[0][0].isdigit():
         return True
-    if all(w in STOPWORDS for w, _, _ in span):
+    if all(w in NEVER_A_MENTION for w, _, _ in span):
         return len(span) == 1 or not all(text[s:e][:1].isupper() for _, s, e in span)
     return False
 

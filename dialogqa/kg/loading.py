@@ -10,11 +10,11 @@ import gzip
 import io
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from dialogqa.errors import UserError
 
@@ -94,46 +94,52 @@ class ProgressReader(io.RawIOBase):
         super().close()
 
 
-class LoadProgress:
-    """A bar (bytes read, triples loaded, rate, ETA) on stderr for files worth one."""
+class LoadReporter(Protocol):
+    """Where a load reports its progress. The core only calls it; the commands draw it (a
+    bar on the terminal, commands/progress.py), the chat passes none."""
 
-    def __init__(self, path: Path, enabled: bool):
+    def start(self, name: str, total_bytes: int) -> None: ...
+
+    def update(self, new_bytes: int, triples: int) -> None: ...
+
+    def finish(self, triples: int, seconds: float) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class LoadProgress:
+    """Bytes read and triples loaded of one file, told to a ``LoadReporter`` for files worth it."""
+
+    def __init__(self, path: Path, reporter: LoadReporter | None):
         self.size = path.stat().st_size
         self.triples = 0
         self.started = time.perf_counter()
-        self.bar = None
         self.counter: Callable[[], int] | None = None  # how many triples so far, if known
         self._shown = 0.0
-        if enabled and self.size >= PROGRESS_MIN_BYTES:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.size, unit="B", unit_scale=True, unit_divisor=1024,
-                            desc=f"loading {path.name}", file=sys.stderr, leave=False,
-                            mininterval=0.5)
+        self.reporter = reporter if reporter and self.size >= PROGRESS_MIN_BYTES else None
+        if self.reporter is not None:
+            self.reporter.start(path.name, self.size)
 
     def read(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
+        if self.reporter is not None:
             now = time.perf_counter()
             if self.counter is not None and now - self._shown > 0.5:
                 self._shown = now
-                self.add_triples(0, count=self.counter())
+                self.triples = self.counter()
+            self.reporter.update(n, self.triples)
 
     def add_triples(self, n: int, count: int | None = None) -> None:
         self.triples = count if count is not None else self.triples + n
-        if self.bar is not None:
-            rate = self.triples / max(time.perf_counter() - self.started, 1e-9)
-            self.bar.set_postfix_str(f"{self.triples:,} triples, {rate:,.0f}/s", refresh=False)
+        if self.reporter is not None:
+            self.reporter.update(0, self.triples)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            elapsed = time.perf_counter() - self.started
-            print(f"loaded {self.triples:,} triples in {elapsed:.1f} s", file=sys.stderr)
+        if self.reporter is not None:
+            self.reporter.finish(self.triples, time.perf_counter() - self.started)
 
 
 @contextmanager
-def open_rdf(path: str | os.PathLike, progress: bool = False) -> Iterator[tuple[io.BufferedIOBase, LoadProgress]]:
+def open_rdf(path: str | os.PathLike, progress: "LoadReporter | None" = None) -> Iterator[tuple[io.BufferedIOBase, LoadProgress]]:
     """The file's bytes (decompressed when it ends in .gz) and its progress reporter."""
     p = check_file(path)
     bar = LoadProgress(p, progress)

@@ -28,6 +28,7 @@ from dialogqa.kg.iri import invalid_iris
 from dialogqa.kg.linker import LabelIndex, entity_key, opaque_local_name
 from dialogqa.kg.local import LocalGraph
 from dialogqa.kg.loading import (
+    LoadReporter,
     QUAD_FORMATS,
     base_iri,
     check_file,
@@ -57,19 +58,19 @@ class MemoryKG(LocalGraph):
         self._degree = functools.lru_cache(maxsize=65536)(self._degree)
 
     @classmethod
-    def open_source(cls, files, fmt=None, langs=DEFAULT_LANGS, progress=False) -> "MemoryKG":
+    def open_source(cls, files, fmt=None, langs=DEFAULT_LANGS, progress=None) -> "MemoryKG":
         """The registry's uniform opener (``open_kg``): ``files`` parsed into memory."""
         return cls.from_files(files, fmt=fmt, langs=langs, progress=progress)
 
     @classmethod
     def from_files(cls, files: Sequence[str | os.PathLike], fmt: str | None = None,
-                   langs: Sequence[str] = DEFAULT_LANGS, progress: bool = False) -> "MemoryKG":
+                   langs: Sequence[str] = DEFAULT_LANGS, progress: "LoadReporter | None" = None) -> "MemoryKG":
         kg = cls(langs=langs, name="memory: " + ", ".join(os.path.basename(str(f)) for f in files))
         for f in files:
             kg.add_file(f, fmt=fmt, progress=progress)
         return kg
 
-    def add_file(self, path: str | os.PathLike, fmt: str | None = None, progress: bool = False) -> int:
+    def add_file(self, path: str | os.PathLike, fmt: str | None = None, progress: "LoadReporter | None" = None) -> int:
         """Parse one file into the graph; returns the triples it added.  All or nothing: on
         bad RDF the graph keeps exactly what it held before and a ``UserError`` names the line."""
         check_file(path)

@@ -42,7 +42,7 @@ _WORD = re.compile(r"\w+")
 _STEM = snowballstemmer.stemmer("english")
 
 # Words that say nothing about which predicate is asked for.
-STOPWORDS = frozenset("""
+NOT_PREDICATE_WORDS = frozenset("""
 a an the of in on at to for from by with into onto about as and or but than then so
 is are was were be been being am do does did has have had having will would shall should can
 could may might must what which who whom whose when where why how that this these those there
@@ -178,7 +178,7 @@ class Question:
         for m in _WORD.finditer(text):
             w = fold(m.group())
             words.append(w)
-            if any(s <= m.start() < e for s, e in skip_spans) or w in STOPWORDS or w.isdigit():
+            if any(s <= m.start() < e for s, e in skip_spans) or w in NOT_PREDICATE_WORDS or w.isdigit():
                 continue
             kept.append(len(words) - 1)
         type_at = _answer_type_index(words)
@@ -191,7 +191,7 @@ class Question:
             else:
                 type_term = frozenset(stems)
         for w in words:  # question words that are stopwords still carry synonyms ("where")
-            if w in STOPWORDS and w in SYNONYMS:
+            if w in NOT_PREDICATE_WORDS and w in SYNONYMS:
                 stems = frozenset(stem(syn) for syn in SYNONYMS[w])
                 content |= stems
                 relation |= stems
@@ -225,7 +225,7 @@ def _answer_type_index(words: list[str]) -> int | None:
         j = i + 1
         while j < len(words) and words[j] in _DETERMINERS:
             j += 1
-        if j < len(words) and words[j] not in STOPWORDS and not words[j].isdigit():
+        if j < len(words) and words[j] not in NOT_PREDICATE_WORDS and not words[j].isdigit():
             return j
         return None  # "What is ...": the question word is followed by a verb, no type noun
     return None
@@ -354,7 +354,7 @@ class Retriever:
 
         # A question naming a focus entity by part of its label ("Solberg" for "Erna
         # Solberg") or a word of it points at that entity even when linking missed it.
-        words = {w for w in q.words if w not in STOPWORDS and len(w) > 2}
+        words = {w for w in q.words if w not in NOT_PREDICATE_WORDS and len(w) > 2}
         if words:
             for entity, a in anchors.items():
                 if not a.linked and words & set(fold(self._label(entity)).split()):
@@ -500,7 +500,7 @@ class Retriever:
             pattern = QUESTION if forward else INVERSE_QUESTION
             for _, _, text in self.kg.triples(p, pattern, None, limit=PHRASINGS_LIMIT):
                 words = {fold(w) for w in _WORD.findall(str(text))}
-                stems = frozenset(stem(w) for w in words if w not in STOPWORDS and not w.isdigit())
+                stems = frozenset(stem(w) for w in words if w not in NOT_PREDICATE_WORDS and not w.isdigit())
                 if stems:
                     variants.add(stems)
             found = self._phrasings[key] = tuple(variants)
@@ -559,7 +559,7 @@ class Retriever:
             # every label in a wanted language, altLabels included: more ways to be asked
             texts = [t for t, lang in self.kg.labels(p) if lang in self.kg.langs or not lang]
             words = {fold(w) for t in texts or [self._label(p)] for w in _WORD.findall(t)}
-            stems = frozenset(stem(w) for w in words if w not in STOPWORDS)
+            stems = frozenset(stem(w) for w in words if w not in NOT_PREDICATE_WORDS)
             self._pred_stems[p] = stems
             for w in stems:
                 self._preds_by_stem.setdefault(w, set()).add(p)

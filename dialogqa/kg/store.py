@@ -29,7 +29,7 @@ from dialogqa.records import QueryResult, Triple
 from dialogqa.kg.labels import DEFAULT_LANGS, LOCAL_NAME_RANK, sort_labels
 from dialogqa.kg.linker import LabelIndex, entity_key
 from dialogqa.kg.local import LocalGraph
-from dialogqa.kg.loading import check_file, guess_format
+from dialogqa.kg.loading import LoadReporter, check_file, guess_format
 from dialogqa.kg.sparql_guard import QueryLimits, check_query, take_rows, timeout_error
 from dialogqa.kg.store_load import FORMAT_VERSION, LABELS_DB, META, OXIGRAPH_DIR, build_store
 
@@ -155,13 +155,13 @@ class StoreKG(LocalGraph):
         return cls(p, store, LabelIndex(str(p / LABELS_DB)), meta, langs)
 
     @classmethod
-    def open_source(cls, path, fmt=None, langs=DEFAULT_LANGS, progress=False) -> "StoreKG":
+    def open_source(cls, path, fmt=None, langs=DEFAULT_LANGS, progress=None) -> "StoreKG":
         """The registry's uniform opener (``open_kg``); a store has no format or progress."""
         return cls.open(path, langs=langs)
 
     @classmethod
     def load(cls, files: Sequence[str | os.PathLike], path: str | os.PathLike, fmt: str | None = None,
-             langs: Sequence[str] = DEFAULT_LANGS, progress: bool = False,
+             langs: Sequence[str] = DEFAULT_LANGS, progress: "LoadReporter | None" = None,
              force: bool = False) -> "StoreKG":
         """Build a store in ``path`` from RDF files.  Built beside the target and moved into
         place at the end, so a bad file leaves whatever was at ``path`` untouched."""

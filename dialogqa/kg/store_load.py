@@ -28,7 +28,6 @@ import operator
 import os
 import queue
 import re
-import sys
 import threading
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from dialogqa.errors import UserError
 from dialogqa.kg.labels import LABEL_PREDICATE_RANK, LOCAL_NAME_RANK, local_name
 from dialogqa.kg.linker import LabelIndex, opaque_local_name
 from dialogqa.kg.loading import (
+    LoadReporter,
     OXIGRAPH_FORMATS,
     QUAD_FORMATS,
     base_iri,
@@ -88,7 +88,7 @@ def _decode(raw) -> Iterator[str]:
     return map(bytes.decode, raw, itertools.repeat("utf-8"), itertools.repeat("replace"))
 
 
-def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: bool) -> dict:
+def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None, progress: "LoadReporter | None") -> dict:
     """Fill the empty directory ``work``; returns the store description written to META."""
     started = time.perf_counter()
     syntaxes = [guess_format(f, fmt) for f in files]
@@ -100,7 +100,7 @@ def build_store(files: Sequence[str | os.PathLike], work: Path, fmt: str | None,
             read = _read_ntriples if syntax == "nt" else _read_parsed
             read(f, syntax, progress, tally, writer)
         if progress:
-            print("indexing labels ...", file=sys.stderr, flush=True)
+            progress.note("indexing labels ...")
         result = tally.finish(work / LABELS_DB)  # while the writer finishes the last batches
     except BaseException:
         writer.close(check=False)  # the reader's error is the one to report
@@ -135,7 +135,7 @@ def _recount(store: ox.Store, db_path: Path, stats: dict) -> None:
     index.close()
 
 
-def _read_ntriples(path, syntax: str, progress: bool, tally: _Tally, writer: _Writer) -> None:
+def _read_ntriples(path, syntax: str, progress: "LoadReporter | None", tally: _Tally, writer: _Writer) -> None:
     n = 0
     line = 1  # of the chunk's first line in the file
     gz = str(path).lower().endswith(".gz")
@@ -224,7 +224,7 @@ def _located(path, line: int, exc: SyntaxError) -> str:
     return describe_parse_error(path, exc)
 
 
-def _read_parsed(path, syntax: str, progress: bool, tally: _Tally, writer: _Writer) -> None:
+def _read_parsed(path, syntax: str, progress: "LoadReporter | None", tally: _Tally, writer: _Writer) -> None:
     rdf_format = getattr(ox.RdfFormat, OXIGRAPH_FORMATS[syntax])
     flatten = syntax in QUAD_FORMATS  # one graph: named graphs' triples join the default one
     n = 0
