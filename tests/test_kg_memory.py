@@ -109,7 +109,7 @@ def test_query_rejects_updates_and_bad_sparql(small_ttl):
 
 def test_progress_bar_reports_triples_on_big_loads(tmp_path, small_ttl, capsys, monkeypatch):
     import dialogqa.kg.loading as loading
-    from dialogqa.commands.progress import load_reporter
+    from dialogqa.progress import load_reporter
 
     monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)  # the small file counts as big
     MemoryKG.from_files([small_ttl], progress=load_reporter(True))

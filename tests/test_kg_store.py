@@ -102,7 +102,7 @@ def test_open_errors(tmp_path, small_ttl):
 
 def test_store_load_progress(tmp_path, small_ttl, capsys, monkeypatch):
     import dialogqa.kg.loading as loading
-    from dialogqa.commands.progress import load_reporter
+    from dialogqa.progress import load_reporter
 
     monkeypatch.setattr(loading, "PROGRESS_MIN_BYTES", 0)
     StoreKG.load([small_ttl], tmp_path / "st", progress=load_reporter(True)).close()

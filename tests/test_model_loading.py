@@ -157,7 +157,7 @@ def test_incremental_decoder_streams_multibyte_text():
     assert not any("\ufffd" in p for p in pieces)
 
 
-def test_packed_weights_are_cached_and_reused(model_dir, monkeypatch, capsys):
+def test_packed_weights_are_cached_and_reused(model_dir, monkeypatch, caplog):
     first = loading.load_chat_model(model_dir)
     cached = list((loading.cache_root() / "fast").glob("*.safetensors"))
     assert len(cached) == 1
@@ -175,7 +175,7 @@ def test_packed_weights_are_cached_and_reused(model_dir, monkeypatch, capsys):
     assert list(first.generate_ids(8)) == list(again.generate_ids(8))
     cached[0].write_bytes(b"garbage")  # a broken cache file is re-packed, not fatal
     loading.load_chat_model(model_dir)
-    assert "re-packing" in capsys.readouterr().err
+    assert "re-packing" in caplog.text
 
 
 def test_lora_factors_read_directly_match_peft(adapter_dir):

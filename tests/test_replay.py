@@ -95,7 +95,7 @@ def test_replay_uses_own_answers_as_history(workdir):
     model = ScriptedModel()
     model.enqueue("The capital is Bergen.").enqueue("About 709,037 people.")
     [conv] = read_transcripts(write_jsonl(workdir / "t.jsonl", [NORWAY]))
-    [done] = replay([conv], lambda c: DialogueSession(kg, model), progress=False)
+    [done] = replay([conv], lambda c: DialogueSession(kg, model))
     assert "The capital is Bergen." in model.calls[1].prompt  # its own (wrong) answer, not the gold one
     assert [t.answer for t in done.turns][:2] == ["The capital is Bergen.", "About 709,037 people."]
     assert done.turns[0].expected == ["Oslo"] and done.turns[2].unanswerable

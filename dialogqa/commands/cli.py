@@ -8,6 +8,7 @@ Bad input surfaces as ``UserError``: one line on stderr, exit status 2, no trace
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -44,7 +45,31 @@ def _version() -> str:
     return f"dialogqa {__version__}"
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a message comes (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _show_library_messages() -> None:
+    """What the library logs (e.g. a one-time model conversion) as "dialogqa: ..." on stderr."""
+    logger = logging.getLogger("dialogqa")
+    if not logger.handlers:
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("dialogqa: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _show_library_messages()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -16,7 +16,7 @@ from dialogqa.commands.options import (add_graph_args, add_model_args, check_mod
                                        graph_files_given, langs_from_args, load_model,
                                        open_graph_from_args, recorded_graph_files,
                                        resolve_adapter, session_settings)
-from dialogqa.commands.progress import load_reporter
+from dialogqa.progress import load_reporter, replay_bar
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
@@ -255,7 +255,7 @@ def _replay(args: argparse.Namespace) -> int:
         out_file.flush()
 
     try:
-        replayed = replay(conversations, make_session, progress=False if args.no_progress else None,
+        replayed = replay(conversations, make_session, progress=replay_bar(False if args.no_progress else None),
                           on_conversation=write_replayed)
     finally:
         if out_file:

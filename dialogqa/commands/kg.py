@@ -10,7 +10,7 @@ import time
 
 from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
 from dialogqa.commands.recall import register_recall
-from dialogqa.commands.progress import load_reporter
+from dialogqa.progress import load_reporter
 from dialogqa.errors import UserError
 from dialogqa.kg.sparql_guard import DEFAULT_ROWS, DEFAULT_TIMEOUT, QueryLimits
 from dialogqa.visible import visible

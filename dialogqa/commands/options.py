@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from dialogqa.commands.progress import load_reporter
+from dialogqa.progress import load_reporter
 from dialogqa.errors import UserError
 
 

@@ -15,9 +15,9 @@ a user). Scores per DESIGN.md:
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from dialogqa.dialogue.matching import answer_correct
 from dialogqa.dialogue.transcript import Conversation
@@ -95,39 +95,27 @@ def compute_metrics(conversations: Sequence[Conversation]) -> dict:
     return metrics
 
 
-class _Progress:
-    """Turns done, accuracy so far, ETA (tqdm); silent when stderr is not a terminal."""
+class ReplayProgress(Protocol):
+    """Where a replay reports: each turn's outcome (right, wrong, or None when unscored), a
+    turn that could not be asked, the end. The commands draw it (dialogqa/progress.py)."""
 
-    def __init__(self, total: int, enabled: bool | None):
-        from tqdm import tqdm
+    def turn(self, ok: bool | None) -> None: ...
 
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = tqdm(total=total, unit="turn", desc="replay", disable=not enabled,
-                        dynamic_ncols=True, file=sys.stderr)
-        self.right = self.scored = 0
+    def warn(self, message: str) -> None: ...
 
-    def turn(self, turn: Turn) -> None:
-        s = score_turn(turn)
-        ok = s.correct if s.correct is not None else s.abstained_right
-        if ok is not None:
-            self.scored += 1
-            self.right += ok
-            self.bar.set_postfix(acc=f"{self.right / self.scored:.3f}", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
+    def close(self) -> None: ...
 
 
 def replay(
     conversations: Sequence[Conversation],
     make_session: Callable[[Conversation], object],
-    progress: bool | None = None,
+    progress: Callable[[int], ReplayProgress] | None = None,
     on_conversation: Callable[[Conversation], None] | None = None,
 ) -> list[Conversation]:
     """Replay each conversation through ``make_session(conv)`` (a fresh ``DialogueSession``);
-    returns the replayed conversations (gold fields kept, bot fields filled in)."""
-    bar = _Progress(sum(len(c.turns) for c in conversations), progress)
+    returns the replayed conversations (gold fields kept, bot fields filled in). ``progress``:
+    makes the reporter for the number of turns (none: the replay is silent)."""
+    bar = progress(sum(len(c.turns) for c in conversations)) if progress else None
     out: list[Conversation] = []
     try:
         for conv in conversations:
@@ -138,17 +126,21 @@ def replay(
                     turn = session.ask(gold.user)
                 except UserError as exc:  # e.g. a question that is only control characters
                     turn = Turn(user=gold.user, answer="", abstained=True, timings={})
-                    bar.bar.write(f"{conv.id}: {exc}")
+                    if bar:
+                        bar.warn(f"{conv.id}: {exc}")
                 turn.expected = list(gold.expected)
                 turn.expected_evidence = list(gold.expected_evidence)
                 turn.unanswerable = gold.unanswerable
                 turns.append(turn)
-                bar.turn(turn)
+                if bar:
+                    s = score_turn(turn)
+                    bar.turn(s.correct if s.correct is not None else s.abstained_right)
             done = Conversation(id=conv.id, turns=turns, kg=list(conv.kg), extra=dict(conv.extra),
                                 source=conv.source, line=conv.line)
             out.append(done)
             if on_conversation:
                 on_conversation(done)
     finally:
-        bar.close()
+        if bar:
+            bar.close()
     return out

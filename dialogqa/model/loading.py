@@ -14,17 +14,21 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import math
 import os
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from dialogqa.errors import UserError
+
+# What loading has to tell a person (a one-time conversion, a cache it cannot write) goes to
+# this logger; the commands show it on stderr (commands/cli.py), the core never prints.
+log = logging.getLogger(__name__)
 
 # Must be set before huggingface_hub is imported: it reads these once, at import time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -83,7 +87,7 @@ def base_model_dir(progress: bool = True) -> Path:
         return target
     gguf = find_base_gguf()
     if progress:
-        print(f"dialogqa: converting {gguf.name} once into {target} ...", file=sys.stderr)
+        log.info(f"converting {gguf.name} once into {target} ...")
     target.parent.mkdir(parents=True, exist_ok=True)
     # Convert into a private temp dir and rename it into place, so two processes starting at
     # the same time never see (or write) a half-converted model.
@@ -253,7 +257,7 @@ def load_fast_net(model_dir: Path, weights: str = "int4", context_length: int | 
                 config = FastConfig(**json.loads(f.metadata()["config"]))
             return FastLlama(config, load_file(str(path)), context_length)
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
-            print(f"dialogqa: re-packing {path.name} ({exc})", file=sys.stderr)
+            log.warning(f"re-packing {path.name} ({exc})")
     model, _ = load_base_for_training(model_dir)
     config, state = pack_hf_model(model, weights)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,7 +267,7 @@ def load_fast_net(model_dir: Path, weights: str = "int4", context_length: int | 
                   metadata={"config": json.dumps(asdict(config))})
         tmp.replace(path)  # atomic: a concurrent start sees the old file or the whole new one
     except OSError as exc:  # a read-only cache only costs the next start some seconds
-        print(f"dialogqa: cannot cache packed weights in {path.parent} ({exc})", file=sys.stderr)
+        log.warning(f"cannot cache packed weights in {path.parent} ({exc})")
         tmp.unlink(missing_ok=True)
     return FastLlama(config, state, context_length)
 
@@ -332,7 +336,7 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
             model, factors = load_adapter_factors(model, adapter_dir)
             net = FastLlama.from_hf(model, weights, context_length, lora=factors)
     except UnsupportedModel as exc:
-        print(f"dialogqa: {exc}; using the plain transformers forward", file=sys.stderr)
+        log.warning(f"{exc}; using the plain transformers forward")
         return None
     except ValueError as exc:  # factor shapes that do not fit the model
         raise UserError(f"--adapter {adapter_dir}: does not fit the base model: {exc}") from exc

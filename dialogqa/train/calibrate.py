@@ -38,6 +38,7 @@ def best_threshold(samples: list[tuple[float | None, bool, bool]]) -> tuple[floa
 
 def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tuple[float | None, bool, bool]]:
     from dialogqa.dialogue.replay import replay
+    from dialogqa.progress import replay_bar
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.kg.base import open_kg
@@ -57,7 +58,7 @@ def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tup
         kg, retriever = graphs[key]
         return DialogueSession(kg, model, retriever=retriever, relevance_threshold=0.0)
 
-    return turn_samples(replay(conversations, make_session, progress=sys.stderr.isatty()))
+    return turn_samples(replay(conversations, make_session, progress=replay_bar()))
 
 
 def turn_samples(replayed) -> list[tuple[float | None, bool, bool]]:

@@ -152,6 +152,7 @@ class _Graphs:
 def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None, record: bool):
     """Replay one file; returns (replayed conversations, samples when ``record``)."""
     from dialogqa.dialogue.replay import replay
+    from dialogqa.progress import replay_bar
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.dialogue.transcript import read_transcripts
 
@@ -173,7 +174,7 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
         cls = Recording if record else DialogueSession
         return cls(kg, model, retriever=retriever, grounding=grounding)
 
-    replayed = replay(conversations, make_session, progress=sys.stderr.isatty())
+    replayed = replay(conversations, make_session, progress=replay_bar())
     turns = [t for conv in replayed for t in conv.turns]
     if record:
         samples = [s + (list(t.expected), t.unanswerable) for s, t in zip(samples, turns)]

@@ -69,7 +69,7 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
         return DialogueSession(kg, model, retriever=retriever, k=cfg.k,
                                max_new_tokens=cfg.max_new_tokens, relevance_threshold=0.0)
 
-    replayed = replay([conv for conv, _ in data.val], make_session, progress=False)
+    replayed = replay([conv for conv, _ in data.val], make_session)
     m = compute_metrics(replayed)
     samples = turn_samples(replayed)
     del model

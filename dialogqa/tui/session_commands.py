@@ -127,7 +127,7 @@ def _replay(path: str, ctx: CommandContext):
             raise Stopped()
         ctx.progress(f"/replay: {done} of {len(conversations)} conversations  (Esc stops)")
 
-    replayed = replay(conversations, fresh, progress=False, on_conversation=after_each)
+    replayed = replay(conversations, fresh, on_conversation=after_each)
     return tables.replay_table(path, compute_metrics(replayed))
 
 
