@@ -13,7 +13,7 @@ from dialogqa.dialogue.transcript import read_transcripts
 from dialogqa.records import Fact
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg.retriever import Retriever
-from dialogqa.train.examples import (Example, Graphs, build_examples, conversation_examples,
+from dialogqa.train.examples import (Example, training_graphs, build_examples, conversation_examples,
                                      expand, lookup_fact, mix_epoch, split_heldout, target_answer)
 from dialogqa.records import Turn
 from dialogqa.errors import UserError
@@ -58,7 +58,7 @@ def test_prompts_equal_what_the_engine_renders(tok, data):
 
 def test_gold_line_is_labelled_and_moves(tok, data):
     conversations, kg = data
-    examples, _ = build_examples(conversations, Graphs(k=8), tok, 512, seed=0)
+    examples, _ = build_examples(conversations, training_graphs(k=8), tok, 512, seed=0)
     answerable = [ex for ex in examples if any(ex.fact_labels)]
     assert len(answerable) == 15  # 3 x 3 + 3 x 2 answerable turns
     for ex in answerable:
@@ -177,4 +177,4 @@ def test_missing_graph_names_the_conversation(tmp_path, tok):
     transcripts, graph = write_data(tmp_path)
     graph.unlink()
     with pytest.raises(UserError, match=r"dialogues.jsonl:1: graph file .*graph.ttl does not exist"):
-        build_examples(read_transcripts(transcripts), Graphs(k=8), tok, 512, seed=0)
+        build_examples(read_transcripts(transcripts), training_graphs(k=8), tok, 512, seed=0)

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from dialogqa.commands.options import add_graph_args, langs_from_args, open_graph_from_args
+from dialogqa.commands.options import add_graph_args, graph_files_given, langs_from_args, open_graph_from_args
 from dialogqa.dialogue.recall import RecallStats, replay_recall
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
@@ -36,27 +36,15 @@ def register_recall(kg_subparsers) -> None:
 def cmd_recall(args: argparse.Namespace) -> int:
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.kg.base import open_kg
-    from dialogqa.kg.retriever import Retriever
+    from dialogqa.dialogue.graphs import GraphCache
 
     if args.k < 1:
         raise UserError(f"--k must be at least 1, got {args.k}")
     files = {path: read_transcripts(path) for path in args.transcripts}  # all errors before any work
-    explicit = bool(args.kg or args.store or args.endpoint)
-    graphs: dict[tuple[str, ...], object] = {}
-    retrievers: dict[tuple[str, ...], Retriever] = {}
-
-    def retriever_for(conv) -> Retriever:
-        key = () if explicit else tuple(str(p) for p in conv.kg_paths())
-        if key not in retrievers:
-            if explicit:
-                graphs[key] = open_graph_from_args(args)
-            elif not key:
-                raise UserError(f"{conv.source}:{conv.line}: conversation {conv.id} names no graph "
-                                "('kg'): give one with --kg FILE..., --store DIR or --endpoint URL")
-            else:
-                graphs[key] = open_kg(files=key, fmt=args.rdf_format, langs=langs_from_args(args))
-            retrievers[key] = Retriever(graphs[key], k=args.k)
-        return retrievers[key]
+    graphs = GraphCache(k=args.k, fixed=open_graph_from_args(args) if graph_files_given(args) else None,
+                        opener=lambda files: open_kg(files=files, fmt=args.rdf_format,
+                                                     langs=langs_from_args(args)),
+                        hint="give one with --kg FILE..., --store DIR or --endpoint URL")
 
     total = RecallStats(args.k)
     per_file = {}
@@ -64,7 +52,7 @@ def cmd_recall(args: argparse.Namespace) -> int:
     for path, conversations in files.items():
         stats = RecallStats(args.k)
         for conv in conversations:
-            replay_recall(retriever_for(conv), [conv], stats, misses)
+            replay_recall(graphs.of(conv)[1], [conv], stats, misses)
         per_file[path] = stats
         total.turns += stats.turns
         total.found += stats.found
@@ -73,8 +61,7 @@ def cmd_recall(args: argparse.Namespace) -> int:
         total.latencies_ms += stats.latencies_ms
         for cut, n in stats.at.items():
             total.at[cut] = total.at.get(cut, 0) + n
-    for kg in graphs.values():
-        kg.close()
+    graphs.close()
 
     result = total.metrics()
     result["files"] = {path: stats.metrics() for path, stats in per_file.items()}

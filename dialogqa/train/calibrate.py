@@ -41,21 +41,16 @@ def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tup
     from dialogqa.progress import replay_bar
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.dialogue.transcript import read_transcripts
-    from dialogqa.kg.base import open_kg
-    from dialogqa.kg.retriever import Retriever
+    from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.model.loading import load_chat_model
 
     conversations = [c for path in transcripts for c in read_transcripts(path)]
     conversations = conversations[:limit] if limit else conversations
     model = load_chat_model(adapter_dir=adapter)
-    graphs: dict[tuple, tuple] = {}
+    graphs = GraphCache(k=30)
 
     def make_session(conv):
-        key = tuple(str(p) for p in conv.kg_paths())
-        if key not in graphs:
-            kg = open_kg(files=list(key))
-            graphs[key] = (kg, Retriever(kg, k=30))
-        kg, retriever = graphs[key]
+        kg, retriever = graphs.of(conv)
         return DialogueSession(kg, model, retriever=retriever, relevance_threshold=0.0)
 
     return turn_samples(replay(conversations, make_session, progress=replay_bar()))

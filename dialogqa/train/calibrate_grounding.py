@@ -134,22 +134,7 @@ def sweep(grounding, weights, penalties, replay_all):
     return by_weight, by_penalty, best
 
 
-class _Graphs:
-    def __init__(self):
-        self.cache: dict[tuple, tuple] = {}
-
-    def get(self, conv):
-        from dialogqa.kg.base import open_kg
-        from dialogqa.kg.retriever import Retriever
-
-        key = tuple(str(p) for p in conv.kg_paths())
-        if key not in self.cache:
-            kg = open_kg(files=list(key))
-            self.cache[key] = (kg, Retriever(kg, k=30))
-        return self.cache[key]
-
-
-def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None, record: bool):
+def replay_file(model, graphs, path: str, grounding, limit: int | None, record: bool):
     """Replay one file; returns (replayed conversations, samples when ``record``)."""
     from dialogqa.dialogue.replay import replay
     from dialogqa.progress import replay_bar
@@ -170,7 +155,7 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
                 samples.append((text, relevance, facts, cited))
 
     def make_session(conv):
-        kg, retriever = graphs.get(conv)
+        kg, retriever = graphs.of(conv)
         cls = Recording if record else DialogueSession
         return cls(kg, model, retriever=retriever, grounding=grounding)
 
@@ -203,7 +188,9 @@ def main(argv=None) -> int:
     if getattr(model, "head", None) is None:
         print(f"{args.adapter}: no relevance head; grounded decoding needs one", file=sys.stderr)
         return 2
-    graphs = _Graphs()
+    from dialogqa.dialogue.graphs import GraphCache
+
+    graphs = GraphCache(k=30)
     files, free = [], []
     for path in args.transcripts:
         replayed, samples = replay_file(model, graphs, path, False, args.limit, record=True)

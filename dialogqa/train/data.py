@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dialogqa.dialogue.graphs import GraphCache
 from dialogqa.dialogue.transcript import Conversation
 from dialogqa.errors import UserError
-from dialogqa.train.examples import (BuildStats, Example, Graphs, build_examples, read_all,
+from dialogqa.train.examples import (BuildStats, Example, training_graphs, build_examples, read_all,
                                      split_heldout)
 
 
 @dataclass
 class Data:
     train: dict[str, list[Example]]  # source name -> examples
-    graphs: Graphs
+    graphs: GraphCache
     val: list[tuple[Conversation, list[str]]] = field(default_factory=list)  # (dialogue, kg files)
     val_examples: list[Example] = field(default_factory=list)
 
@@ -31,7 +32,7 @@ class Data:
 
 
 def load_data(cfg, tokenizer, info: Callable[[str], None]) -> Data:
-    graphs = Graphs(k=cfg.k)
+    graphs = training_graphs(k=cfg.k)
     train: dict[str, list[Example]] = {}
     held_by_source: list[list[tuple[Conversation, list[str]]]] = []
     for i, source in enumerate(cfg.sources):

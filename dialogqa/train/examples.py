@@ -33,16 +33,16 @@ from __future__ import annotations
 import glob
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib.term import Literal, URIRef
 
 from dialogqa.dialogue.render import ABSTAIN_TEXT, render
 from dialogqa.dialogue.transcript import Conversation, read_transcripts, term_from_key
+from dialogqa.dialogue.graphs import GraphCache
 from dialogqa.errors import UserError
-from dialogqa.records import Fact
-from dialogqa.records import Turn
+from dialogqa.records import Fact, Turn
 
 
 @dataclass
@@ -228,32 +228,14 @@ def split_heldout(conversations: list[Conversation], fraction: float, seed: int
             [c for i, c in enumerate(conversations) if i in val])
 
 
-@dataclass
-class Graphs:
-    """Opens each distinct set of graph files once, with one retriever each."""
-
-    k: int
-    opened: dict[tuple[str, ...], tuple] = field(default_factory=dict)
-
-    def get(self, files: Sequence[str | Path], where: str):
-        key = tuple(str(Path(f).resolve()) for f in files)
-        if not key:
-            raise UserError(f"{where}: no graph: give kg = [...] for the source or a 'kg' in the transcripts")
-        if key not in self.opened:
-            from dialogqa.kg.base import open_kg
-            from dialogqa.kg.retriever import Retriever
-
-            for f in files:
-                if not Path(f).is_file():
-                    raise UserError(f"{where}: graph file {f} does not exist")
-            kg = open_kg(files=[str(f) for f in files])
-            self.opened[key] = (kg, Retriever(kg, k=self.k))
-        return self.opened[key]
+def training_graphs(k: int) -> GraphCache:
+    """The graphs training data is built on: each set of files opened once, with a retriever."""
+    return GraphCache(k=k, hint="give kg = [...] for the source or a 'kg' in the transcripts")
 
 
 def build_examples(
     conversations: Sequence[Conversation],
-    graphs: Graphs,
+    graphs: GraphCache,
     tokenizer,
     max_tokens: int,
     seed: int,

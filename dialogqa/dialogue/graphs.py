@@ -1,0 +1,56 @@
+"""Each conversation's graph, opened once: what replay, recall, calibration and training
+data need when every transcript names its own graph files (``kg``).
+
+A graph is opened once per distinct set of files, with one retriever: a retriever's caches
+hold graph data only, never conversation state, so every conversation on that graph shares
+it. ``fixed``: one graph for every conversation (the one the command line names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dialogqa.errors import UserError
+from dialogqa.kg.base import KnowledgeGraph, open_kg
+
+
+class GraphCache:
+    def __init__(self, k: int = 30, fixed: KnowledgeGraph | None = None,
+                 opener: Callable[[list[str]], KnowledgeGraph] | None = None,
+                 hint: str = "give the graph's files"):
+        self.k = k
+        self.fixed = fixed
+        self._opener = opener or (lambda files: open_kg(files=files))
+        self.hint = hint  # what to do when a conversation names no graph
+        self.opened: dict[tuple[str, ...], tuple] = {}
+
+    def get(self, files: Sequence[str | Path] = (), where: str = ""):
+        """(kg, retriever) for these graph files (or the fixed graph)."""
+        from dialogqa.kg.retriever import Retriever
+
+        key = ("<fixed>",) if self.fixed is not None else tuple(str(Path(f).resolve()) for f in files)
+        if key not in self.opened:
+            if self.fixed is not None:
+                kg = self.fixed
+            else:
+                if not key:
+                    raise UserError(f"{where}: no graph: {self.hint}")
+                for f in files:
+                    if not Path(f).is_file():
+                        raise UserError(f"{where}: graph file {f} does not exist")
+                kg = self._opener([str(f) for f in files])
+            self.opened[key] = (kg, Retriever(kg, k=self.k))
+        return self.opened[key]
+
+    def of(self, conv):
+        """(kg, retriever) of a transcript's conversation (its ``kg`` files)."""
+        where = f"{conv.source}:{conv.line}" if conv.source else conv.id
+        if self.fixed is None and not conv.kg:
+            raise UserError(f"{where}: conversation {conv.id!r} names no graph ('kg'): {self.hint}")
+        return self.get(conv.kg_paths(), where)
+
+    def close(self) -> None:
+        for kg, _ in self.opened.values():
+            kg.close()
+        self.opened.clear()
