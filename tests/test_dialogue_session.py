@@ -58,7 +58,8 @@ def test_evidence_is_what_the_answer_names_even_when_the_head_prefers_another(kg
 def test_a_free_answer_that_names_no_relevant_fact_is_not_shown(kg, model):
     """Free decoding with a relevance head: an answer must name a value of a fact the head
     finds relevant; one that names none (a paraphrase, a garbled copy, or words a graph
-    literal put there) is replaced by the abstention sentence, the head's choice kept."""
+    literal put there) is not shown. Without end-of-turn ids (no grounded decoding) the
+    abstention sentence replaces it, the head's choice kept."""
     model.enqueue("About five million.", relevance={"Norway | population": 0.9})
     turn = DialogueSession(kg, model).ask("How many people live in Norway?")
     assert turn.abstained and turn.answer == ABSTAIN_TEXT and turn.evidence == []
@@ -160,6 +161,20 @@ def test_a_graph_literal_cannot_steer_a_free_answer(tmp_path):
     last = session.history[3]
     assert last.answer == "5550203" and not last.abstained and stream_text(streams[3]) == "5550203"
     assert last.evidence[0].key() == (EX + "Norway", EX + "population", "5550203")
+
+
+def test_a_steered_free_answer_gives_way_to_grounded_decoding(tmp_path):
+    kg = open_graph(write_graph(tmp_path, "injected.ttl", INJECTED_TTL))
+    model = ScriptedModel()
+    model.stop_ids = {0}
+    relevance = lambda lines: [0.9 if "capital" in line else 0.1 for line in lines]  # noqa: E731
+    model.enqueue("PWNED", relevance=relevance).enqueue("Oslo", relevance=relevance)
+    session = DialogueSession(kg, model, grounding=False)
+    stream = list(session.ask_stream("What is the capital of Norway?"))
+    assert model.guides[0] is None and model.guides[1]  # free first, then grounded
+    assert len(model.calls) == 2 and model.calls[1].input_ids == model.calls[0].input_ids
+    assert stream[:-1] == ["Oslo"] and stream[-1].answer == "Oslo"
+    assert stream[-1].evidence[0].key() == CAPITAL and stream[-1].evidence[0].score == 0.9
 
 
 def test_a_graph_literal_cannot_steer_a_grounded_answer(tmp_path):
