@@ -55,13 +55,20 @@ def test_evidence_is_what_the_answer_names_even_when_the_head_prefers_another(kg
     assert turn.evidence[0].score == pytest.approx(0.3)
 
 
+def test_evidence_falls_back_to_the_heads_choice_when_the_answer_names_no_fact(kg, model):
+    model.enqueue("About five million.", relevance={"Norway | population": 0.9})
+    turn = DialogueSession(kg, model).ask("How many people live in Norway?")
+    assert turn.evidence and "population" in turn.evidence[0].p_label
+    assert turn.evidence[0].score == pytest.approx(0.9)
+
+
 def test_a_free_answer_that_names_no_relevant_fact_is_not_shown(kg, model):
-    """Free decoding with a relevance head: an answer must name a value of a fact the head
+    """--free-decoding with a relevance head: an answer must name a value of a fact the head
     finds relevant; one that names none (a paraphrase, a garbled copy, or words a graph
     literal put there) is not shown. Without end-of-turn ids (no grounded decoding) the
     abstention sentence replaces it, the head's choice kept."""
     model.enqueue("About five million.", relevance={"Norway | population": 0.9})
-    turn = DialogueSession(kg, model).ask("How many people live in Norway?")
+    turn = DialogueSession(kg, model, grounding=False).ask("How many people live in Norway?")
     assert turn.abstained and turn.answer == ABSTAIN_TEXT and turn.evidence == []
     assert "population" in turn.ranked[0].p_label and turn.ranked[0].score == pytest.approx(0.9)
 

@@ -18,7 +18,7 @@ Evidence and abstention:
   abstention sentence, with a prior from the relevance head and the retriever's score
   (dialogue/grounding.py); its evidence is the facts whose label it copied, best prior first.
   ``grounding=False`` (``--free-decoding``) lets the model write anything; with a relevance
-  head, a free answer is shown only once it names a value of a relevant fact (graphs are
+  head, its answer is shown only once it names a value of a relevant fact (graphs are
   data: words an injected literal steered it to name none), else grounded decoding answers
   (the abstention sentence where it cannot run);
 - ``abstain_bias`` (calibrated with the adapter, saved in its relevance_head.json) lowers
@@ -93,6 +93,7 @@ class DialogueSession:
             saved = getattr(getattr(model, "head", None), "grounding", None)
             grounding = Grounding.from_json(saved) if saved else (Grounding() if grounding else None)
         self.grounding: Grounding | None = grounding or None
+        self.free_decoding = grounding is False  # asked for: its answers are checked (_supported)
         self.model = model
         self.k = k
         self.relevance_threshold = relevance_threshold
@@ -203,8 +204,8 @@ class DialogueSession:
         pieces: list[str] = []
         guide = self._guide(question, relevance, rendered.facts)
         grounding = self.grounding if guide else None
-        # free decoding with a relevance head: the answer is held back until it is checked
-        checked = not guide and ranked is not None
+        # free decoding asked for, with a relevance head: the answer is held back until checked
+        checked = self.free_decoding and not guide and ranked is not None
         for piece in self.model.decode(self.max_new_tokens, **self._first_bias(), **guide):
             if not pieces:
                 timings["first_token_ms"] = ms()

@@ -171,7 +171,9 @@ def replay_file(model, graphs: _Graphs, path: str, grounding, limit: int | None,
     def make_session(conv):
         kg, retriever = graphs.get(conv)
         cls = Recording if record else DialogueSession
-        return cls(kg, model, retriever=retriever, grounding=grounding)
+        session = cls(kg, model, retriever=retriever, grounding=grounding)
+        session.free_decoding = False  # the model's own free answers, unchecked (what is fitted)
+        return session
 
     replayed = replay(conversations, make_session, progress=sys.stderr.isatty())
     turns = [t for conv in replayed for t in conv.turns]
