@@ -157,7 +157,9 @@ def replay_file(model, graphs, path: str, grounding, limit: int | None, record: 
     def make_session(conv):
         kg, retriever = graphs.of(conv)
         cls = Recording if record else DialogueSession
-        return cls(kg, model, retriever=retriever, grounding=grounding)
+        session = cls(kg, model, retriever=retriever, grounding=grounding)
+        session.free_decoding = False  # the model's own free answers, unchecked (what is fitted)
+        return session
 
     replayed = replay(conversations, make_session, progress=replay_bar())
     turns = [t for conv in replayed for t in conv.turns]

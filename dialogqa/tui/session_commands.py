@@ -117,7 +117,8 @@ def _replay(path: str, ctx: CommandContext):
     def fresh(_conv):
         return DialogueSession(live.kg, live.model, retriever=live.retriever, k=live.k,
                                relevance_threshold=live.relevance_threshold,
-                               abstain_bias=live.abstain_bias, grounding=live.grounding or False,
+                               abstain_bias=live.abstain_bias,
+                               grounding=live.grounding or (False if live.free_decoding else None),
                                max_evidence=live.max_evidence, max_new_tokens=live.max_new_tokens)
 
     def after_each(_conv) -> None:
