@@ -5,7 +5,7 @@ from dialogue_fixtures import EX, OTHER_TTL, TINY_TTL, open_graph, write_graph
 from dialogqa.dialogue.grounding import Grounding
 from dialogqa.dialogue.render import ABSTAIN_TEXT
 from dialogqa.dialogue.session import MAX_QUESTION_CHARS, DialogueSession, says_abstain
-from dialogqa.dialogue.transcript import read_transcripts
+from dialogqa.dialogue.transcript import Recording, read_transcripts
 from dialogqa.errors import UserError
 from scripted import ScriptedModel
 from dialogqa.records import Turn
@@ -225,7 +225,8 @@ def test_recording_is_valid_after_every_turn(kg, model, tmp_path):
     path = tmp_path / "sessions" / "chat.jsonl"
     graph = write_graph(tmp_path)
     model.enqueue("Oslo.").enqueue("About 5550203.").enqueue("Stockholm.")
-    session = DialogueSession(kg, model, record=path, kg_files=[graph])
+    session = DialogueSession(kg, model, kg_files=[graph])
+    session.recording = Recording(path)
     session.ask("What is the capital of Norway?")
     [conv] = read_transcripts(path)
     assert conv.kg == ["../tiny.ttl"] and conv.kg_paths()[0].resolve() == graph.resolve()
@@ -237,11 +238,11 @@ def test_recording_is_valid_after_every_turn(kg, model, tmp_path):
     assert [len(c.turns) for c in read_transcripts(path)] == [2, 1]
 
 
-def test_record_to_starts_recording_mid_conversation(kg, model, tmp_path):
+def test_recording_attached_mid_conversation_gets_the_turns_so_far(kg, model, tmp_path):
     model.enqueue("Oslo.").enqueue("Stockholm.")
     session = DialogueSession(kg, model)
     session.ask("What is the capital of Norway?")
-    session.record_to(tmp_path / "later.jsonl")
+    session.record_with(Recording(tmp_path / "later.jsonl"))
     assert [len(c.turns) for c in read_transcripts(tmp_path / "later.jsonl")] == [1]
     session.ask("What is the capital of Sweden?")
     [conv] = read_transcripts(tmp_path / "later.jsonl")

@@ -61,7 +61,7 @@ def recorded(tmp_path, graph_file, name="a.jsonl", *replies, questions=()):
 def test_export_markdown_names_each_answer_and_its_cited_facts_with_labels_and_iris(tmp_path, graph_file):
     session = recorded(tmp_path, graph_file, "a.jsonl", CAPITAL,
                        questions=["What is the capital of Norway?", "What is its anthem?"])
-    (conv,) = read_transcripts(session.recorder.path)  # recorded: IRIs only
+    (conv,) = read_transcripts(session.recording.path)  # recorded: IRIs only
     text = conversation_markdown(conv, label=session.kg.label, recorded_in="a.jsonl")
     assert text.startswith(f"# dialogqa conversation {conv.id}\n\n- graph: `../tiny.ttl`\n"
                            "- recorded in: `a.jsonl`\n- turns: 2\n")
@@ -150,7 +150,7 @@ def test_retry_replaces_the_last_turn_in_history_and_recording(tmp_path, graph_f
     pieces = list(session.retry_stream())
     assert pieces[-1].answer == "The capital of Norway is Oslo." and len(session.history) == 1
     assert "".join(p for p in pieces if isinstance(p, str)).strip() == "The capital of Norway is Oslo."
-    (conv,) = read_transcripts(session.recorder.path)
+    (conv,) = read_transcripts(session.recording.path)
     assert [t.answer for t in conv.turns] == ["The capital of Norway is Oslo."]
     # stopped midway: the last turn stays
     session.model.enqueue("Bergen is it.", relevance={"capital": 0.9})

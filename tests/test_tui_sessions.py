@@ -81,7 +81,7 @@ async def test_every_turn_is_recorded_in_the_sessions_folder_as_it_happens(scrip
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
         await until_idle(pilot)
-        path = app.session.recorder.path
+        path = app.session.recording.path
         assert path.parent == folder and path.suffix == ".jsonl"
         assert notes(app)[-1] == f"recording to {path}"  # the path is shown
         assert str(app.query_one("#recording").content) == f"● rec {path.name}"
@@ -211,6 +211,6 @@ def test_chat_open_flag_continues_a_conversation_by_id(scripted, graph_file, tmp
     assert kwargs["sessions_folder"] == folder
     session = factory(lambda *a, **k: None)
     assert [t.user for t in session.history] == ["What is the capital of Norway?"]
-    assert session.recorder.path == folder / "old.jsonl"
+    assert session.recording.path == folder / "old.jsonl"
     assert session.conversation.id == old.conversation.id
     assert main(["chat", "--kg", str(graph_file), "--sessions-dir", str(folder), "--open", "zzz"]) == 2

@@ -63,11 +63,18 @@ def write_graph(folder, text: str = TINY, name: str = "tiny.ttl"):
     return path
 
 
-def make_session(graph_file, *replies, model=None, **kwargs) -> DialogueSession:
+def make_session(graph_file, *replies, model=None, record=None, **kwargs) -> DialogueSession:
+    """A session over ``graph_file`` answering ``replies``; ``record``: a transcript file the
+    session is recorded into, as the chat does."""
+    from dialogqa.dialogue.transcript import Recording
+
     model = model or ScriptedModel()
     for text, relevance in replies:
         model.enqueue(text, relevance=relevance)
-    return DialogueSession(open_kg(files=[str(graph_file)]), model, kg_files=[graph_file], **kwargs)
+    session = DialogueSession(open_kg(files=[str(graph_file)]), model, kg_files=[graph_file], **kwargs)
+    if record is not None:
+        session.recording = Recording(record, resume=kwargs.get("conversation_id"))
+    return session
 
 
 class GatedModel(ScriptedModel):

@@ -52,14 +52,16 @@ def session_factory(args: argparse.Namespace, resume=None):
 
     def build(progress):
         from dialogqa.dialogue.session import DialogueSession
+        from dialogqa.dialogue.transcript import Recording
 
         progress("opening graph…")
         kg = open_graph_from_args(args, default_world=True)
         progress("loading model…", kg=kg)
         # the adapter shipped in the package unless one is named (the base model when none ships)
         model = load_model(args)
-        session = DialogueSession(kg, model, record=record, kg_files=recorded_graph_files(args),
+        session = DialogueSession(kg, model, kg_files=recorded_graph_files(args),
                                   conversation_id=conversation_id, **session_settings(args))
+        session.recording = Recording(record, resume=conversation_id)
         if resume is not None:
             session.load_history(resume[1].turns)
         return session

@@ -33,7 +33,7 @@ import re
 import time
 import uuid
 from dataclasses import replace
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from rdflib.term import Literal, Node
@@ -41,7 +41,7 @@ from rdflib.term import Literal, Node
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
 from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
-from dialogqa.dialogue.transcript import Conversation, TranscriptRecorder, relative_kg
+from dialogqa.dialogue.transcript import Conversation
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
@@ -72,7 +72,6 @@ class DialogueSession:
         max_evidence: int = 3,
         max_new_tokens: int = 64,
         closed_book: bool = False,
-        record: str | Path | None = None,
         kg_files: Sequence[str | Path] = (),
         conversation_id: str | None = None,
         abstain_bias: float | None = None,
@@ -107,7 +106,9 @@ class DialogueSession:
         if retriever is None and not closed_book:  # closed book: no graph needed (kg may be None)
             retriever = self._make_retriever(kg)
         self.retriever = retriever
-        self.recorder = TranscriptRecorder(record, resume=conversation_id) if record else None
+        # what the caller attached to hear of each turn (the chat's Recording, dialogue/transcript.py):
+        # called as recording(event, conversation, kg_files), event "turn" or "end"
+        self.recording: Callable[[str, Conversation, list[Path]], None] | None = None
         self.conversation = Conversation(id=conversation_id or _new_id(), turns=self.history)
         self._set_kg_files(kg_files)
 
@@ -125,26 +126,19 @@ class DialogueSession:
 
     def reset(self) -> None:
         """Start a new conversation (a new line in the recording)."""
-        if self.recorder:
-            self.recorder.finish(self.conversation)
+        self._tell("end")
         self.history = []
         self.conversation = Conversation(id=_new_id(), turns=self.history)
 
-    def record_to(self, path: str | Path) -> None:
-        """Record this conversation (the turns so far, then each new one) into ``path``."""
-        self.recorder = TranscriptRecorder(path)
-        self._save()
+    def record_with(self, recording: Callable[[str, Conversation, list[Path]], None]) -> None:
+        """Tell ``recording`` of this conversation: the turns so far now, then each new one."""
+        self.recording = recording
+        self._tell("turn")
 
     @property
     def kg_files(self) -> list[Path]:
         """The graph files the recording names (absolute; empty for a store or an endpoint)."""
         return list(self._kg_files)
-
-    def save_copy(self, path: str | Path) -> None:
-        """Write this conversation into ``path`` (its other conversations kept, this one's line
-        replaced), graph files relative to it; the recording, if any, goes on where it was."""
-        conv = replace(self.conversation, kg=relative_kg(self._kg_files, path))
-        TranscriptRecorder(path, resume=conv.id).save(conv)
 
     def load_history(self, turns: Sequence[Turn]) -> None:
         """Continue an earlier conversation (``chat --resume``)."""
@@ -152,14 +146,10 @@ class DialogueSession:
         if self.history and self.retriever is not None:  # "it" refers to what it referred to
             self.history[-1].focus = list(self.retriever.focus("", self.history))
 
-    def open_conversation(self, conv: Conversation, record: str | Path | None = None) -> None:
-        """Continue a recorded conversation (the chat's ``/open``): this one ends (it stays in
-        its recording), ``conv``'s turns become the history, and the recording goes on in
-        ``record`` (its file), in place of its old line, as ``chat --resume`` does."""
-        if self.recorder:
-            self.recorder.finish(self.conversation)
-        if record is not None:
-            self.recorder = TranscriptRecorder(record, resume=conv.id)
+    def open_conversation(self, conv: Conversation) -> None:
+        """Continue a recorded conversation (the chat's ``/open``): this one ends (the recording
+        hears "end"), ``conv``'s turns become the history."""
+        self._tell("end")
         self.history = []
         self.conversation = Conversation(id=conv.id, turns=self.history)
         self.load_history(conv.turns)
@@ -280,7 +270,7 @@ class DialogueSession:
         turn.timings["total_ms"] = ms()
         self.history.append(turn)
         turn.focus = [] if self.closed_book else list(self.retriever.focus("", self.history))
-        self._save()
+        self._tell("turn")
         return turn
 
     def _supported(self, answer: str, ranked: Sequence[tuple[float, Fact]]) -> bool:
@@ -377,11 +367,9 @@ class DialogueSession:
     def _set_kg_files(self, files: Sequence[str | Path]) -> None:
         self._kg_files = [Path(f).resolve() for f in files]
 
-    def _save(self) -> None:
-        if self.recorder:
-            # graph paths are stored relative to the transcript file (DESIGN.md)
-            self.conversation.kg = relative_kg(self._kg_files, self.recorder.path)
-            self.recorder.save(self.conversation)
+    def _tell(self, event: str) -> None:
+        if self.recording is not None:
+            self.recording(event, self.conversation, self._kg_files)
 
 
 def _names(answer: str, label: str) -> bool:

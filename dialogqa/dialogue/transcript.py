@@ -262,3 +262,28 @@ class TranscriptRecorder:
         """Close ``conv``: later saves go on a new line."""
         if conv.turns:
             self._done.append(dumps(conv) + "\n")
+
+
+class Recording:
+    """A session's conversation kept in a transcript file, rewritten after every turn: the
+    chat attaches one (``session.recording = Recording(path)``); the session writes nothing.
+    Graph paths are stored relative to the transcript file (DESIGN.md)."""
+
+    def __init__(self, path: str | os.PathLike, resume: str | None = None):
+        self.recorder = TranscriptRecorder(path, resume=resume)
+        self.path = self.recorder.path
+
+    def __call__(self, event: str, conv: Conversation, kg_files: Sequence[Path]) -> None:
+        if event == "turn":
+            conv.kg = relative_kg(kg_files, self.path)
+            self.recorder.save(conv)
+        elif event == "end":
+            self.recorder.finish(conv)
+
+
+def save_copy(conv: Conversation, kg_files: Sequence[Path], path: str | os.PathLike) -> None:
+    """Write ``conv`` into ``path`` (its other conversations kept, this one's line replaced),
+    graph files relative to it (the chat's ``/save FILE``)."""
+    from dataclasses import replace
+
+    TranscriptRecorder(path, resume=conv.id).save(replace(conv, kg=relative_kg(kg_files, path)))

@@ -545,7 +545,9 @@ class ChatApp(App):
 
     def _show_recording(self):
         """The status row's recording mark (the file name; the log has the whole path)."""
-        recorder = getattr(self.session, "recorder", None)
+        recorder = getattr(self.session, "recording", None)
+        if getattr(recorder, "path", None) is None:  # none, or a callback that keeps no file
+            recorder = None
         mark = Text(f"● rec {visible(recorder.path.name)}") if recorder is not None else Text("")
         self.query_one("#recording", Static).update(mark)
         return recorder

@@ -58,7 +58,9 @@ def run(name: str, args: tuple[str, ...], ctx: CommandContext) -> Outcome:
         session.reset()
         return Outcome("new conversation", clear=True)
     if name == "record":
-        session.record_to(args[0])  # the turns so far, then each new one
+        from dialogqa.dialogue.transcript import Recording
+
+        session.record_with(Recording(args[0]))  # the turns so far, then each new one
         return Outcome(f"recording to {args[0]}")
     if name == "save":
         return Outcome(_save(session, args[0] if args else None))
@@ -93,14 +95,17 @@ def _switch_graph(name: str, args: tuple[str, ...], ctx: CommandContext) -> Outc
 
 
 def _save(session: Any, path: str | None) -> str:
+    from dialogqa.dialogue.transcript import save_copy
+
     if path is not None:
-        session.save_copy(path)
+        save_copy(session.conversation, session.kg_files, path)
         return f"saved to {path}"
-    if session.recorder is None:
+    recording = session.recording
+    if getattr(recording, "path", None) is None:
         raise UserError("this chat is not recorded: give a file, /save FILE")
-    if session.history:  # the recorder already wrote every turn; this only makes sure
-        session.recorder.save(session.conversation)
-    return f"saved: {session.recorder.path}"
+    if session.history:  # the recording already wrote every turn; this only makes sure
+        recording.recorder.save(session.conversation)
+    return f"saved: {recording.path}"
 
 
 def _replay(path: str, ctx: CommandContext):
@@ -140,9 +145,9 @@ def _export(session: Any, path: str | None) -> str:
     if not conv.turns:
         raise UserError("nothing to export yet: ask a question first")
     target = Path(path or f"{conv.id}.md").expanduser()
-    recorder = session.recorder
+    recorded_in = getattr(session.recording, "path", None)
     text = conversation_markdown(conv, label=session.kg.label,
-                                 recorded_in=str(recorder.path) if recorder else "",
+                                 recorded_in=str(recorded_in) if recorded_in else "",
                                  graph=[str(f) for f in session.kg_files])
     try:
         atomic_write(target, text)
@@ -164,7 +169,12 @@ def _sessions(name: str, args: tuple[str, ...], ctx: CommandContext) -> Outcome:
     found = history.find_conversation(folder, args[0])
     session = ctx.session
     # recorded chats go on in the conversation's own file; an unrecorded one stays unrecorded
-    session.open_conversation(found.conversation, found.path if session.recorder else None)
+    recorded = session.recording is not None
+    session.open_conversation(found.conversation)
+    if recorded:
+        from dialogqa.dialogue.transcript import Recording
+
+        session.recording = Recording(found.path, resume=found.conversation.id)
     turns = len(found.conversation.turns)
     return Outcome(f"opened conversation {found.id} ({turns} turns) from {found.path}",
                    clear=True, opened=True)
