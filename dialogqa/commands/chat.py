@@ -51,7 +51,7 @@ def session_factory(args: argparse.Namespace, resume=None):
         conversation_id = None
 
     def build(progress):
-        from dialogqa.dialogue.session import DialogueSession
+        from dialogqa.dialogue.session import open_session
         from dialogqa.dialogue.transcript import Recording
 
         progress("opening graph…")
@@ -59,8 +59,8 @@ def session_factory(args: argparse.Namespace, resume=None):
         progress("loading model…", kg=kg)
         # the adapter shipped in the package unless one is named (the base model when none ships)
         model = load_model(args)
-        session = DialogueSession(kg, model, kg_files=recorded_graph_files(args),
-                                  conversation_id=conversation_id, **session_settings(args))
+        session = open_session(kg, model, session_settings(args), kg_files=recorded_graph_files(args),
+                               conversation_id=conversation_id)
         session.recording = Recording(record, resume=conversation_id)
         if resume is not None:
             session.load_history(resume[1].turns)

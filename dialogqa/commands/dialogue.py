@@ -117,7 +117,7 @@ def _check_utf8(text: str, where: str) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.session import open_session
     from dialogqa.dialogue.transcript import dumps, relative_kg
     from dialogqa.records import Turn
 
@@ -125,7 +125,7 @@ def run_ask(args: argparse.Namespace) -> int:
     questions = _questions(args)
     kg = open_graph_from_args(args, default_world=True)
     model = load_model(args)
-    session = DialogueSession(kg, model, **session_settings(args))
+    session = open_session(kg, model, session_settings(args))
     out = sys.stdout
     for question in questions:
         try:
@@ -212,7 +212,7 @@ def _write_scores(args: argparse.Namespace, metrics: dict, skipped: list[str]) -
 
 def _replay(args: argparse.Namespace) -> int:
     from dialogqa.dialogue.replay import compute_metrics, replay
-    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.session import open_session
     from dialogqa.dialogue.transcript import dumps, relative_kg
 
     skipped: list[str] = []
@@ -238,8 +238,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     def make_session(conv):
         kg, retriever = graphs.get(conv)[:2] if not closed_book else (None, None)
-        return DialogueSession(kg, model, retriever=retriever, closed_book=closed_book,
-                               **session_settings(args))
+        return open_session(kg, model, session_settings(args, closed_book=closed_book), retriever)
 
     out_file = None
     if args.out:

@@ -90,11 +90,13 @@ def grounding_from_args(args: argparse.Namespace) -> bool | None:
     return False if getattr(args, "free_decoding", False) else None
 
 
-def session_settings(args: argparse.Namespace) -> dict:
-    """DialogueSession's settings from the model flags: the one place they are read."""
-    return dict(k=args.k, max_new_tokens=args.max_new_tokens,
-                relevance_threshold=args.relevance_threshold, abstain_bias=args.abstain_bias,
-                grounding=grounding_from_args(args))
+def session_settings(args: argparse.Namespace, **more):
+    """The session's settings from the model flags: the one place they are read."""
+    from dialogqa.dialogue.session import SessionSettings
+
+    return SessionSettings(k=args.k, max_new_tokens=args.max_new_tokens,
+                           relevance_threshold=args.relevance_threshold,
+                           abstain_bias=args.abstain_bias, grounding=grounding_from_args(args), **more)
 
 
 def resolve_adapter(args: argparse.Namespace) -> str | None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -59,6 +59,28 @@ _ABSTAIN = re.compile(
 
 def says_abstain(answer: str) -> bool:
     return not answer.strip() or bool(_ABSTAIN.search(answer))
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """How a session answers: what the model flags set (commands/options.py), what a
+    calibration fixes, what a session hands on to a fresh one (the chat's /replay).
+    None: the adapter's calibrated value (threshold, abstention bias, grounded decoding)."""
+
+    k: int = 30
+    max_new_tokens: int = 64
+    max_evidence: int = 3
+    relevance_threshold: float | None = None
+    abstain_bias: float | None = None
+    grounding: "Grounding | bool | None" = None  # False: free decoding
+    closed_book: bool = False
+
+
+def open_session(kg: KnowledgeGraph | None, model, settings: SessionSettings = SessionSettings(),
+                 retriever=None, **kwargs) -> "DialogueSession":
+    """The one way the commands, the chat, replay and calibration make a session."""
+    chosen = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    return DialogueSession(kg, model, retriever=retriever, **chosen, **kwargs)
 
 
 class DialogueSession:
@@ -111,6 +133,16 @@ class DialogueSession:
         self.recording: Callable[[str, Conversation, list[Path]], None] | None = None
         self.conversation = Conversation(id=conversation_id or _new_id(), turns=self.history)
         self._set_kg_files(kg_files)
+
+    @property
+    def settings(self) -> SessionSettings:
+        """What this session runs with, the calibrated defaults filled in."""
+        return SessionSettings(k=self.k, max_new_tokens=self.max_new_tokens,
+                               max_evidence=self.max_evidence,
+                               relevance_threshold=self.relevance_threshold,
+                               abstain_bias=self.abstain_bias,
+                               grounding=self.grounding or (False if self.free_decoding else None),
+                               closed_book=self.closed_book)
 
     # -- conversation state -----------------------------------------------------------
     @property

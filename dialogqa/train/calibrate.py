@@ -39,7 +39,7 @@ def best_threshold(samples: list[tuple[float | None, bool, bool]]) -> tuple[floa
 def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tuple[float | None, bool, bool]]:
     from dialogqa.dialogue.replay import replay
     from dialogqa.progress import replay_bar
-    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.session import SessionSettings, open_session
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.model.loading import load_chat_model
@@ -51,7 +51,7 @@ def collect(adapter: str, transcripts: list[str], limit: int | None) -> list[tup
 
     def make_session(conv):
         kg, retriever = graphs.of(conv)
-        return DialogueSession(kg, model, retriever=retriever, relevance_threshold=0.0)
+        return open_session(kg, model, SessionSettings(relevance_threshold=0.0), retriever)
 
     return turn_samples(replay(conversations, make_session, progress=replay_bar()))
 

@@ -57,7 +57,7 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
     exactly as ``python -m dialogqa.train.calibrate`` does; ``threshold`` comes back with the
     scores, and the recipe stores it with the head, so a saved checkpoint is calibrated."""
     from dialogqa.dialogue.replay import compute_metrics, replay
-    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.session import SessionSettings, open_session
     from dialogqa.model.loading import load_chat_model
     from dialogqa.train.calibrate import best_threshold, turn_samples
 
@@ -66,8 +66,8 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
 
     def make_session(conv):
         kg, retriever = data.graph_of(conv, files[id(conv)])
-        return DialogueSession(kg, model, retriever=retriever, k=cfg.k,
-                               max_new_tokens=cfg.max_new_tokens, relevance_threshold=0.0)
+        settings = SessionSettings(k=cfg.k, max_new_tokens=cfg.max_new_tokens, relevance_threshold=0.0)
+        return open_session(kg, model, settings, retriever)
 
     replayed = replay([conv for conv, _ in data.val], make_session)
     m = compute_metrics(replayed)

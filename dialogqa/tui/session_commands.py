@@ -112,7 +112,7 @@ def _replay(path: str, ctx: CommandContext):
     """Every conversation of the transcript through a fresh session on the same graph and
     model (dialogqa.dialogue.replay, as `dialogqa replay` does); the live one is untouched."""
     from dialogqa.dialogue.replay import compute_metrics, replay
-    from dialogqa.dialogue.session import DialogueSession
+    from dialogqa.dialogue.session import open_session
     from dialogqa.dialogue.transcript import read_transcripts
 
     live = ctx.session
@@ -120,11 +120,7 @@ def _replay(path: str, ctx: CommandContext):
     done = 0
 
     def fresh(_conv):
-        return DialogueSession(live.kg, live.model, retriever=live.retriever, k=live.k,
-                               relevance_threshold=live.relevance_threshold,
-                               abstain_bias=live.abstain_bias,
-                               grounding=live.grounding or (False if live.free_decoding else None),
-                               max_evidence=live.max_evidence, max_new_tokens=live.max_new_tokens)
+        return open_session(live.kg, live.model, live.settings, retriever=live.retriever)
 
     def after_each(_conv) -> None:
         nonlocal done
