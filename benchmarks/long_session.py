@@ -47,7 +47,6 @@ def questions(path: Path) -> list[str]:
 
 def worker(args) -> dict:
     sys.path.insert(0, str(Path(args.worker).resolve()))
-    from dialogqa.dialogue.commands import default_adapter_dir
     from dialogqa.dialogue.session import DialogueSession
     from dialogqa.kg.base import open_kg
     from dialogqa.model.loading import load_chat_model
@@ -55,7 +54,7 @@ def worker(args) -> dict:
     import dialogqa
     assert Path(dialogqa.__file__).resolve().is_relative_to(Path(args.worker).resolve()), dialogqa.__file__
     kg = open_kg(files=[str(HERE / "kb" / "world.ttl")])
-    model = load_chat_model(adapter_dir=default_adapter_dir())
+    model = load_chat_model(adapter_dir=Path(args.worker).resolve() / "dialogqa" / "adapters" / "default")
     session = DialogueSession(kg, model)
     latency, rss = [], []
     for i, q in zip(range(args.turns), itertools.cycle(questions(HERE / "transcripts" / "world.jsonl"))):
