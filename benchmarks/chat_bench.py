@@ -368,7 +368,7 @@ def main(argv=None) -> int:
                 continue
             for load in loads:
                 for code in codes:  # old and new one after the other, same conditions
-                    name = "/".join(x for x in [backend, Path(code).name if len(codes) > 1 else "",
+                    name = "/".join(x for x in [backend, Path(code).resolve().name if len(codes) > 1 else "",
                                                 f"{threads or 'auto'}t" if len(thread_counts) > 1 else "",
                                                 "1 core busy" if load == "busy" else "quiet"] if x)
                     print(f"{name} ...", file=sys.stderr, flush=True)

@@ -29,12 +29,12 @@ def test_prompt_stays_bounded_and_focus_survives_many_turns(tmp_path):
     session = DialogueSession(open_graph(write_graph(tmp_path)), model, max_new_tokens=4)
     im_start = tok.convert_tokens_to_ids("<|im_start|>")
     prompt_turns, prompt_tokens = [], []
-    for i in range(3 * HISTORY_TURNS):
+    for i in range(2 * HISTORY_TURNS + HISTORY_STEP):
         session.ask(QUESTIONS[i % len(QUESTIONS)])
         # system + 2 blocks per earlier turn + the question's user and assistant blocks
         prompt_turns.append((model._ids.count(im_start) - 3) // 2)
         prompt_tokens.append(model.last_prefill["reused_tokens"] + model.last_prefill["computed_tokens"])
-    assert len(session.history) == 3 * HISTORY_TURNS  # the conversation itself keeps every turn
+    assert len(session.history) == 2 * HISTORY_TURNS + HISTORY_STEP  # the conversation itself keeps every turn
     assert max(prompt_turns) == HISTORY_TURNS
     assert prompt_turns[-HISTORY_STEP:] == [HISTORY_TURNS - HISTORY_STEP + j for j in range(HISTORY_STEP)]
     assert max(prompt_tokens[-3 * HISTORY_STEP:]) <= max(prompt_tokens[: HISTORY_TURNS + 1])
