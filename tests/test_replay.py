@@ -249,3 +249,26 @@ def test_score_rates_recorded_answers_without_the_bot(workdir, capsys):
     err = capsys.readouterr().err
     assert "fresh.jsonl:2: turn 1 of conversation 'norway' has no answer" in err
     assert "Traceback" not in err and not (workdir / "n.json").exists()
+
+
+def test_replay_keeps_few_graphs_open_and_reopens_one_needed_again(workdir, scripted, monkeypatch):
+    from dialogue_fixtures import OTHER_TTL
+
+    scripted.fallback = answer_from_facts
+    write_graph(workdir, "other.ttl", OTHER_TTL)
+    write_graph(workdir, "copy.ttl")
+    finland = conv_line("finland", [{"user": "What is the capital of Finland?", "expected": ["Helsinki"]}],
+                        kg=["other.ttl"])
+    lines = [NORWAY, finland, conv_line("copy", SWEDEN["turns"], kg=["copy.ttl"]), SWEDEN]
+    t = write_jsonl(workdir / "t.jsonl", lines)
+    opened = []
+    load = commands._Graphs._load
+    monkeypatch.setattr(commands._Graphs, "_load", lambda self, conv: opened.append(conv.id) or load(self, conv))
+    met = workdir / "m.json"
+    assert main(["replay", str(t), "--json", str(met), "--no-progress"]) == 0
+    metrics = json.loads(met.read_text())
+    # at most two graphs open: tiny.ttl was closed for copy.ttl and is opened again for Sweden
+    assert opened == ["norway", "finland", "copy", "sweden"]
+    correct = {c["id"]: c["correct"] for c in metrics["per_conversation"]}
+    assert correct["finland"] == [True] and correct["copy"] == [True] and correct["sweden"] == [True]
+    assert metrics["run"]["graph"].count("tiny.ttl") == 1 and "other.ttl" in metrics["run"]["graph"]

@@ -313,12 +313,19 @@ def _replay(args: argparse.Namespace) -> int:
 
 class _Graphs:
     """The graph (and its retriever) of each conversation: the one the flags name, or the
-    transcript's ``kg`` files, opened once per distinct set of files."""
+    transcript's ``kg`` files, opened once per distinct set of files while in use. At most
+    ``MAX_OPEN`` stay open (least recently used closed first): a replay of conversations
+    that each name their own graph would otherwise keep every graph and its caches."""
+
+    MAX_OPEN = 2
 
     def __init__(self, args: argparse.Namespace):
+        from collections import OrderedDict
+
         self.args = args
         self.flag_graph = _graph_files_given(args)
-        self._open: dict[tuple[str, ...], tuple] = {}
+        self._open: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
+        self._seen: dict[tuple[str, ...], None] = {}  # every graph replayed on, in order
 
     def _key(self, conv) -> tuple[str, ...]:
         if self.flag_graph:
@@ -348,8 +355,16 @@ class _Graphs:
     def get(self, conv):
         """(kg, retriever, files) for a conversation; files are None for --store/--endpoint."""
         key = self._key(conv)
-        if key not in self._open:
+        if key in self._open:
+            self._open.move_to_end(key)
+        else:
+            while len(self._open) >= self.MAX_OPEN:
+                _, (kg, *_rest) = self._open.popitem(last=False)
+                close = getattr(kg, "close", None)
+                if close is not None:
+                    close()
             self._open[key] = self._load(conv)
+            self._seen[key] = None
         return self._open[key]
 
     def _load(self, conv):
@@ -370,4 +385,4 @@ class _Graphs:
         if self.flag_graph:
             a = self.args
             return a.endpoint or a.store or ", ".join(a.kg)
-        return "; ".join(", ".join(k) for k in self._open) or "-"
+        return "; ".join(", ".join(k) for k in self._seen) or "-"
