@@ -34,8 +34,10 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # sleeping. OMP_WAIT_POLICY=ACTIVE spins for minutes: a worker left idle when a turn runs on
 # fewer threads (model/threads.py) kept burning a core; PASSIVE never spins, and on a quiet
 # machine the decode loop's ~130 regions a token then pay a wake-up each (measured quiet,
-# 2 threads: active 73 tokens/s, passive 39). Unset, libgomp spins ~3 ms: as fast as ACTIVE
-# inside the decode loop, asleep between turns. Under load a turn takes the free cores only
+# 2 threads: active 73 tokens/s, passive 39). Unset, libgomp spins ~3 ms before sleeping:
+# the decode loop's regions are microseconds apart, so it should decode like ACTIVE (not yet
+# measured on a quiet machine: `OMP_WAIT_POLICY=ACTIVE python benchmarks/chat_bench.py`
+# against the default), and it sleeps between turns. Under load a turn takes the free cores only
 # (model/threads.py), so a worker is not left waiting for a core another process holds.
 # Set OMP_WAIT_POLICY to choose; it is read when torch is first imported.
 
