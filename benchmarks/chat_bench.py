@@ -10,8 +10,12 @@ The conversation is what the engine sends: ``render()`` of ~30 fact lines ("Norw
 Oslo") and two earlier turns, about 700 tokens, then follow-up questions whose prompts add
 the bot's own previous answer and the new question (same facts). Greedy decoding, at most
 --max-new-tokens a turn, stopping at end of turn. Each backend runs in its own subprocess,
-one after the other, so its peak memory (VmHWM) is its own; all use --threads threads and
-the same OpenMP wait policy (dialogqa's default: by the load at start, unless OMP_WAIT_POLICY is set).
+one after the other, so its peak memory (VmHWM) is its own; all use --threads threads (auto:
+dialogqa's own choice) and each checkout's own OpenMP wait policy unless OMP_WAIT_POLICY is set.
+"1 core busy" columns start a busy-loop process after the model has loaded and warmed up (as
+when another program starts mid-chat) and kill it after the run:
+
+    python benchmarks/chat_bench.py --backends fast --code /tmp/old --code .   # old vs new, quiet and busy
 
   ttft fresh     time to first token on the longest prompt with nothing cached
   ttft follow-up median time to first token of turns 2.. (prefix cache: fast, llama.cpp)
@@ -82,7 +86,7 @@ class FastRunner:
     def __init__(self, threads: int):
         from dialogqa.model.loading import load_chat_model
 
-        self.chat = load_chat_model(threads=threads)
+        self.chat = load_chat_model(threads=threads or None)  # 0: the loader's own choice
         if self.lookup is not None:
             self.chat.lookup = self.lookup
         self.tokenizer = self.chat.tokenizer
@@ -127,7 +131,7 @@ class HFRunner:
         from dialogqa.model.fast import stop_token_ids
         from dialogqa.model.loading import load_hf_model
 
-        torch.set_num_threads(threads)
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         self.model, self.tokenizer, _, _ = load_hf_model()
         self.stop = sorted(stop_token_ids(self.model, self.tokenizer))
 
@@ -177,8 +181,8 @@ class LlamaCppRunner:
         from dialogqa.model.loading import base_model_dir, find_base_gguf
 
         self.tokenizer = AutoTokenizer.from_pretrained(base_model_dir(), local_files_only=True)
-        self.llm = Llama(model_path=str(find_base_gguf()), n_ctx=2048, n_threads=threads,
-                         n_threads_batch=threads, verbose=False)
+        self.llm = Llama(model_path=str(find_base_gguf()), n_ctx=2048, n_threads=threads or os.cpu_count(),
+                         n_threads_batch=threads or os.cpu_count(), verbose=False)
         self.stop = {self.llm.token_eos()} | {
             self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>", "<|im_start|>")}
 
@@ -218,6 +222,8 @@ def peak_rss_mb() -> float:
 
 
 def worker(backend: str, args) -> dict:
+    if args.code:  # that checkout's dialogqa, not this one's
+        sys.path.insert(0, str(Path(args.code).resolve()))
     from dialogqa.dialogue.render import render
     from dialogqa.records import Turn
 
@@ -231,6 +237,29 @@ def worker(backend: str, args) -> dict:
     warm = render(tok, "Hello?", facts[:3])
     runner.turn(warm.input_ids, warm.fact_ends, 4)
     runner.reset()
+    busy = None
+    if args.busy:  # a core taken after start-up, as when another program starts mid-chat
+        busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(BUSY_LIMIT_S)])
+        time.sleep(0.5)
+    try:
+        result = _measure(runner, tok, facts, history, args)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    result.update({"backend": backend, "threads": args.threads, "load_s": load_s,
+                   "peak_rss_mb": peak_rss_mb(), "busy": bool(args.busy)})
+    return result
+
+
+# one busy core, ended by its own clock too should the worker die before killing it
+BUSY_LOOP = "import sys, time\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end: pass"
+BUSY_LIMIT_S = 600
+
+
+def _measure(runner, tok, facts, history, args) -> dict:
+    from dialogqa.dialogue.render import render
+    from dialogqa.records import Turn
 
     turns, prompt_tokens = [], []
     for i, question in enumerate(QUESTIONS[: args.turns]):
@@ -249,14 +278,12 @@ def worker(backend: str, args) -> dict:
     turn_ms = sorted(t["turn_ms"] for t in turns)
     follow = [t["ttft_ms"] for t in turns[1:]] or [turns[0]["ttft_ms"]]
     return {
-        "backend": backend, "threads": args.threads, "load_s": load_s,
         "prompt_tokens": {"first": prompt_tokens[0], "last": prompt_tokens[-1]},
         "ttft_fresh_ms": ttft_fresh * 1000,
         "ttft_followup_ms": statistics.median(follow),
         "decode_tok_s": rate,
         "turn_ms": {"p50": statistics.median(turn_ms),
                     "p95": turn_ms[min(len(turn_ms) - 1, round(0.95 * (len(turn_ms) - 1)))]},
-        "peak_rss_mb": peak_rss_mb(),
         "turns": turns,
     }
 
@@ -297,21 +324,33 @@ def main(argv=None) -> int:
     parser.add_argument("--turns", type=int, default=6, help=f"turns of the conversation (1-{len(QUESTIONS)})")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--decode-tokens", type=int, default=64)
-    parser.add_argument("--threads", default=str(os.cpu_count() or 1),
-                        help="torch/llama.cpp threads; a list (1,2) runs every backend at each")
+    parser.add_argument("--threads", default="auto",
+                        help="torch/llama.cpp threads; auto: the loader's choice (dialogqa: the "
+                             "free cores, per turn); a list (auto,1,2) runs every backend at each")
+    parser.add_argument("--load", default="quiet,busy",
+                        help="quiet, busy (a busy-loop process takes one core after the model "
+                             "has loaded, killed after the run) or both (default)")
+    parser.add_argument("--code", action="append", metavar="DIR",
+                        help="checkout whose dialogqa runs (repeat to compare old and new: runs "
+                             "alternate between them; default: this one)")
     parser.add_argument("--json", metavar="FILE", help="write every number here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--busy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.turns <= len(QUESTIONS):
         parser.error(f"--turns must be 1 to {len(QUESTIONS)}, got {args.turns}")
     try:
-        thread_counts = [int(t) for t in str(args.threads).split(",") if t.strip()]
+        thread_counts = [0 if t.strip() == "auto" else int(t) for t in str(args.threads).split(",") if t.strip()]
     except ValueError:
-        parser.error(f"--threads must be numbers like 2 or 1,2, got {args.threads!r}")
-    if not thread_counts or min(thread_counts) < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads!r}")
+        parser.error(f"--threads must be auto or numbers like 2 or 1,2, got {args.threads!r}")
+    if not thread_counts or min(thread_counts) < 0:
+        parser.error(f"--threads must be auto or >= 1, got {args.threads!r}")
+    loads = [x.strip() for x in args.load.split(",") if x.strip()]
+    if not loads or set(loads) - {"quiet", "busy"}:
+        parser.error(f"--load must be quiet, busy or quiet,busy, got {args.load!r}")
     if args.worker:
         args.threads = thread_counts[0]
+        args.code = args.code[0] if args.code else None
         print(json.dumps(worker(args.worker, args)))
         return 0
 
@@ -319,34 +358,36 @@ def main(argv=None) -> int:
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
         parser.error(f"--backends: unknown {unknown}; choose from {', '.join(BACKENDS)}")
+    codes = args.code or [None]
     results = []
-    # decided once, before any backend runs (their own load would tip a per-run choice)
-    from dialogqa.model.loading import default_wait_policy
-
-    policy = default_wait_policy()
+    # OMP_WAIT_POLICY is left to each checkout's own default unless set here
     for threads in thread_counts:
         for backend in backends:
             if not available(backend):
                 print(f"{backend}: not installed, skipped", file=sys.stderr)
                 continue
-            print(f"{backend}, {threads} threads ...", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--worker", backend, "--turns", str(args.turns),
-                   "--max-new-tokens", str(args.max_new_tokens),
-                   "--decode-tokens", str(args.decode_tokens), "--threads", str(threads)]
-            # the same OpenMP wait policy for every backend (dialogqa's default, see loading.py)
-            env = dict(os.environ, OMP_WAIT_POLICY=policy)
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                print(f"{backend} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-                continue
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            if len(thread_counts) > 1:
-                result["backend"] = f"{backend}/{threads}t"
-            results.append(result)
+            for load in loads:
+                for code in codes:  # old and new one after the other, same conditions
+                    name = "/".join(x for x in [backend, Path(code).resolve().name if len(codes) > 1 else "",
+                                                f"{threads or 'auto'}t" if len(thread_counts) > 1 else "",
+                                                "1 core busy" if load == "busy" else "quiet"] if x)
+                    print(f"{name} ...", file=sys.stderr, flush=True)
+                    cmd = [sys.executable, __file__, "--worker", backend, "--turns", str(args.turns),
+                           "--max-new-tokens", str(args.max_new_tokens),
+                           "--decode-tokens", str(args.decode_tokens), "--threads", str(threads or "auto")]
+                    cmd += ["--busy"] if load == "busy" else []
+                    cmd += ["--code", code] if code else []
+                    done = subprocess.run(cmd, capture_output=True, text=True)
+                    if done.returncode != 0:
+                        print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                        continue
+                    result = json.loads(done.stdout.strip().splitlines()[-1])
+                    result["backend"] = name
+                    results.append(result)
     if not results:
         return 1
     print(f"threads={args.threads}  turns={args.turns}  max_new_tokens={args.max_new_tokens}  "
-          f"OMP_WAIT_POLICY={policy}  "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(each checkout decides)')}  "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(table(results))
     for r in results:

@@ -1,5 +1,6 @@
 import io
 import json
+from pathlib import Path
 
 import pytest
 from rdflib import Literal, URIRef
@@ -326,3 +327,34 @@ def test_ask_escapes_control_and_bidi_characters_but_json_keeps_them(tmp_path, s
     assert main(["ask", "What is the capital of Norway?", "--kg", "tiny.ttl", "--json"]) == 0
     turn = json.loads(capsys.readouterr().out)["turns"][0]
     assert turn["answer"] == f"It is {evil}." and turn["evidence"][0][2] == EX + "Oslo"
+
+
+def test_replay_keeps_few_graphs_open_and_reopens_one_needed_again(workdir, scripted, monkeypatch):
+    from dialogue_fixtures import OTHER_TTL
+
+    scripted.fallback = answer_from_facts
+    write_graph(workdir, "other.ttl", OTHER_TTL)
+    write_graph(workdir, "copy.ttl")
+    finland = conv_line("finland", [{"user": "What is the capital of Finland?", "expected": ["Helsinki"]}],
+                        kg=["other.ttl"])
+    lines = [NORWAY, finland, conv_line("copy", SWEDEN["turns"], kg=["copy.ttl"]), SWEDEN]
+    t = write_jsonl(workdir / "t.jsonl", lines)
+    from dialogqa.dialogue.graphs import GraphCache
+
+    opened = []
+    get = GraphCache.get
+
+    def counting_get(self, files=(), where=""):
+        if tuple(str(Path(f).resolve()) for f in files) not in self.opened:
+            opened.append(Path(files[0]).stem)
+        return get(self, files, where)
+
+    monkeypatch.setattr(GraphCache, "get", counting_get)
+    met = workdir / "m.json"
+    assert main(["replay", str(t), "--json", str(met), "--no-progress"]) == 0
+    metrics = json.loads(met.read_text())
+    # at most two graphs open: tiny.ttl was closed for copy.ttl and is opened again for Sweden
+    assert opened == ["tiny", "other", "copy", "tiny"]
+    correct = {c["id"]: c["correct"] for c in metrics["per_conversation"]}
+    assert correct["finland"] == [True] and correct["copy"] == [True] and correct["sweden"] == [True]
+    assert metrics["run"]["graph"].count("tiny.ttl") == 1 and "other.ttl" in metrics["run"]["graph"]

@@ -274,17 +274,20 @@ def _replay(args: argparse.Namespace) -> int:
 
 class _Graphs:
     """The graph (and its retriever) of each conversation: the one the flags name, or the
-    transcript's ``kg`` files, opened once per distinct set of files."""
+    transcript's ``kg`` files (dialogue/graphs.GraphCache, at most ``MAX_OPEN`` open)."""
+
+    MAX_OPEN = 2
 
     def __init__(self, args: argparse.Namespace):
+        from dialogqa.dialogue.graphs import GraphCache
+        from dialogqa.kg.base import open_kg
+
         self.args = args
         self.flag_graph = graph_files_given(args)
-        self._open: dict[tuple[str, ...], tuple] = {}
-
-    def _key(self, conv) -> tuple[str, ...]:
-        if self.flag_graph:
-            return ("<flags>",)
-        return tuple(str(p) for p in conv.kg_paths())
+        self.cache = GraphCache(
+            k=args.k, max_open=self.MAX_OPEN,
+            opener=lambda files: open_kg(files=files, fmt=args.rdf_format,
+                                         langs=langs_from_args(args), progress=load_reporter()))
 
     def check(self, conv) -> None:
         if self.flag_graph:
@@ -307,27 +310,13 @@ class _Graphs:
         return conv.kg_paths() or None
 
     def get(self, conv):
-        """(kg, retriever, files) for a conversation; files are None for --store/--endpoint."""
-        key = self._key(conv)
-        if key not in self._open:
-            self._open[key] = self._load(conv)
-        return self._open[key]
-
-    def _load(self, conv):
-        from dialogqa.kg.base import open_kg
-        from dialogqa.kg.retriever import Retriever
-
-        files = self.files(conv)
-        if self.flag_graph:
-            kg = open_graph_from_args(self.args)
-        else:
-            kg = open_kg(files=[str(p) for p in files], fmt=self.args.rdf_format,
-                         langs=langs_from_args(self.args), progress=load_reporter())
-        # one retriever per graph: its caches hold graph data only, never conversation state
-        return kg, Retriever(kg, k=self.args.k), files
+        """(kg, retriever) for a conversation."""
+        if self.flag_graph and self.cache.fixed is None:
+            self.cache.fixed = open_graph_from_args(self.args)
+        return self.cache.of(conv)
 
     def description(self) -> str:
         if self.flag_graph:
             a = self.args
             return a.endpoint or a.store or ", ".join(a.kg)
-        return "; ".join(", ".join(k) for k in self._open) or "-"
+        return "; ".join(", ".join(k) for k in self.cache.seen) or "-"

@@ -4,6 +4,8 @@ data need when every transcript names its own graph files (``kg``).
 A graph is opened once per distinct set of files, with one retriever: a retriever's caches
 hold graph data only, never conversation state, so every conversation on that graph shares
 it. ``fixed``: one graph for every conversation (the one the command line names).
+``max_open``: keep at most this many open, closing the least recently used (a replay of
+conversations that each name their own graph would otherwise hold every graph at once).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from dialogqa.kg.base import KnowledgeGraph, open_kg
 class GraphCache:
     def __init__(self, k: int = 30, fixed: KnowledgeGraph | None = None,
                  opener: Callable[[list[str]], KnowledgeGraph] | None = None,
-                 hint: str = "give the graph's files"):
+                 hint: str = "give the graph's files", max_open: int | None = None):
         self.k = k
+        self.max_open = max_open
+        self.seen: dict[tuple[str, ...], None] = {}  # every set of files opened, in order
         self.fixed = fixed
         self._opener = opener or (lambda files: open_kg(files=files))
         self.hint = hint  # what to do when a conversation names no graph
@@ -30,7 +34,12 @@ class GraphCache:
         from dialogqa.kg.retriever import Retriever
 
         key = ("<fixed>",) if self.fixed is not None else tuple(str(Path(f).resolve()) for f in files)
-        if key not in self.opened:
+        if key in self.opened:
+            self.opened[key] = self.opened.pop(key)  # most recently used last
+        else:
+            while self.max_open and len(self.opened) >= self.max_open:
+                oldest = next(iter(self.opened))
+                self.opened.pop(oldest)[0].close()
             if self.fixed is not None:
                 kg = self.fixed
             else:
@@ -41,6 +50,7 @@ class GraphCache:
                         raise UserError(f"{where}: graph file {f} does not exist")
                 kg = self._opener([str(f) for f in files])
             self.opened[key] = (kg, Retriever(kg, k=self.k))
+            self.seen[key] = None
         return self.opened[key]
 
     def of(self, conv):

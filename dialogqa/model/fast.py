@@ -425,6 +425,8 @@ class FastChatModel:
         self.last_prefill: dict[str, float] = {}
         self.lookup = lookup
         self.lookup_stats = {"drafted": 0, "accepted": 0}
+        # set by the loader: torch threads chosen before each turn (model/threads.py)
+        self.threads = None
 
     def reset(self) -> None:
         """Forget the cached prefix (the next prefill reads the whole prompt)."""
@@ -441,6 +443,8 @@ class FastChatModel:
         bad = [e for e in fact_ends if not 0 <= e < len(ids)]
         if bad:
             raise ValueError(f"fact_ends {bad} outside the prompt of {len(ids)} tokens")
+        if self.threads is not None:  # this turn's prompt and answer: the cores free now
+            self.threads.apply()
         t0 = time.perf_counter()
         # Re-read at least the last token: its logits start the answer.
         start = min(common_prefix(self._ids, ids), len(ids) - 1)

