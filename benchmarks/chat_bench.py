@@ -65,7 +65,10 @@ QUESTIONS = [
 def conversation_facts():
     from rdflib import Literal, URIRef
 
-    from dialogqa.records import Fact
+    try:
+        from dialogqa.records import Fact
+    except ImportError:  # a checkout from before records.py (--code)
+        from dialogqa.kg.base import Fact
 
     ex = "http://example.org/"
     facts = []
@@ -225,7 +228,11 @@ def worker(backend: str, args) -> dict:
     if args.code:  # that checkout's dialogqa, not this one's
         sys.path.insert(0, str(Path(args.code).resolve()))
     from dialogqa.dialogue.render import render
-    from dialogqa.records import Turn
+
+    try:
+        from dialogqa.records import Turn
+    except ImportError:  # a checkout from before records.py (--code)
+        from dialogqa.turn import Turn
 
     t0 = time.perf_counter()
     runner = RUNNERS[backend](args.threads)
@@ -259,7 +266,11 @@ BUSY_LIMIT_S = 600
 
 def _measure(runner, tok, facts, history, args) -> dict:
     from dialogqa.dialogue.render import render
-    from dialogqa.records import Turn
+
+    try:
+        from dialogqa.records import Turn
+    except ImportError:  # a checkout from before records.py (--code)
+        from dialogqa.turn import Turn
 
     turns, prompt_tokens = [], []
     for i, question in enumerate(QUESTIONS[: args.turns]):
