@@ -65,7 +65,6 @@ def _show_library_messages() -> None:
         handler.setFormatter(logging.Formatter("dialogqa: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
