@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tables import print_table  # benchmarks/tables.py
+
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 SKOS_ALT = "<http://www.w3.org/2004/02/skos/core#altLabel>"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -224,21 +226,16 @@ def bench_size(n: int, data: Path, n_questions: int, memory_max: int, rdflib_max
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
+def print_results(rows: list[dict]) -> None:
     cols = [("size", "{:,}", "triples"), ("backend", "{}", "backend"), ("load_s", "{:.2f}", "load s"),
             ("triples_per_s", "{:,.0f}", "triples/s"), ("load_speedup_vs_rdflib", "{:.1f}x", "vs rdflib"),
             ("load_cpu_s", "{:.2f}", "load cpu s"), ("load_cpu_speedup_vs_rdflib", "{:.1f}x", "cpu vs rdflib"),
             ("reopen_s", "{:.2f}", "reopen s"), ("search_p50_ms", "{:.2f}", "search p50 ms"),
             ("search_p95_ms", "{:.2f}", "search p95 ms"), ("retrieve_p50_ms", "{:.1f}", "retrieve p50 ms"),
             ("retrieve_p95_ms", "{:.1f}", "retrieve p95 ms"), ("peak_mb", "{:,.0f}", "peak MB")]
-    table = [[title for _, _, title in cols]]
-    for r in rows:
-        table.append([fmt.format(r[key]) if r.get(key) is not None else "-" for key, fmt, _ in cols])
-    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-    for j, row in enumerate(table):
-        print(" | ".join(cell.rjust(w) for cell, w in zip(row, widths)))
-        if j == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_table([title for _, _, title in cols],
+                [[fmt.format(r[key]) if r.get(key) is not None else "-" for key, fmt, _ in cols]
+                 for r in rows])
 
 
 def main() -> int:
@@ -261,7 +258,7 @@ def main() -> int:
     rows = []
     for n in sizes:
         rows.extend(bench_size(n, data, args.questions, args.memory_max, args.rdflib_max))
-    print_table(rows)
+    print_results(rows)
     print(f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
           "peak MB = ru_maxrss of the step's own process; store peak = its load)")
     if args.json:

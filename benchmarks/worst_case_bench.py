@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tables import print_table  # benchmarks/tables.py
+
 EX = "http://bench.dialogqa.dev/"
 SMALL_GRAPH = "".join(
     f'<{EX}{name.replace(" ", "_")}> <http://www.w3.org/2000/01/rdf-schema#label> "{name}"@en .\n'
@@ -97,15 +99,6 @@ def _cell(result: dict, key: str, fmt: str) -> str:
     if "timed_out" in result:
         return f">{result['timed_out']:.0f} s" if key == "s" else "-"
     return fmt.format(result[key])
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    table = [headers] + rows
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    for j, row in enumerate(table):
-        print(" | ".join(cell.rjust(w) for cell, w in zip(row, widths)))
-        if j == 0:
-            print("-+-".join("-" * w for w in widths))
 
 
 def main() -> int:
