@@ -84,6 +84,10 @@ class Turn:
     expected: list[str] = field(default_factory=list)
     expected_evidence: list[tuple[str, str, str]] = field(default_factory=list)
     unanswerable: bool = False
+    type: str = ""  # what the turn asks for (single, list, count, boolean, comparison, ...)
+    match_all: bool = False  # ``"match": "all"``: every expected string must occur
+    reject: list[str] = field(default_factory=list)  # wrong when one occurs before the first expected
+    intent: str = ""  # what the question head read (model/intent.py), written by replays
     # the candidate facts best first, each with its score (relevance from the model's head, else
     # the retriever's): what the chat shows as the closest facts of an abstention. Not part of
     # the transcript format (never written) and left out of comparisons.

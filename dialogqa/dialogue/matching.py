@@ -53,9 +53,29 @@ def matches(expected: str, answer: str) -> bool:
     return _contains(tokens(answer, fold=not case_sensitive), tokens(exp, fold=not case_sensitive))
 
 
-def answer_correct(expected: Iterable[str], answer: str) -> bool | None:
-    """True when any expected string matches; None when nothing is expected (not scored)."""
+def position(expected: str, answer: str) -> int | None:
+    """Token index where ``expected`` first occurs in ``answer`` (as ``matches``), else None."""
+    exp = expected.strip()
+    fold = len(exp) > 2
+    haystack, needle = tokens(answer, fold=fold), tokens(exp, fold=fold)
+    n = len(needle)
+    if n == 0:
+        return None
+    return next((i for i in range(len(haystack) - n + 1) if haystack[i:i + n] == needle), None)
+
+
+def answer_correct(expected: Iterable[str], answer: str, match_all: bool = False,
+                   reject: Iterable[str] = ()) -> bool | None:
+    """True when any expected string matches (every one with ``match_all``: a list answer names
+    them all) and no ``reject`` string occurs before the first that does ("no" before "yes";
+    in a comparison the entity named first is the answer). None when nothing is expected."""
     expected = [e for e in expected if e and e.strip()]
     if not expected:
         return None
-    return any(matches(e, answer) for e in expected)
+    if match_all:
+        return all(matches(e, answer) for e in expected)
+    hits = [p for p in (position(e, answer) for e in expected) if p is not None]
+    if not hits:
+        return False
+    rejected = [p for p in (position(r, answer) for r in reject if r and r.strip()) if p is not None]
+    return not rejected or min(hits) < min(rejected)

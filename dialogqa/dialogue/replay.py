@@ -39,11 +39,17 @@ def score_turn(turn: Turn) -> TurnScore:
     cited = {f.key() for f in turn.evidence}
     gold = {tuple(t) for t in turn.expected_evidence}
     return TurnScore(
-        correct=answer_correct(turn.expected, turn.answer),
+        correct=(False if turn.abstained and turn.expected else
+                 answer_correct(turn.expected, turn.answer, turn.match_all, turn.reject)),
         evidence_hit=bool(cited & gold) if gold else None,
         abstained_right=None,
         false_abstention=bool(turn.abstained),
     )
+
+
+def turn_type(turn: Turn) -> str:
+    """The turn's ``type``; untyped turns count as ``single`` (or ``unanswerable``)."""
+    return turn.type or ("unanswerable" if turn.unanswerable else "single")
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -85,6 +91,15 @@ def compute_metrics(conversations: Sequence[Conversation]) -> dict:
     """Metrics of replayed conversations (turns with ``answer``/``evidence``/``abstained`` set)."""
     turns = [t for c in conversations for t in c.turns]
     metrics = {"conversations": len(conversations), **_summary(turns)}
+    types = sorted({turn_type(t) for t in turns})
+    if len(types) > 1 or any(t.type for t in turns):
+        metrics["by_type"] = {}
+        for typ in types:
+            chosen = [t for t in turns if turn_type(t) == typ]
+            scores = [score_turn(t) for t in chosen]
+            right = [s.correct if s.correct is not None else s.abstained_right for s in scores]
+            acc, n = _share(right)
+            metrics["by_type"][typ] = {"accuracy": acc, "turns": n}
     metrics["latency_ms"] = _latency(turns, "total_ms")
     metrics["first_token_ms"] = _latency(turns, "first_token_ms")
     metrics["per_conversation"] = [
@@ -131,6 +146,7 @@ def replay(
                 turn.expected = list(gold.expected)
                 turn.expected_evidence = list(gold.expected_evidence)
                 turn.unanswerable = gold.unanswerable
+                turn.type, turn.match_all, turn.reject = gold.type, gold.match_all, list(gold.reject)
                 turns.append(turn)
                 if bar:
                     s = score_turn(turn)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from rdflib.term import Literal, Node
 
+from dialogqa.dialogue.compose import Composer, Intent
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
 from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
@@ -45,6 +46,7 @@ from dialogqa.dialogue.transcript import Conversation
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
+from dialogqa.model.intent import read_question
 from dialogqa.records import Turn
 
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
@@ -56,6 +58,7 @@ RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts
 # turn a cached prefix on all other turns. The retriever (focus, "it") still sees the whole
 # history. KGConv and world.jsonl conversations have at most 15 turns: never trimmed.
 HISTORY_TURNS = 16
+MAX_COMPOSED_EVIDENCE = 60  # facts a composed answer cites (a list names at most 25 values)
 HISTORY_STEP = 8
 
 # What a model says when it declines; the abstention sentence itself is what it is trained on.
@@ -132,6 +135,7 @@ class DialogueSession:
         self.closed_book = closed_book  # baseline: no facts in the prompt
         self._abstain_token: int | None = None
         self.last_scored: tuple[list[float], list[Fact]] | None = None
+        self._composer_cache: Composer | None = None
         self.history: list[Turn] = []
         self.kg: KnowledgeGraph = kg
         if retriever is None and not closed_book:  # closed book: no graph needed (kg may be None)
@@ -239,6 +243,9 @@ class DialogueSession:
         t0 = time.perf_counter()
         ms = lambda: (time.perf_counter() - t0) * 1000.0
         timings: dict[str, float] = {}
+        intent = self._intent(question)
+        if intent is not None:
+            timings["intent_ms"] = ms()
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
         timings["retrieve_ms"] = ms()
         turn = Turn(user=question, timings=timings)
@@ -272,17 +279,20 @@ class DialogueSession:
         grounding = self.grounding if guide else None
         # free decoding asked for, with a relevance head: the answer is held back until checked
         checked = self.free_decoding and not guide and ranked is not None
+        # a question head: the model's answer names the fact; the sentence is composed after
+        held = checked or intent is not None
         for piece in self.model.decode(self.max_new_tokens, **self._first_bias(), **guide):
             if not pieces:
                 timings["first_token_ms"] = ms()
             pieces.append(piece)
-            if not checked:
+            if not held:
                 yield piece
         turn.answer = "".join(pieces).strip()
         if checked:
             if not says_abstain(turn.answer) and not self._supported(turn.answer, ranked):
                 # graph text steered it, or it garbled a value: not shown; grounded decoding answers
                 turn.answer, grounding = self._grounded_answer(question, rendered, relevance)
+        if held and intent is None:
             yield turn.answer
         if says_abstain(turn.answer):
             turn.abstained = True
@@ -302,7 +312,42 @@ class DialogueSession:
                              for score, f in cited][: self.max_evidence]
         else:
             turn.evidence = self._cited_by_answer(question, turn.answer, facts)
+        if intent is not None:
+            order = [f for _, f in ranked] if ranked is not None else list(facts)
+            self._compose(turn, intent, question, order)
+            timings.setdefault("first_token_ms", ms())
+            yield turn.answer
         yield self._finish(turn, ms)
+
+    def _intent(self, question: str) -> Intent | None:
+        """What the question asks for, by the model's question head (None without one)."""
+        head = getattr(self.model, "intent", None)
+        if head is None or self.closed_book or self.kg is None:
+            return None
+        op, polar, less, scores = head.predict(read_question(self.model, question))
+        return Intent(op, polar, less, scores)
+
+    def _compose(self, turn: Turn, intent: Intent, question: str, ranked: Sequence[Fact]) -> None:
+        """Let the graph compute what the question head says the question asks for (a list,
+        a count, yes or no, a comparison, ...) from the fact the model chose: the answer
+        becomes that sentence and its evidence every fact it used (dialogue/compose.py)."""
+        turn.intent = intent.op + ("?" if intent.polar else "") + ("<" if intent.less else "")
+        if intent.op in ("lookup", "count") and not intent.polar and turn.abstained:
+            return
+        chosen = turn.evidence[0] if turn.evidence and not turn.abstained else None
+        named = self.retriever.linked(question) if hasattr(self.retriever, "linked") else []
+        composed = self._composer().compose(intent, question, chosen, ranked, named, self.focus,
+                                            self.history, "" if turn.abstained else turn.answer)
+        if composed is None:
+            return
+        turn.answer, turn.abstained = composed.answer, False
+        turn.evidence = composed.evidence[:MAX_COMPOSED_EVIDENCE]
+
+    def _composer(self) -> Composer:
+        if self._composer_cache is None or self._composer_cache.kg is not self.kg:
+            score = getattr(self.retriever, "predicate_score", None)
+            self._composer_cache = Composer(self.kg, predicate_score=score)
+        return self._composer_cache
 
     def _finish_abstained(self, turn: Turn, ms) -> Iterator[str | Turn]:
         turn.answer, turn.abstained = ABSTAIN_TEXT, True

@@ -86,6 +86,17 @@ def _turn_from_dict(d: Any, n: int) -> Turn:
     answer = d.get("answer", "")
     if not isinstance(answer, str):
         raise _Bad(f"{where}'answer' must be a string")
+    typ = d.get("type", "")
+    if not isinstance(typ, str):
+        raise _Bad(f"{where}'type' must be a string")
+    match = d.get("match", "any")
+    if match not in ("any", "all"):
+        raise _Bad(f"{where}'match' must be \"all\" or \"any\"")
+    reject = d.get("reject", [])
+    if isinstance(reject, str):
+        reject = [reject]
+    if not isinstance(reject, list) or not all(isinstance(x, str) for x in reject):
+        raise _Bad(f"{where}'reject' must be a list of strings")
     latency = d.get("latency_ms")
     if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float))):
         raise _Bad(f"{where}'latency_ms' must be a number")
@@ -100,6 +111,9 @@ def _turn_from_dict(d: Any, n: int) -> Turn:
         expected=list(expected),
         expected_evidence=_triples(d.get("expected_evidence", []), "expected_evidence", where),
         unanswerable=d.get("unanswerable", False),
+        type=typ,
+        match_all=match == "all",
+        reject=list(reject),
     )
 
 
@@ -174,12 +188,20 @@ def turn_to_dict(turn: Turn) -> dict[str, Any]:
         d["expected_evidence"] = [list(t) for t in turn.expected_evidence]
     if turn.unanswerable:
         d["unanswerable"] = True
+    if turn.type:
+        d["type"] = turn.type
+    if turn.match_all:
+        d["match"] = "all"
+    if turn.reject:
+        d["reject"] = list(turn.reject)
     if answered(turn):
         d["answer"] = turn.answer
         d["evidence"] = [list(f.key()) for f in turn.evidence]
         d["abstained"] = bool(turn.abstained)
         if "total_ms" in turn.timings:
             d["latency_ms"] = round(turn.timings["total_ms"])
+        if turn.intent:
+            d["intent"] = turn.intent
     return d
 
 

@@ -328,6 +328,25 @@ class Retriever:
                      inverse=inverse[(s, p, o)])
                 for (s, p, o), score in best]
 
+    def linked(self, question: str) -> list[Node]:
+        """The entities the question names, in the order it names them (a comparison's
+        first entity is the one asked about)."""
+        hits = sorted(self._linked(question), key=lambda m: (m.start if m.start >= 0 else 10**6, -m.score))
+        spans: list[tuple[int, int]] = []
+        out: list[Node] = []
+        for m in hits:
+            if m.start >= 0 and any(m.start < e and b < m.end for b, e in spans):
+                continue  # inside a longer name already taken ("Guinea" in "Equatorial Guinea")
+            if m.entity not in out:
+                out.append(m.entity)
+                if m.start >= 0:
+                    spans.append((m.start, m.end))
+        return out
+
+    def predicate_score(self, question: str, p: Node) -> float:
+        """How well the question's words name predicate ``p`` (0: not at all)."""
+        return self._predicate_match(p, self._question(question))
+
     # -- focus ------------------------------------------------------------------------
 
     def _anchors(self, question: str, history: Sequence[Turn]):

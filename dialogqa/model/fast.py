@@ -22,6 +22,8 @@ forward on a 2-layer model (tests/test_model_fast.py) and on the real model (slo
 
 from __future__ import annotations
 
+import copy
+
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -250,6 +252,19 @@ class FastLlama:
                                      f"for a ({linear.out_features} x {linear.in_features}) projection")
                 linear.set_lora(a, b)
 
+    def side(self, length: int) -> "FastLlama":
+        """The same network (weights and LoRA shared) with its own small KV cache of
+        ``length`` positions: a short side read (the question head's) leaves this one's cache,
+        and so the conversation's cached prompt, untouched."""
+        other = copy.copy(self)
+        other.context_length = min(length, self.context_length)
+        shape = (self.config.n_layers, self.n_kv, other.context_length, self.head_dim)
+        other.k_cache = torch.empty(shape, dtype=torch.float32)
+        other.v_cache = torch.empty(shape, dtype=torch.float32)
+        other._k_layers, other._v_layers = list(other.k_cache), list(other.v_cache)
+        other.cos, other.sin = self.cos[: other.context_length], self.sin[: other.context_length]
+        return other
+
     @torch.inference_mode()
     def forward(self, ids: Sequence[int] | torch.Tensor, start: int) -> torch.Tensor:
         """Final (normed) hidden states, fp32, shape (len(ids), hidden)."""
@@ -399,6 +414,9 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
+SIDE_LENGTH = 128  # positions of the side pass's own cache (a question)
+
+
 class FastChatModel:
     """ChatModel over FastLlama, keeping the KV cache of everything it has read."""
 
@@ -427,6 +445,16 @@ class FastChatModel:
         self.lookup_stats = {"drafted": 0, "accepted": 0}
         # set by the loader: torch threads chosen before each turn (model/threads.py)
         self.threads = None
+        self.intent = None  # the question head (model/intent.py), set by the loader
+        self._side: FastLlama | None = None
+
+    def read(self, ids: Sequence[int]) -> torch.Tensor:
+        """Final hidden states (len(ids), hidden) of a short text read on its own (the
+        question head's side pass), without touching the conversation's KV cache."""
+        if self._side is None:
+            self._side = self.net.side(SIDE_LENGTH)
+        ids = [int(t) for t in ids][:SIDE_LENGTH]
+        return self._side.forward(ids, 0)
 
     def reset(self) -> None:
         """Forget the cached prefix (the next prefill reads the whole prompt)."""

@@ -33,6 +33,13 @@ class HFChatModel:
         self._next_logits: torch.Tensor | None = None
         self._length = 0
         self.last_prefill: dict[str, float] = {}
+        self.intent = None  # the question head (model/intent.py), set by the loader
+
+    @torch.inference_mode()
+    def read(self, ids: Sequence[int]) -> torch.Tensor:
+        """Final hidden states (len(ids), hidden) of a short text read on its own."""
+        out = self.model.model(input_ids=torch.tensor([[int(t) for t in ids]]), use_cache=False)
+        return out.last_hidden_state[0].float()
 
     @torch.inference_mode()
     def prefill(self, input_ids: Sequence[int], fact_ends: Sequence[int]) -> list[float] | None:

@@ -341,7 +341,9 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
     head = None
     if adapter_dir is not None:
         head = RelevanceHead.load(adapter_dir, hidden_size=net.hidden_size)
-    return FastChatModel(net, load_tokenizer(path), head)
+    chat = FastChatModel(net, load_tokenizer(path), head)
+    chat.intent = load_intent_head(adapter_dir, net.hidden_size)
+    return chat
 
 
 def load_chat_model(model_dir: str | os.PathLike | None = None,
@@ -381,4 +383,15 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     from dialogqa.model.hf import HFChatModel
 
     model, tokenizer, head, _ = load_hf_model(path, adapter_dir, merge=True)
-    return HFChatModel(model, tokenizer, head, context_length=context_length)
+    chat = HFChatModel(model, tokenizer, head, context_length=context_length)
+    chat.intent = load_intent_head(adapter_dir, model.config.hidden_size)
+    return chat
+
+
+def load_intent_head(adapter_dir, hidden_size: int):
+    """The question head saved with the adapter (model/intent.py), or None."""
+    if adapter_dir is None:
+        return None
+    from dialogqa.model.intent import IntentHead
+
+    return IntentHead.load(adapter_dir, hidden_size=hidden_size)

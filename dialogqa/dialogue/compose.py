@@ -1,0 +1,348 @@
+"""Answers the graph computes: lists, counts, yes/no, comparisons, superlatives and paths.
+
+The question head (model/intent.py) says which operation a question asks for; the facts the
+model chose (relevance head and grounded decoding) say what it is about. This module executes
+the operation through the ``KnowledgeGraph`` protocol (``triples`` and ``neighbours`` only, so
+it runs on memory, store and endpoint alike) and words the result in one short sentence that
+holds the graph's values verbatim. Nothing is guessed: a count is the number of facts cited,
+a comparison compares the two cited values, a yes is a cited fact. Where the operation has
+nothing to work on (no chosen fact, one entity for a comparison, no numbers), ``compose``
+returns None and the model's own answer stands.
+
+Operations (``Intent.op``):
+- ``lookup``: every value of the chosen fact's subject and predicate (or, asked from the
+  object, every subject), all cited; polar ("Is it in Asia?") -> verification: yes when a fact
+  with the chosen predicate links the entities the question names, else no;
+- ``count``: how many such values (a number-valued fact with one value is that value:
+  "How many people live there?" asks for a population);
+- ``compare``: two entities (named, or the focus and one named) on the number or date
+  predicate both have that the model ranks highest; polar ("Is it larger than X?") -> yes/no
+  for the first, else the winner named first;
+- ``superlative``: the entity with the largest (smallest) value among the last answer's;
+- ``path``: the shortest chain of at most three facts between two entities (networkx).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import networkx as nx
+from rdflib.term import BNode, Literal, Node, URIRef
+
+from dialogqa.dialogue.matching import matches
+from dialogqa.kg.base import KnowledgeGraph
+from dialogqa.kg.labels import is_label_predicate
+from dialogqa.lexicon import join_values, lexicon, relational
+from dialogqa.records import Fact, Turn
+
+OPS = ("lookup", "count", "compare", "superlative", "path")
+MAX_GROUP = 500  # values read for one (subject, predicate): a count beyond this says "500+"
+SHOWN = 25  # values a list sentence names; the rest are counted ("and 12 more")
+MAX_PATH = 3  # facts in a path answer
+PATH_FANOUT = 60  # neighbours per entity when looking for a path
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a question asks for: an operation, whether it wants yes or no, and for a
+    comparison or superlative whether the smaller (earlier) value wins."""
+
+    op: str = "lookup"
+    polar: bool = False
+    less: bool = False
+    scores: dict = field(default_factory=dict, compare=False)  # the head's probabilities
+
+
+@dataclass
+class Composed:
+    answer: str
+    evidence: list[Fact]
+
+
+class Composer:
+    def __init__(self, kg: KnowledgeGraph, lang: str = "en",
+                 predicate_score: Callable[[str, Node], float] | None = None):
+        self.kg = kg
+        self.lex = lexicon(lang)
+        self.lang = lang
+        # how well a question names a predicate (the retriever's lexical match), for a
+        # comparison whose predicate is not among the model's candidates
+        self.predicate_score = predicate_score
+
+    # -- entry ----------------------------------------------------------------------------
+    def compose(self, intent: Intent, question: str, chosen: Fact | None, ranked: Sequence[Fact],
+                named: Sequence[Node], focus: Sequence[Node], history: Sequence[Turn] = (),
+                answer: str = "") -> Composed | None:
+        """``chosen``: the fact the model answered from (None when it abstained); ``ranked``:
+        the candidates best first by the model's relevance; ``named``: entities the question
+        names, in the order it names them; ``focus``: the conversation's entities, best first;
+        ``answer``: the model's own answer (which side of the chosen fact it named)."""
+        if intent.op == "compare":
+            return self._compare(intent, question, ranked, named, focus)
+        if intent.op == "superlative":
+            return self._superlative(intent, question, ranked, history)
+        if intent.op == "path":
+            return self._path(named, focus)
+        if intent.polar:
+            return self._verify(chosen, ranked, named, focus, question)
+        if chosen is None:
+            return None
+        inverse = _asks_subject(chosen, answer)
+        group = self.group(chosen, inverse)
+        if not group:
+            return None
+        if intent.op == "count" and not (len(group) == 1 and _number(group[0].o) is not None):
+            sentence = self.sentence(group, inverse)
+            n = f"{len(group)}+" if len(group) >= MAX_GROUP else str(len(group))
+            return Composed(self.lex["count"].format(n=n, sentence=sentence), group)
+        return Composed(self.sentence(group, inverse), group)
+
+    # -- lookups --------------------------------------------------------------------------
+    def group(self, fact: Fact, inverse: bool) -> list[Fact]:
+        """Every fact sharing ``fact``'s subject and predicate (its object and predicate when
+        the question asks for the subject), ``fact`` first."""
+        if inverse:
+            triples = self.kg.triples(None, fact.p, fact.o, limit=MAX_GROUP)
+        else:
+            triples = self.kg.triples(fact.s, fact.p, None, limit=MAX_GROUP)
+        out = [fact]
+        seen = {fact.key()}
+        for s, p, o in triples:
+            f = self._fact(s, p, o, fact)
+            if f.key() not in seen and self._wanted(o):
+                seen.add(f.key())
+                out.append(f)
+        values = [f.s_label if inverse else f.o_label for f in out]
+        if len(set(values)) < len(values):  # the same value twice (two languages, two IRIs)
+            kept, shown = [], set()
+            for f, v in zip(out, values):
+                if v not in shown:
+                    shown.add(v)
+                    kept.append(f)
+            out = kept
+        return out
+
+    def sentence(self, group: Sequence[Fact], inverse: bool) -> str:
+        first = group[0]
+        kind = relational(first.p_label, self.lang)
+        p = _lower_first(first.p_label)
+        if inverse:
+            values = join_values([f.s_label for f in group], self.lang, SHOWN)
+            shape = {"relation": "relation_inverse", "participle": "participle_inverse"}.get(kind, "noun_inverse")
+            return _capitalise(self.lex[shape].format(p=p, o=first.o_label, v=values))
+        values = join_values([f.o_label for f in group], self.lang, SHOWN)
+        shape = kind or ("noun_one" if len(group) == 1 else "noun_many")
+        return _capitalise(self.lex[shape].format(p=p, s=first.s_label, v=values))
+
+    # -- yes / no -------------------------------------------------------------------------
+    def _verify(self, chosen: Fact | None, ranked: Sequence[Fact], named: Sequence[Node],
+                focus: Sequence[Node], question: str) -> Composed | None:
+        subjects = list(dict.fromkeys(list(named) + list(focus[:1])))
+        targets = [e for e in named]
+        predicate = chosen.p if chosen is not None else None
+        links: list[Fact] = []
+        for a in subjects:
+            for b in targets:
+                if a == b:
+                    continue
+                for s, p, o in self.kg.triples(a, None, b, limit=20):
+                    if not is_label_predicate(p):
+                        links.append(self._fact(s, p, o))
+        # a value written in the question ("Was it founded in 1990?"): a literal of a chosen-
+        # predicate fact the question names
+        for f in ranked[:10]:
+            if isinstance(f.o, Literal) and (predicate is None or f.p == predicate) \
+                    and f.s in subjects and matches(str(f.o), question):
+                links.append(f)
+        fitting = [f for f in links if predicate is None or f.p == predicate]
+        if fitting:
+            return Composed(self.lex["verified"].format(yes=self.lex["yes"],
+                                                        sentence=self.sentence(fitting[:1], False)),
+                            fitting[:1])
+        if chosen is None:
+            if not named:
+                return None
+            return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [])
+        group = self.group(chosen, False)
+        return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(group, False)),
+                        group)
+
+    # -- comparisons ----------------------------------------------------------------------
+    def _compare(self, intent: Intent, question: str, ranked: Sequence[Fact],
+                 named: Sequence[Node], focus: Sequence[Node]) -> Composed | None:
+        entities = [e for e in named if isinstance(e, URIRef)]
+        if len(entities) < 2:
+            extra = [e for e in focus if isinstance(e, URIRef) and e not in entities]
+            entities = extra[:1] + entities if intent.polar else entities + extra[:1]
+            if len(entities) < 2 and extra[1:]:
+                entities.append(extra[1])
+        if len(entities) < 2:
+            return None
+        a, b = entities[0], entities[1]
+        va, vb = self._numbers(a), self._numbers(b)
+        shared = [p for p in va if p in vb]
+        if not shared:
+            return None
+        p = self._pick_predicate(question, shared, ranked, {a, b})
+        fa, fb = va[p], vb[p]
+        x, y = _comparable(fa.o), _comparable(fb.o)
+        if x is None or y is None or type(x) is not type(y):
+            return None
+        a_wins = (x < y) if intent.less else (x > y)
+        if intent.polar:
+            word = self.lex["yes"] if a_wins else self.lex["no"]
+            text = self.lex["compared_polar"].format(answer=word, p=_lower_first(fa.p_label), a=fa.s_label,
+                                                     va=fa.o_label, b=fb.s_label, vb=fb.o_label)
+            return Composed(text, [fa, fb])
+        w, l = (fa, fb) if a_wins or x == y else (fb, fa)
+        text = self.lex["compared_which"].format(w=w.s_label, p=_lower_first(w.p_label), vw=w.o_label,
+                                                 vl=l.o_label, l=l.s_label)
+        return Composed(_capitalise(text), [w, l])
+
+    def _superlative(self, intent: Intent, question: str, ranked: Sequence[Fact],
+                     history: Sequence[Turn]) -> Composed | None:
+        members: list[Node] = []
+        if history:
+            last = history[-1]
+            for f in last.evidence:
+                inverse = _asks_subject(f, last.answer)
+                end = f.s if inverse else f.o
+                if isinstance(end, URIRef) and end not in members:
+                    members.append(end)
+        if len(members) < 2:
+            return None
+        values = {m: self._numbers(m) for m in members}
+        predicates = [p for p in {p for v in values.values() for p in v}]
+        if not predicates:
+            return None
+        p = self._pick_predicate(question, predicates, ranked, set(members))
+        facts = [values[m][p] for m in members if p in values[m] and _comparable(values[m][p].o) is not None]
+        if not facts:
+            return None
+        kinds = {type(_comparable(f.o)) for f in facts}
+        if len(kinds) > 1:
+            return None
+        best = (min if intent.less else max)(facts, key=lambda f: _comparable(f.o))
+        text = self.lex["superlative"].format(w=best.s_label, p=_lower_first(best.p_label), v=best.o_label,
+                                              n=len(facts))
+        return Composed(_capitalise(text), [best] + [f for f in facts if f is not best])
+
+    def _numbers(self, entity: Node) -> dict[Node, Fact]:
+        """The entity's number- and date-valued facts, one per predicate."""
+        out: dict[Node, Fact] = {}
+        for s, p, o in self.kg.triples(entity, None, None, limit=400):
+            if p not in out and _comparable(o) is not None and not is_label_predicate(p):
+                out[p] = self._fact(s, p, o)
+        return out
+
+    def _pick_predicate(self, question: str, predicates: Sequence[Node], ranked: Sequence[Fact],
+                        entities: set[Node]) -> Node:
+        """The one the model ranks highest on a fact about these entities; else the one the
+        question names best; else the first in IRI order (deterministic)."""
+        wanted = set(predicates)
+        for f in ranked:
+            if f.p in wanted and (f.s in entities or f.o in entities):
+                return f.p
+        for f in ranked:
+            if f.p in wanted:
+                return f.p
+        ordered = sorted(predicates, key=str)
+        if self.predicate_score is not None:
+            return max(ordered, key=lambda p: self.predicate_score(question, p))
+        return ordered[0]
+
+    # -- paths ----------------------------------------------------------------------------
+    def _path(self, named: Sequence[Node], focus: Sequence[Node]) -> Composed | None:
+        ends = [e for e in named if isinstance(e, URIRef)]
+        if len(ends) < 2:
+            ends += [e for e in focus if isinstance(e, URIRef) and e not in ends][: 2 - len(ends)]
+        if len(ends) < 2:
+            return None
+        a, b = ends[0], ends[1]
+        g = nx.Graph()
+        frontier = {a, b}
+        seen: set[Node] = set()
+        for _ in range(2):  # two rounds from both ends: paths of up to four facts are in view
+            nxt = set()
+            for e in frontier - seen:
+                seen.add(e)
+                for s, p, o in self.kg.neighbours(e, limit=PATH_FANOUT):
+                    if isinstance(o, Literal) or isinstance(o, BNode) or is_label_predicate(p):
+                        continue
+                    if not g.has_edge(s, o):
+                        g.add_edge(s, o, triple=(s, p, o))
+                    nxt.update((s, o))
+            frontier = nxt
+        try:
+            nodes = nx.shortest_path(g, a, b)
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            return None
+        if len(nodes) - 1 > MAX_PATH:
+            return None
+        facts = [self._fact(*g.edges[u, v]["triple"]) for u, v in zip(nodes, nodes[1:])]
+        text = " ".join(self.sentence([f], False) for f in facts)
+        return Composed(self.lex["path"].format(sentences=text), facts)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _fact(self, s: Node, p: Node, o: Node, like: Fact | None = None) -> Fact:
+        label = self.kg.label
+        if like is not None:
+            return Fact(s, p, o, like.s_label if s == like.s else label(s),
+                        like.p_label if p == like.p else label(p),
+                        like.o_label if o == like.o else label(o), inverse=like.inverse)
+        return Fact(s, p, o, label(s), label(p), label(o))
+
+    def _wanted(self, o: Node) -> bool:
+        """A literal in another language than the graph's first is the same value again."""
+        if isinstance(o, Literal) and o.language:
+            langs = list(getattr(self.kg, "langs", ()) or ())
+            return not langs or o.language.split("-")[0] in langs[:1]
+        return True
+
+
+def _asks_subject(fact: Fact, answer: str) -> bool:
+    """Did the model answer with the fact's subject (the question asked for it)?"""
+    if answer:
+        names_o = bool(fact.o_label) and matches(fact.o_label, answer)
+        names_s = bool(fact.s_label) and matches(fact.s_label, answer)
+        if names_o != names_s:
+            return names_s
+    return fact.inverse
+
+
+def _number(o: Node) -> float | None:
+    if not isinstance(o, Literal):
+        return None
+    value = o.toPython()
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return None
+
+
+def _comparable(o: Node):
+    """A literal's value as something ordered: a float for numbers, an ordinal for dates."""
+    n = _number(o)
+    if n is not None:
+        return n
+    if isinstance(o, Literal):
+        value = o.toPython()
+        if isinstance(value, dt.datetime):
+            return float(value.date().toordinal())
+        if isinstance(value, dt.date):
+            return float(value.toordinal())
+    return None
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]

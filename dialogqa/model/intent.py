@@ -1,0 +1,130 @@
+"""The question head: which operation a question asks for, read by the fine-tuned model.
+
+The model reads the question alone (``question_ids``: a short side pass with its own small
+KV cache, so the conversation's cached prompt is untouched) and the head reads its final
+hidden states: their mean and the last token's, standardised, then one linear layer with
+three outputs: a softmax over the operations (``lookup``, ``count``, ``compare``,
+``superlative``, ``path``) and two yes/no logits, ``polar`` (the question wants yes or no)
+and ``less`` (a comparison or superlative asks for the smaller or earlier value).
+
+It is the sequence-classification fine-tuning of the seed model, kept small so that it fits in
+minutes on two cores: ``fit`` trains it on typed questions synthesised from several graphs
+(dialogqa/datasets/typed.py; ``dialogqa train intent``). Saved beside the adapter as
+``intent_head.safetensors`` plus ``intent_head.json`` (the operations, what it reads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dialogqa.errors import UserError
+
+WEIGHTS_FILE = "intent_head.safetensors"
+CONFIG_FILE = "intent_head.json"
+OPS = ("lookup", "count", "compare", "superlative", "path")
+INPUT = "final_norm_hidden_state mean+last @ question side pass"
+MAX_QUESTION_TOKENS = 96
+PREFIX = "Question: "
+
+
+def question_ids(tokenizer, question: str) -> list[int]:
+    ids = tokenizer(PREFIX + question, add_special_tokens=False)["input_ids"]
+    return list(ids[:MAX_QUESTION_TOKENS])
+
+
+def features(hidden: torch.Tensor) -> torch.Tensor:
+    """(tokens, hidden) final states -> (2 * hidden,): their mean and the last token's."""
+    hidden = hidden.float()
+    return torch.cat([hidden.mean(0), hidden[-1]])
+
+
+class IntentHead(nn.Module):
+    def __init__(self, dim: int, ops: Sequence[str] = OPS):
+        super().__init__()
+        self.ops = tuple(ops)
+        self.dim = dim
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        self.linear = nn.Linear(dim, len(self.ops) + 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear((x.float() - self.mean) / self.scale)
+
+    def predict(self, x: torch.Tensor) -> tuple[str, bool, bool, dict[str, float]]:
+        """(operation, polar, less, probabilities) for one feature vector."""
+        with torch.no_grad():
+            out = self(x[None])[0]
+        n = len(self.ops)
+        probs = torch.softmax(out[:n], -1)
+        polar, less = torch.sigmoid(out[n:]).tolist()
+        scores = {op: round(float(p), 4) for op, p in zip(self.ops, probs)}
+        scores.update(polar=round(polar, 4), less=round(less, 4))
+        return self.ops[int(probs.argmax())], polar > 0.5, less > 0.5, scores
+
+    # -- training -------------------------------------------------------------------------
+    def fit(self, x: torch.Tensor, ops: torch.Tensor, polar: torch.Tensor, less: torch.Tensor,
+            less_mask: torch.Tensor, epochs: int = 300, lr: float = 0.05,
+            weight_decay: float = 1e-3) -> float:
+        """Full-batch training on features ``x`` (n, dim) with labels; returns the last loss.
+        ``less_mask``: the examples whose ``less`` label means something (comparisons and
+        superlatives)."""
+        self.mean.copy_(x.mean(0))
+        self.scale.copy_(x.std(0).clamp_min(1e-4))
+        opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        n = len(self.ops)
+        ce, bce = nn.CrossEntropyLoss(), nn.BCEWithLogitsLoss(reduction="none")
+        loss = torch.tensor(0.0)
+        for _ in range(epochs):
+            opt.zero_grad()
+            out = self(x)
+            loss = ce(out[:, :n], ops) + bce(out[:, n], polar.float()).mean()
+            if less_mask.any():
+                loss = loss + (bce(out[:, n + 1], less.float()) * less_mask).sum() / less_mask.sum()
+            loss.backward()
+            opt.step()
+        return float(loss)
+
+    # -- files ----------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
+                  str(out / WEIGHTS_FILE))
+        config = {"dim": self.dim, "ops": list(self.ops), "input": INPUT, "prefix": PREFIX, **(extra or {})}
+        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> IntentHead | None:
+        """The head saved in ``directory``, or None when there is none."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path = Path(directory)
+        if not (path / WEIGHTS_FILE).is_file():
+            return None
+        try:
+            config = json.loads((path / CONFIG_FILE).read_text())
+            head = cls(int(config["dim"]), config["ops"])
+            head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
+            raise UserError(f"{path / WEIGHTS_FILE}: not a question head ({exc})") from exc
+        if hidden_size is not None and head.dim != 2 * hidden_size:
+            raise UserError(f"{path / WEIGHTS_FILE}: expects features of {head.dim}, the model gives "
+                            f"{2 * hidden_size}: was it fitted on another base model?")
+        unknown = set(head.ops) - set(OPS)
+        if unknown:
+            raise UserError(f"{path / CONFIG_FILE}: unknown operations {sorted(unknown)}")
+        return head.eval()
+
+
+def read_question(model, question: str) -> torch.Tensor:
+    """The feature vector of one question, from the chat model's side pass."""
+    return features(model.read(question_ids(model.tokenizer, question)))
