@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dialogqa.commands import chat, dialogue, imports, kg, sessions, train
+from dialogqa.commands import chat, dialogue, imports, intent, kg, sessions, train
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     chat,  # chat
     sessions,  # sessions list/show/search/export
     train,  # data, train
+    intent,  # intent fit/show
 )
 
 

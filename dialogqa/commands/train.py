@@ -42,7 +42,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="KGConv template_library.json: extra phrasings for Wikidata properties")
     p.set_defaults(handler=cmd_synth)
 
+    p = sub.add_parser(
+        "typed", help="typed dialogues (lists, counts, yes/no, comparisons, ...) from any graph",
+        description="Write dialogues whose turns carry a type (single, list, count, boolean, "
+                    "comparison, reverse, chain, superlative, path, unanswerable), gold answers "
+                    "computed from the graph, match/reject fields and the intent the question "
+                    "head should read: to train the question head (`dialogqa train intent`) or "
+                    "to measure the bot on a graph (`dialogqa replay`).")
+    add_graph_args(p)
+    p.add_argument("--out", required=True, metavar="DIALOGS.jsonl", help="output transcript file")
+    p.add_argument("--conversations", type=int, default=200, metavar="N",
+                   help="conversations to write (default 200)")
+    p.add_argument("--turns", type=int, default=8, metavar="N", help="turns per conversation (default 8)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.set_defaults(handler=cmd_typed)
+
     register_train(subparsers)
+
+
+def cmd_typed(args: argparse.Namespace) -> int:
+    from dialogqa.datasets.typed import TypedConfig, synthesize_typed
+    from dialogqa.dialogue.transcript import atomic_write
+
+    config = TypedConfig(conversations=args.conversations, seed=args.seed, turns=args.turns)
+    out = Path(args.out)
+    kg = open_graph_from_args(args)
+    try:
+        files = list(getattr(args, "kg", None) or [])
+        kg_paths = [os.path.relpath(Path(f).resolve(), out.resolve().parent) for f in files]
+        conversations = list(synthesize_typed(kg, config, kg_paths))
+    finally:
+        kg.close()
+    try:
+        atomic_write(out, "".join(json.dumps(c, ensure_ascii=False, allow_nan=False) + "\n" for c in conversations))
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+    counts: dict[str, int] = {}
+    for conv in conversations:
+        for t in conv["turns"]:
+            counts[t["type"]] = counts.get(t["type"], 0) + 1
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    print(f"wrote {out}: {len(conversations)} conversations, {sum(counts.values())} turns ({summary})",
+          file=sys.stderr)
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -189,7 +189,7 @@ class Composer:
             return None
         p = self._pick_predicate(question, shared, ranked, {a, b})
         fa, fb = va[p], vb[p]
-        x, y = _comparable(fa.o), _comparable(fb.o)
+        x, y = comparable(fa.o), comparable(fb.o)
         if x is None or y is None or type(x) is not type(y):
             return None
         a_wins = (x < y) if intent.less else (x > y)
@@ -220,13 +220,13 @@ class Composer:
         if not predicates:
             return None
         p = self._pick_predicate(question, predicates, ranked, set(members))
-        facts = [values[m][p] for m in members if p in values[m] and _comparable(values[m][p].o) is not None]
+        facts = [values[m][p] for m in members if p in values[m] and comparable(values[m][p].o) is not None]
         if not facts:
             return None
-        kinds = {type(_comparable(f.o)) for f in facts}
+        kinds = {type(comparable(f.o)) for f in facts}
         if len(kinds) > 1:
             return None
-        best = (min if intent.less else max)(facts, key=lambda f: _comparable(f.o))
+        best = (min if intent.less else max)(facts, key=lambda f: comparable(f.o))
         text = self.lex["superlative"].format(w=best.s_label, p=_lower_first(best.p_label), v=best.o_label,
                                               n=len(facts))
         return Composed(_capitalise(text), [best] + [f for f in facts if f is not best])
@@ -235,7 +235,7 @@ class Composer:
         """The entity's number- and date-valued facts, one per predicate."""
         out: dict[Node, Fact] = {}
         for s, p, o in self.kg.triples(entity, None, None, limit=400):
-            if p not in out and _comparable(o) is not None and not is_label_predicate(p):
+            if p not in out and comparable(o) is not None and not is_label_predicate(p):
                 out[p] = self._fact(s, p, o)
         return out
 
@@ -326,7 +326,7 @@ def _number(o: Node) -> float | None:
     return None
 
 
-def _comparable(o: Node):
+def comparable(o: Node):
     """A literal's value as something ordered: a float for numbers, an ordinal for dates."""
     n = _number(o)
     if n is not None:

@@ -88,7 +88,7 @@ class IntentHead(nn.Module):
                 loss = loss + (bce(out[:, n + 1], less.float()) * less_mask).sum() / less_mask.sum()
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:

@@ -1,0 +1,82 @@
+"""``dialogqa intent fit|show``: the question head (which operation a question asks for)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dialogqa.commands.options import load_model
+from dialogqa.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "intent", help="the question head: fit it, or show what it reads in a question",
+        description="The question head reads which operation a question asks for (lookup, "
+                    "count, compare, superlative, path; yes/no; smaller or larger): the engine "
+                    "then computes the answer from the graph.")
+    sub = p.add_subparsers(dest="intent_command", metavar="INTENT_COMMAND")
+    p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+    f = sub.add_parser("fit", help="fit the head on typed dialogues and save it with the adapter",
+                       description="Fit the question head on the questions of typed transcripts "
+                                   "(`dialogqa data typed`; untyped turns count as lookups) and save "
+                                   "it into the adapter folder (intent_head.safetensors).")
+    f.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="training transcripts")
+    f.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
+                   help="held-out transcripts (another graph) to report accuracy on")
+    f.add_argument("--per-file", type=int, default=1500, metavar="N",
+                   help="questions read per training file at most (default 1500)")
+    f.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
+    f.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(handler=cmd_fit)
+
+    s = sub.add_parser("show", help="what the head reads in questions (one a line on stdin, or given)")
+    s.add_argument("questions", nargs="*", metavar="QUESTION")
+    s.add_argument("--adapter", metavar="DIR", help="adapter folder (default: the shipped one)")
+    s.add_argument("--model", metavar="DIR", help="base model directory")
+    s.add_argument("--baseline", default=None, help=argparse.SUPPRESS)
+    s.set_defaults(handler=cmd_show)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+    from dialogqa.train.intent import accuracy, featurise, fit_head, labelled_questions
+
+    if not Path(args.adapter).is_dir():
+        raise UserError(f"--adapter {args.adapter}: no such folder")
+    train = labelled_questions(args.data, args.per_file, args.seed)
+    held = labelled_questions(args.eval, None, args.seed) if args.eval else []
+    if not train:
+        raise UserError("--data: no questions in these transcripts")
+    args.baseline = None
+    model = load_model(args)
+    with tqdm(total=len(train) + len(held), desc="reading questions", unit="q",
+              disable=not sys.stderr.isatty()) as progress:
+        x = featurise(model, [q for q, _ in train], progress.update)
+        xh = featurise(model, [q for q, _ in held], progress.update) if held else None
+    head = fit_head(x, [i for _, i in train], args.seed)
+    report = {"train": accuracy(head, x, [i for _, i in train])}
+    if held:
+        report["held_out"] = accuracy(head, xh, [i for _, i in held])
+    head.save(args.adapter, extra={"fitted_on": [str(p) for p in args.data],
+                                   "held_out": [str(p) for p in args.eval], "report": report})
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from dialogqa.model.intent import read_question
+
+    model = load_model(args)
+    if getattr(model, "intent", None) is None:
+        raise UserError("this adapter has no question head (fit one with `dialogqa intent fit`)")
+    questions = args.questions or [line.strip() for line in sys.stdin if line.strip()]
+    for q in questions:
+        op, polar, less, scores = model.intent.predict(read_question(model, q))
+        print(json.dumps({"question": q, "op": op, "polar": polar, "less": less, "scores": scores},
+                         ensure_ascii=False))
+    return 0

@@ -1,0 +1,95 @@
+"""Fit the question head (model/intent.py) on typed questions.
+
+Questions come from transcripts: a turn's ``intent`` field where it has one (the typed
+dialogues of dialogqa/datasets/typed.py), else its ``type`` (an untyped turn is a lookup:
+KGConv's questions all are). The model reads each question once in its side pass; the head is
+fitted on those features in seconds. ``evaluate`` reports accuracy on other transcripts (a
+graph kept out of training).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from dialogqa.datasets.typed import INTENT, parse_intent
+from dialogqa.errors import UserError
+from dialogqa.model.intent import OPS, IntentHead, read_question
+
+TYPE_INTENT = {**INTENT, "comparison": "compare"}
+
+
+def labelled_questions(paths: Iterable[str | Path], limit: int | None = None,
+                       seed: int = 0) -> list[tuple[str, str]]:
+    """(question, intent) pairs of the transcripts, each question once; ``limit`` per file."""
+    out: dict[str, str] = {}
+    for path in paths:
+        pairs = []
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                conv = json.loads(line)
+                turns = conv["turns"]
+            except (ValueError, KeyError, TypeError):
+                raise UserError(f"{path}:{lineno}: not a transcript line") from None
+            for t in turns:
+                intent = t.get("intent") or TYPE_INTENT.get(t.get("type") or "single", "lookup")
+                if parse_intent(intent)[0] not in OPS:
+                    raise UserError(f"{path}:{lineno}: unknown intent {intent!r}")
+                pairs.append((t["user"], intent))
+        random.Random(seed).shuffle(pairs)
+        for q, intent in pairs[:limit]:
+            out.setdefault(q, intent)
+    return list(out.items())
+
+
+def featurise(model, questions: Sequence[str], progress: Callable[[int], None] | None = None) -> torch.Tensor:
+    rows = []
+    for q in questions:
+        rows.append(read_question(model, q))
+        if progress:
+            progress(1)
+    return torch.stack(rows) if rows else torch.empty(0)
+
+
+def targets(intents: Sequence[str], ops: Sequence[str] = OPS):
+    parsed = [parse_intent(i) for i in intents]
+    op = torch.tensor([ops.index(p[0]) for p in parsed])
+    polar = torch.tensor([p[1] for p in parsed])
+    less = torch.tensor([p[2] for p in parsed])
+    mask = torch.tensor([p[0] in ("compare", "superlative") for p in parsed]).float()
+    return op, polar, less, mask
+
+
+def fit_head(x: torch.Tensor, intents: Sequence[str], seed: int = 0) -> IntentHead:
+    torch.manual_seed(seed)
+    head = IntentHead(x.shape[1])
+    head.fit(x, *targets(intents))
+    return head.eval()
+
+
+def accuracy(head: IntentHead, x: torch.Tensor, intents: Sequence[str]) -> dict:
+    """Share of questions whose whole intent (operation, yes/no, direction) the head reads
+    right, overall and per operation."""
+    by_op: dict[str, list[int]] = {}
+    right = 0
+    for row, intent in zip(x, intents):
+        op, polar, less, _ = head.predict(row)
+        want = parse_intent(intent)
+        ok = op == want[0] and polar == want[1] and (less == want[2] or want[0] not in ("compare", "superlative"))
+        right += ok
+        key = want[0] + ("?" if want[1] else "")
+        by_op.setdefault(key, [0, 0])
+        by_op[key][0] += ok
+        by_op[key][1] += 1
+    return {"accuracy": round(right / max(1, len(intents)), 4), "questions": len(intents),
+            "by_intent": {k: f"{r}/{n}" for k, (r, n) in sorted(by_op.items())}}

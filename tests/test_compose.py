@@ -1,0 +1,213 @@
+"""Composed answers (dialogue/compose.py): the graph computes lists, counts, yes/no,
+comparisons, superlatives and paths; every value a sentence names is a cited fact's."""
+
+import re
+
+import pytest
+import torch
+from rdflib import URIRef
+
+from dialogqa.dialogue.compose import Composer, Intent
+from dialogqa.dialogue.matching import matches
+from dialogqa.dialogue.session import open_session
+from dialogqa.kg.memory import MemoryKG
+from dialogqa.model.intent import IntentHead, OPS
+from dialogqa.records import Fact
+from tests.scripted import ScriptedModel
+
+TTL = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:Norway rdfs:label "Norway"@en ; ex:border ex:Sweden, ex:Finland, ex:Russia ; ex:population 5550203 ;
+    ex:area 385207 ; ex:capital ex:Oslo ; ex:continent ex:Europe ; ex:founded "0872-01-01"^^xsd:date .
+ex:Sweden rdfs:label "Sweden"@en ; ex:border ex:Norway, ex:Finland ; ex:population 10500000 ; ex:area 450295 ;
+    ex:capital ex:Stockholm ; ex:continent ex:Europe ; ex:founded "1523-06-06"^^xsd:date .
+ex:Finland rdfs:label "Finland"@en ; ex:border ex:Sweden, ex:Norway, ex:Russia ; ex:population 5540720 ;
+    ex:area 338424 ; ex:capital ex:Helsinki ; ex:continent ex:Europe .
+ex:Russia rdfs:label "Russia"@en ; ex:population 146000000 ; ex:continent ex:Europe .
+ex:Oslo rdfs:label "Oslo"@en . ex:Stockholm rdfs:label "Stockholm"@en . ex:Helsinki rdfs:label "Helsinki"@en .
+ex:Europe rdfs:label "Europe"@en . ex:Asia rdfs:label "Asia"@en .
+ex:border rdfs:label "shares border with" . ex:population rdfs:label "population" .
+ex:area rdfs:label "area" . ex:capital rdfs:label "capital" . ex:continent rdfs:label "continent" .
+ex:founded rdfs:label "founding date" .
+"""
+EX = "http://example.org/"
+
+
+def U(name):
+    return URIRef(EX + name)
+
+
+@pytest.fixture(scope="module")
+def kg(tmp_path_factory):
+    path = tmp_path_factory.mktemp("g") / "g.ttl"
+    path.write_text(TTL, encoding="utf-8")
+    return MemoryKG.from_files([str(path)])
+
+
+def fact(kg, s, p, o, inverse=False):
+    s, p, o = U(s), U(p), U(o) if isinstance(o, str) else o
+    return Fact(s, p, o, kg.label(s), kg.label(p), kg.label(o), inverse=inverse)
+
+
+def values_cited(answer: str, evidence) -> bool:
+    """Every number in the answer is the lexical form of a cited fact's value."""
+    cited = {str(f.o) for f in evidence} | {f.o_label for f in evidence}
+    return all(n in cited or n.isdigit() and int(n) <= len(evidence) for n in re.findall(r"\d+", answer))
+
+
+def test_a_list_names_and_cites_every_value(kg):
+    c = Composer(kg).compose(Intent("lookup"), "Which countries border Norway?",
+                             fact(kg, "Norway", "border", "Sweden"), [], [U("Norway")], [])
+    for name in ("Sweden", "Finland", "Russia"):
+        assert matches(name, c.answer)
+    assert {f.o for f in c.evidence} == {U("Sweden"), U("Finland"), U("Russia")}
+    assert c.answer.startswith("Norway shares border with")
+
+
+def test_a_count_is_the_number_of_facts_cited(kg):
+    c = Composer(kg).compose(Intent("count"), "How many neighbours does it have?",
+                             fact(kg, "Norway", "border", "Finland"), [], [], [U("Norway")])
+    assert c.answer.startswith("3")
+    assert len(c.evidence) == 3
+
+
+def test_how_many_of_a_number_valued_fact_is_its_value(kg):
+    f = Fact(U("Norway"), U("population"), next(kg.triples(U("Norway"), U("population"), None))[2],
+             "Norway", "population", "5550203")
+    c = Composer(kg).compose(Intent("count"), "How many people live there?", f, [], [], [U("Norway")])
+    assert "5550203" in c.answer and c.evidence == [f]
+
+
+def test_reverse_lookup_lists_the_subjects(kg):
+    c = Composer(kg).compose(Intent("lookup"), "Which countries border Russia?",
+                             fact(kg, "Norway", "border", "Russia", inverse=True), [], [U("Russia")], [],
+                             answer="Norway")
+    assert matches("Norway", c.answer) and matches("Finland", c.answer)
+    assert {f.s for f in c.evidence} == {U("Norway"), U("Finland")}
+
+
+def test_yes_when_a_fact_of_the_chosen_predicate_links_them(kg):
+    chosen = fact(kg, "Norway", "border", "Sweden")
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Does it border Finland?", chosen, [chosen],
+                             [U("Finland")], [U("Norway")])
+    assert c.answer.startswith("The answer is yes")
+    assert c.evidence[0].key() == (EX + "Norway", EX + "border", EX + "Finland")
+
+
+def test_no_when_none_does_with_what_the_graph_says_instead(kg):
+    chosen = fact(kg, "Norway", "continent", "Europe")
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Is it in Asia?", chosen, [chosen],
+                             [U("Asia")], [U("Norway")])
+    assert c.answer.startswith("The answer is no") and matches("Europe", c.answer)
+
+
+def test_which_has_more_names_the_winner_first(kg):
+    ranked = [fact(kg, "Sweden", "population", "x")]
+    ranked = [Fact(U("Sweden"), U("population"), next(kg.triples(U("Sweden"), U("population"), None))[2])]
+    c = Composer(kg).compose(Intent("compare"), "Which has more inhabitants, Norway or Sweden?", None, ranked,
+                             [U("Norway"), U("Sweden")], [])
+    assert c.answer.startswith("Sweden") and "10500000" in c.answer and "5550203" in c.answer
+    assert values_cited(c.answer, c.evidence)
+    less = Composer(kg).compose(Intent("compare", less=True), "Which has fewer inhabitants, Norway or Sweden?",
+                                None, ranked, [U("Norway"), U("Sweden")], [])
+    assert less.answer.startswith("Norway")
+
+
+def test_is_it_larger_than_compares_the_focus(kg):
+    ranked = [Fact(U("Norway"), U("area"), next(kg.triples(U("Norway"), U("area"), None))[2])]
+    c = Composer(kg).compose(Intent("compare", polar=True), "Is it larger than Finland?", None, ranked,
+                             [U("Finland")], [U("Norway")])
+    assert c.answer.startswith("The answer is yes") and "385207" in c.answer
+    c = Composer(kg).compose(Intent("compare", polar=True), "Is it larger than Sweden?", None, ranked,
+                             [U("Sweden")], [U("Norway")])
+    assert c.answer.startswith("The answer is no")
+
+
+def test_dates_compare_as_dates(kg):
+    ranked = [Fact(U("Norway"), U("founded"), next(kg.triples(U("Norway"), U("founded"), None))[2])]
+    c = Composer(kg).compose(Intent("compare", less=True), "Which was founded earlier, Sweden or Norway?",
+                             None, ranked, [U("Sweden"), U("Norway")], [])
+    assert c.answer.startswith("Norway")
+
+
+def test_superlative_among_the_last_answer(kg):
+    from dialogqa.records import Turn
+
+    last = Turn(user="Which countries border Norway?", answer="Norway shares border with Sweden, Finland and Russia.",
+                evidence=[fact(kg, "Norway", "border", x) for x in ("Sweden", "Finland", "Russia")])
+    ranked = [Fact(U("Sweden"), U("population"), next(kg.triples(U("Sweden"), U("population"), None))[2])]
+    c = Composer(kg).compose(Intent("superlative"), "Which of them has the most people?", None, ranked, [], [],
+                             [last])
+    assert c.answer.startswith("Russia")
+    c = Composer(kg).compose(Intent("superlative", less=True), "Which of them has the fewest people?", None,
+                             ranked, [], [], [last])
+    assert c.answer.startswith("Finland")
+
+
+def test_path_is_the_shortest_chain_of_cited_facts(kg):
+    c = Composer(kg).compose(Intent("path"), "How is Oslo connected to Finland?", None, [],
+                             [U("Oslo"), U("Finland")], [])
+    assert len(c.evidence) == 2  # Norway capital Oslo; Norway shares border with Finland
+    ends = [{f.s, f.o} for f in c.evidence]
+    assert U("Oslo") in ends[0] and U("Finland") in ends[1] and U("Norway") in ends[0] & ends[1]
+
+
+def test_nothing_to_compare_leaves_the_model_answer(kg):
+    assert Composer(kg).compose(Intent("compare"), "Which is bigger?", None, [], [], []) is None
+
+
+class FixedHead:
+    """A question head that reads every question the same way."""
+
+    def __init__(self, op="lookup", polar=False, less=False):
+        self.answer = (op, polar, less, {})
+
+    def predict(self, x):
+        return self.answer
+
+
+class HeadedModel(ScriptedModel):
+    def __init__(self, intent, **kw):
+        super().__init__(**kw)
+        self.intent = intent
+
+    def read(self, ids):
+        return torch.zeros(len(ids), 8)
+
+
+def test_the_session_answers_a_list_from_the_graph(kg):
+    model = HeadedModel(FixedHead("lookup"))
+    model.enqueue("Sweden", relevance={"Sweden": 0.9})
+    session = open_session(kg, model)
+    turn = session.ask("Which countries border Norway?")
+    assert all(matches(x, turn.answer) for x in ("Sweden", "Finland", "Russia"))
+    assert len(turn.evidence) == 3 and turn.intent == "lookup"
+
+
+def test_the_session_answers_yes_no(kg):
+    model = HeadedModel(FixedHead("lookup", polar=True))
+    model.enqueue("Sweden", relevance={"Sweden": 0.9})
+    session = open_session(kg, model)
+    turn = session.ask("Does Norway border Sweden?")
+    assert turn.answer.startswith("The answer is yes") and not turn.abstained
+
+
+def test_an_intent_head_fits_saves_and_loads(tmp_path):
+    torch.manual_seed(0)
+    x = torch.randn(200, 16)
+    labels = []
+    for row in x:
+        op = OPS[int(row[0] > 0) + 2 * int(row[1] > 0.5)]
+        labels.append((op, bool(row[2] > 0), bool(row[3] > 0)))
+    head = IntentHead(16)
+    ops = torch.tensor([OPS.index(o) for o, _, _ in labels])
+    head.fit(x, ops, torch.tensor([p for _, p, _ in labels]), torch.tensor([l for _, _, l in labels]),
+             torch.ones(200))
+    right = sum(head.predict(r)[:3] == l for r, l in zip(x, labels))
+    assert right >= 180
+    head.save(tmp_path)
+    again = IntentHead.load(tmp_path)
+    assert [again.predict(r)[:3] for r in x[:20]] == [head.predict(r)[:3] for r in x[:20]]
+    assert IntentHead.load(tmp_path / "none") is None

@@ -1,0 +1,82 @@
+"""Typed turns: the transcript fields (type, match, reject), how they are scored, and the
+typed-dialogue generator (datasets/typed.py) whose gold answers come from the graph."""
+
+import json
+
+from dialogqa.datasets.typed import TypedConfig, parse_intent, synthesize_typed
+from dialogqa.dialogue.matching import answer_correct
+from dialogqa.dialogue.replay import compute_metrics
+from dialogqa.dialogue.transcript import Conversation, conversation_from_dict, dumps
+from dialogqa.kg.memory import MemoryKG
+from tests.test_compose import TTL
+
+
+def test_match_all_needs_every_expected_string():
+    assert answer_correct(["Sweden", "Finland"], "Sweden and Finland.", match_all=True)
+    assert not answer_correct(["Sweden", "Finland"], "Sweden.", match_all=True)
+    assert answer_correct(["Sweden", "Finland"], "Sweden.")
+
+
+def test_a_reject_string_before_the_expected_one_makes_it_wrong():
+    assert answer_correct(["no"], "The answer is no.", reject=["yes"])
+    assert not answer_correct(["no"], "No, it does not.", reject=["yes"])  # two letters: case counts
+    assert not answer_correct(["no"], "Yes. There is no doubt.", reject=["yes"])
+    assert not answer_correct(["Nepal"], "Senegal has fewer than Nepal.", reject=["Senegal"])
+    assert answer_correct(["Nepal"], "Nepal: more than Senegal.", reject=["Senegal"])
+
+
+def test_typed_fields_round_trip_and_bad_ones_are_refused():
+    d = {"id": "a", "turns": [{"user": "Is it in Asia?", "expected": ["no"], "type": "boolean",
+                               "reject": ["yes"]},
+                              {"user": "Which?", "expected": ["A", "B"], "match": "all", "type": "list"}]}
+    conv = conversation_from_dict(d, "x")
+    assert conv.turns[0].reject == ["yes"] and conv.turns[1].match_all
+    again = json.loads(dumps(conv))
+    assert again["turns"][1]["match"] == "all" and again["turns"][0]["type"] == "boolean"
+    import pytest
+    from dialogqa.dialogue.transcript import _Bad
+
+    with pytest.raises(_Bad, match="match"):
+        conversation_from_dict({"turns": [{"user": "q", "match": "some"}]}, "x")
+    with pytest.raises(_Bad, match="reject"):
+        conversation_from_dict({"turns": [{"user": "q", "reject": [1]}]}, "x")
+
+
+def test_replay_metrics_report_accuracy_per_type():
+    conv = conversation_from_dict({"id": "a", "turns": [
+        {"user": "q1", "expected": ["yes"], "reject": ["no"], "type": "boolean", "answer": "Yes.", "abstained": False},
+        {"user": "q2", "expected": ["3"], "type": "count", "answer": "2", "abstained": False},
+        {"user": "q3", "unanswerable": True, "type": "unanswerable", "answer": "x", "abstained": True}]}, "a")
+    m = compute_metrics([conv])
+    assert m["by_type"]["boolean"]["accuracy"] == 1.0
+    assert m["by_type"]["count"]["accuracy"] == 0.0
+    assert m["by_type"]["unanswerable"]["accuracy"] == 1.0
+
+
+def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
+    path = tmp_path / "g.ttl"
+    path.write_text(TTL, encoding="utf-8")
+    kg = MemoryKG.from_files([str(path)])
+    convs = list(synthesize_typed(kg, TypedConfig(conversations=40, seed=3, turns=6)))
+    again = list(synthesize_typed(kg, TypedConfig(conversations=40, seed=3, turns=6)))
+    assert convs == again  # the seed decides
+    turns = [t for c in convs for t in c["turns"]]
+    types = {t["type"] for t in turns}
+    assert {"single", "boolean", "comparison", "count"} <= types
+    for t in turns:
+        op, polar, less = parse_intent(t["intent"])
+        if t["type"] == "boolean":
+            assert polar and t["expected"] in (["yes"], ["no"]) and t["reject"] != t["expected"]
+        if t["type"] == "count":
+            assert op == "count" and t["expected"][0].isdigit()
+        if t["type"] == "list":
+            assert t["match"] == "all" and len(t["expected"]) >= 2
+        if t["type"] == "comparison":
+            assert op == "compare" and t["reject"] and t["reject"] != t["expected"]
+    # a count of neighbours is what the graph holds
+    for t in turns:
+        if t["type"] == "count" and "Norway" in t["user"] and "border" in t["user"]:
+            assert t["expected"] == ["3"]
+    Conversation  # the format's reader accepts every line
+    for c in convs:
+        conversation_from_dict(c, "x")
