@@ -95,3 +95,7 @@ class Turn:
     # the best-matching fact lines shown after the question (``Rendered.hint``): later turns show
     # the question with it again, so the previous turn stays a cached prefix. Not written either.
     hint: str = field(default="", compare=False, repr=False)
+    # what the model itself wrote when the answer shown is a sentence composed from the graph
+    # (dialogue/compose.py): later prompts show this, as the model was trained on and as its KV
+    # cache holds it. Not written either.
+    said: str = field(default="", compare=False, repr=False)

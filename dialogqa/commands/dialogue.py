@@ -20,7 +20,7 @@ from dialogqa.progress import load_reporter, replay_bar
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
-BASELINES = ("closed-book", "zero-shot")
+BASELINES = ("closed-book", "zero-shot", "retriever")
 
 
 def register(subparsers) -> None:
@@ -58,7 +58,7 @@ def register(subparsers) -> None:
     rp.add_argument("--limit", type=int, metavar="N", help="replay only the first N conversations")
     rp.add_argument("--baseline", choices=BASELINES,
                     help="closed-book: base model, no facts; zero-shot: base model with retrieved "
-                         "facts, no adapter")
+                         "facts, no adapter; retriever: the retriever's top fact is the answer (no model)")
     rp.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                     help="print two metrics files side by side (no replay)")
     rp.add_argument("--score", action="store_true",
@@ -234,11 +234,13 @@ def _replay(args: argparse.Namespace) -> int:
     for conv in conversations:  # fail on a missing graph before the model loads
         graphs.check(conv)
     closed_book = args.baseline == "closed-book"
-    model = load_model(args)
+    top_fact = args.baseline == "retriever"
+    model = None if top_fact else load_model(args)
 
     def make_session(conv):
         kg, retriever = graphs.get(conv)[:2] if not closed_book else (None, None)
-        return open_session(kg, model, session_settings(args, closed_book=closed_book), retriever)
+        return open_session(kg, model, session_settings(args, closed_book=closed_book, top_fact=top_fact),
+                            retriever)
 
     out_file = None
     if args.out:

@@ -211,7 +211,8 @@ def render(
     returned it), so on a follow-up the whole previous turn is still a cached prefix."""
     tok = _Tok(tokenizer)
     question = clean_text(question, MAX_QUESTION_CHARS)
-    hist = [(clean_text(t.user, MAX_HISTORY_CHARS), clean_text(t.answer, MAX_HISTORY_CHARS)) for t in history]
+    hist = [(clean_text(t.user, MAX_HISTORY_CHARS), clean_text(getattr(t, "said", "") or t.answer, MAX_HISTORY_CHARS))
+            for t in history]
     # each earlier question keeps the hint it was asked with, token for token, so a follow-up
     # finds the whole previous turn in the KV cache
     hist_hints = [getattr(t, "hint", "") or "" for t in history]

@@ -86,6 +86,7 @@ class SessionSettings:
     abstain_bias: float | None = None
     grounding: "Grounding | bool | None" = None  # False: free decoding
     closed_book: bool = False
+    top_fact: bool = False  # baseline: the answer is the retriever's top fact, no model
 
 
 def open_session(kg: KnowledgeGraph | None, model, settings: SessionSettings = SessionSettings(),
@@ -110,7 +111,9 @@ class DialogueSession:
         conversation_id: str | None = None,
         abstain_bias: float | None = None,
         grounding: "Grounding | bool | None" = None,
+        top_fact: bool = False,
     ):
+        self.top_fact = top_fact  # baseline: answer with the retriever's top fact, no model
         if k < 1:
             raise UserError(f"--k must be >= 1, got {k}")
         if relevance_threshold is None:
@@ -155,7 +158,7 @@ class DialogueSession:
                                relevance_threshold=self.relevance_threshold,
                                abstain_bias=self.abstain_bias,
                                grounding=self.grounding or (False if self.free_decoding else None),
-                               closed_book=self.closed_book)
+                               closed_book=self.closed_book, top_fact=self.top_fact)
 
     # -- conversation state -----------------------------------------------------------
     @property
@@ -253,6 +256,13 @@ class DialogueSession:
         if not facts and not self.closed_book:
             yield from self._finish_abstained(turn, ms)
             return
+        if self.top_fact:  # the retriever baseline: its best fact's far end is the answer
+            top = facts[0]
+            turn.answer = (top.s_label if top.inverse else top.o_label) or str(top.o)
+            turn.evidence = [top]
+            yield turn.answer
+            yield self._finish(turn, ms)
+            return
 
         rendered = render(
             self.model.tokenizer, question, None if self.closed_book else facts, self.shown_history(),
@@ -340,6 +350,7 @@ class DialogueSession:
                                             self.history, "" if turn.abstained else turn.answer)
         if composed is None:
             return
+        turn.said = turn.answer  # later prompts show the model's own words (render())
         turn.answer, turn.abstained = composed.answer, False
         turn.evidence = composed.evidence[:MAX_COMPOSED_EVIDENCE]
 
