@@ -27,7 +27,7 @@ ex:Finland rdfs:label "Finland"@en ; ex:border ex:Sweden, ex:Norway, ex:Russia ;
     ex:area 338424 ; ex:capital ex:Helsinki ; ex:continent ex:Europe .
 ex:Russia rdfs:label "Russia"@en ; ex:population 146000000 ; ex:continent ex:Europe .
 ex:Oslo rdfs:label "Oslo"@en . ex:Stockholm rdfs:label "Stockholm"@en . ex:Helsinki rdfs:label "Helsinki"@en .
-ex:Europe rdfs:label "Europe"@en . ex:Asia rdfs:label "Asia"@en .
+ex:Europe rdfs:label "Europe"@en . ex:Asia rdfs:label "Asia"@en . ex:Japan rdfs:label "Japan"@en ; ex:continent ex:Asia .
 ex:border rdfs:label "shares border with" . ex:population rdfs:label "population" .
 ex:area rdfs:label "area" . ex:capital rdfs:label "capital" . ex:continent rdfs:label "continent" .
 ex:founded rdfs:label "founding date" .
@@ -211,3 +211,19 @@ def test_an_intent_head_fits_saves_and_loads(tmp_path):
     again = IntentHead.load(tmp_path)
     assert [again.predict(r)[:3] for r in x[:20]] == [head.predict(r)[:3] for r in x[:20]]
     assert IntentHead.load(tmp_path / "none") is None
+
+
+def test_no_without_a_chosen_fact_says_what_the_graph_holds_on_that_kind_of_value(kg):
+    # Asia is some country's continent (no schema needed): the answer cites Norway's continent
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Is it in Asia?", None, [], [U("Asia")],
+                             [U("Norway")])
+    assert c.answer.startswith("The answer is no") and matches("Europe", c.answer)
+    assert c.evidence[0].key() == (EX + "Norway", EX + "continent", EX + "Europe")
+
+
+def test_a_refutation_cites_the_entity_asked_about_not_the_chosen_facts_subject(kg):
+    chosen = fact(kg, "Finland", "border", "Russia")  # the model looked at a neighbour's fact
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Does it border Russia?", chosen, [chosen],
+                             [U("Russia")], [U("Sweden")])
+    assert c.answer.startswith("The answer is no")
+    assert {f.s for f in c.evidence} == {U("Sweden")}

@@ -50,7 +50,7 @@ BOOL_NOUN = ("Is {o} the {p} of {s}?", "Is {o} a {p} of {s}?", "Does {s} have {o
 BOOL_NOUN_PRONOUN = ("Is {o} its {p}?", "Is its {p} {o}?", "Does it have {o} as {p}?", "Is {o} one of its {p}?")
 BOOL_RELATION = ("Is it true that {s} {p} {o}?", "Is {s} {p} {o}?", "Can you confirm that {s} {p} {o}?")
 BOOL_RELATION_PRONOUN = ("Is it {p} {o}?", "Is it true that it {p} {o}?")
-MORE = ("higher", "larger", "greater", "bigger")
+MORE = ("higher", "larger", "greater", "bigger", "more")
 LESS = ("lower", "smaller")
 COMPARE_WHICH = ("Which has a {adj} {p}, {a} or {b}?", "{a} or {b}: which has the {adj} {p}?",
                  "Between {a} and {b}, which has the {adj} {p}?", "Whose {p} is {adj}, {a}'s or {b}'s?",
@@ -280,7 +280,7 @@ class TypedSynthesizer:
         adj = rng.choice((DATE_LESS if less else DATE_MORE) if date else (LESS if less else MORE))
         label = self.plabel(p, rng)
         polar = rng.random() < 0.5
-        bare = not date and rng.random() < 0.15
+        bare = not date and rng.random() < 0.3
         a_wins = (va < vb) if less else (va > vb)
         names = {"a": self.name(s), "b": self.name(b), "p": label, "adj": adj}
         if polar:

@@ -141,35 +141,58 @@ class Composer:
     # -- yes / no -------------------------------------------------------------------------
     def _verify(self, chosen: Fact | None, ranked: Sequence[Fact], named: Sequence[Node],
                 focus: Sequence[Node], question: str) -> Composed | None:
-        subjects = list(dict.fromkeys(list(named) + list(focus[:1])))
-        targets = [e for e in named]
-        predicate = chosen.p if chosen is not None else None
+        """Yes when a fact links the entity asked about with the one the question names, by
+        the predicate the model chose or one whose values are of the named entity's kind
+        ("Is it in Oceania?": continent, as Oceania is a continent); no otherwise, citing what
+        the graph says of the entity asked about on that predicate."""
+        entities = [e for e in named if isinstance(e, URIRef)]
+        if len(entities) >= 2:
+            subject, targets = entities[0], entities[1:]
+        else:
+            others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
+            subject = others[0] if others else (chosen.s if chosen is not None else None)
+            targets = entities
+        if subject is None:
+            return None
+        predicates: list[Node] = [chosen.p] if chosen is not None else []
+        for t in targets:
+            predicates += [p for p in self._predicates_towards(subject, t) if p not in predicates]
         links: list[Fact] = []
-        for a in subjects:
-            for b in targets:
-                if a == b:
-                    continue
-                for s, p, o in self.kg.triples(a, None, b, limit=20):
-                    if not is_label_predicate(p):
-                        links.append(self._fact(s, p, o))
-        # a value written in the question ("Was it founded in 1990?"): a literal of a chosen-
-        # predicate fact the question names
-        for f in ranked[:10]:
-            if isinstance(f.o, Literal) and (predicate is None or f.p == predicate) \
-                    and f.s in subjects and matches(str(f.o), question):
-                links.append(f)
-        fitting = [f for f in links if predicate is None or f.p == predicate]
-        if fitting:
+        for t in targets:
+            for s, p, o in list(self.kg.triples(subject, None, t, limit=20)) + list(
+                    self.kg.triples(t, None, subject, limit=20)):
+                if not is_label_predicate(p) and (not predicates or p in predicates):
+                    links.append(self._fact(s, p, o))
+        # a value written in the question ("Was it founded in 1990?"): a literal of the
+        # subject on the chosen predicate that the question names
+        if chosen is not None and not targets:
+            for s, p, o in self.kg.triples(subject, chosen.p, None, limit=50):
+                if isinstance(o, Literal) and matches(str(o), question):
+                    links.append(self._fact(s, p, o))
+        if links:
             return Composed(self.lex["verified"].format(yes=self.lex["yes"],
-                                                        sentence=self.sentence(fitting[:1], False)),
-                            fitting[:1])
-        if chosen is None:
-            if not named:
-                return None
-            return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [])
-        group = self.group(chosen, False)
-        return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(group, False)),
-                        group)
+                                                        sentence=self.sentence(links[:1], False)),
+                            links[:1])
+        if not targets and chosen is None:
+            return None
+        for p in predicates:  # what the graph does say of the subject on that predicate
+            said = [self._fact(*t) for t in self.kg.triples(subject, p, None, limit=MAX_GROUP)]
+            said = [f for f in said if self._wanted(f.o)]
+            if said:
+                return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(said, False)),
+                                said)
+        return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [])
+
+    def _predicates_towards(self, subject: Node, target: Node) -> list[Node]:
+        """The subject's predicates that lead to things like the target: those the graph
+        reaches the target by ("Oceania" is some country's continent: the subject's continent).
+        No schema needed: the graph's own edges say what kind of value the target is."""
+        incoming = {p for _s, p, _o in self.kg.triples(None, None, target, limit=300)
+                    if not is_label_predicate(p)}
+        if not incoming:
+            return []
+        mine = {p for _s, p, _o in self.kg.triples(subject, None, None, limit=400)}
+        return sorted(incoming & mine, key=str)
 
     # -- comparisons ----------------------------------------------------------------------
     def _compare(self, intent: Intent, question: str, ranked: Sequence[Fact],

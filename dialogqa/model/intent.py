@@ -70,7 +70,7 @@ class IntentHead(nn.Module):
     # -- training -------------------------------------------------------------------------
     def fit(self, x: torch.Tensor, ops: torch.Tensor, polar: torch.Tensor, less: torch.Tensor,
             less_mask: torch.Tensor, epochs: int = 300, lr: float = 0.05,
-            weight_decay: float = 1e-3) -> float:
+            weight_decay: float = 1e-2) -> float:
         """Full-batch training on features ``x`` (n, dim) with labels; returns the last loss.
         ``less_mask``: the examples whose ``less`` label means something (comparisons and
         superlatives)."""
