@@ -65,13 +65,17 @@ class Composed:
 
 class Composer:
     def __init__(self, kg: KnowledgeGraph, lang: str = "en",
-                 predicate_score: Callable[[str, Node], float] | None = None):
+                 predicate_score: Callable[[str, Node], float] | None = None,
+                 choose: Callable[[str, list[str]], list[float]] | None = None):
         self.kg = kg
         self.lex = lexicon(lang)
         self.lang = lang
         # how well a question names a predicate (the retriever's lexical match), for a
         # comparison whose predicate is not among the model's candidates
         self.predicate_score = predicate_score
+        # the model's scores of options (predicate labels) for a question (model/intent.py):
+        # which property a comparison or superlative is about
+        self.choose = choose
 
     # -- entry ----------------------------------------------------------------------------
     def compose(self, intent: Intent, question: str, chosen: Fact | None, ranked: Sequence[Fact],
@@ -82,7 +86,7 @@ class Composer:
         names, in the order it names them; ``focus``: the conversation's entities, best first;
         ``answer``: the model's own answer (which side of the chosen fact it named)."""
         if intent.op == "compare":
-            return self._compare(intent, question, ranked, named, focus)
+            return self._compare(intent, question, ranked, named, focus, chosen)
         if intent.op == "superlative":
             return self._superlative(intent, question, ranked, history)
         if intent.op == "path":
@@ -91,7 +95,15 @@ class Composer:
             return self._verify(chosen, ranked, named, focus, question)
         if chosen is None:
             return None
-        inverse = _asks_subject(chosen, answer)
+        # around the entity the question is about (named, else the conversation's focus): a
+        # fact pointing at it is asked from its object ("Which countries border it?")
+        topic = next((e for e in list(named) + list(focus) if isinstance(e, URIRef)), None)
+        if chosen.s == topic:
+            inverse = False
+        elif chosen.o == topic:
+            inverse = True
+        else:
+            inverse = _asks_subject(chosen, answer)
         group = self.group(chosen, inverse)
         if not group:
             return None
@@ -196,7 +208,7 @@ class Composer:
 
     # -- comparisons ----------------------------------------------------------------------
     def _compare(self, intent: Intent, question: str, ranked: Sequence[Fact],
-                 named: Sequence[Node], focus: Sequence[Node]) -> Composed | None:
+                 named: Sequence[Node], focus: Sequence[Node], chosen: Fact | None = None) -> Composed | None:
         entities = [e for e in named if isinstance(e, URIRef)]
         if len(entities) < 2:
             extra = [e for e in focus if isinstance(e, URIRef) and e not in entities]
@@ -210,7 +222,7 @@ class Composer:
         shared = [p for p in va if p in vb]
         if not shared:
             return None
-        p = self._pick_predicate(question, shared, ranked, {a, b})
+        p = self._pick_predicate(question, shared, ranked, {a, b}, va)
         fa, fb = va[p], vb[p]
         x, y = comparable(fa.o), comparable(fb.o)
         if x is None or y is None or type(x) is not type(y):
@@ -242,7 +254,8 @@ class Composer:
         predicates = [p for p in {p for v in values.values() for p in v}]
         if not predicates:
             return None
-        p = self._pick_predicate(question, predicates, ranked, set(members))
+        labels = {p: f for v in values.values() for p, f in v.items()}
+        p = self._pick_predicate(question, predicates, ranked, set(members), labels)
         facts = [values[m][p] for m in members if p in values[m] and comparable(values[m][p].o) is not None]
         if not facts:
             return None
@@ -263,9 +276,14 @@ class Composer:
         return out
 
     def _pick_predicate(self, question: str, predicates: Sequence[Node], ranked: Sequence[Fact],
-                        entities: set[Node]) -> Node:
-        """The one the model ranks highest on a fact about these entities; else the one the
-        question names best; else the first in IRI order (deterministic)."""
+                        entities: set[Node], facts: dict[Node, Fact] | None = None) -> Node:
+        """The one the model finds the question is about (``choose``, reading the question and
+        each predicate's label); without it, the one it ranks highest on a fact about these
+        entities; else the one the question names best; else the first in IRI order."""
+        ordered = sorted(predicates, key=str)
+        if self.choose is not None and len(ordered) > 1 and facts:
+            scores = self.choose(question, [_lower_first(facts[p].p_label) for p in ordered])
+            return ordered[max(range(len(ordered)), key=lambda i: scores[i])]
         wanted = set(predicates)
         for f in ranked:
             if f.p in wanted and (f.s in entities or f.o in entities):
@@ -273,7 +291,6 @@ class Composer:
         for f in ranked:
             if f.p in wanted:
                 return f.p
-        ordered = sorted(predicates, key=str)
         if self.predicate_score is not None:
             return max(ordered, key=lambda p: self.predicate_score(question, p))
         return ordered[0]

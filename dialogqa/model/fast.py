@@ -456,6 +456,14 @@ class FastChatModel:
         ids = [int(t) for t in ids][:SIDE_LENGTH]
         return self._side.forward(ids, 0)
 
+    def read_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """Log-probabilities (len(ids) - 1,) of each token after the first, read in the side
+        pass: how likely the model finds a short text (the question head's option scoring)."""
+        hidden = self.read(ids)
+        ids_t = torch.as_tensor([int(t) for t in ids][:SIDE_LENGTH], dtype=torch.long)
+        logp = torch.log_softmax(self.net.logits(hidden[:-1]), dim=-1)
+        return logp.gather(1, ids_t[1:, None])[:, 0]
+
     def reset(self) -> None:
         """Forget the cached prefix (the next prefill reads the whole prompt)."""
         self._ids = []

@@ -42,6 +42,13 @@ class HFChatModel:
         return out.last_hidden_state[0].float()
 
     @torch.inference_mode()
+    def read_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """Log-probabilities (len(ids) - 1,) of each token after the first."""
+        ids_t = torch.tensor([[int(t) for t in ids]])
+        logits = self.model(input_ids=ids_t, use_cache=False).logits[0, :-1].float()
+        return torch.log_softmax(logits, -1).gather(1, ids_t[0, 1:, None])[:, 0]
+
+    @torch.inference_mode()
     def prefill(self, input_ids: Sequence[int], fact_ends: Sequence[int]) -> list[float] | None:
         ids = [int(t) for t in input_ids]
         if not ids or len(ids) >= self.context_length:

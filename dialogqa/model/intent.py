@@ -128,3 +128,36 @@ class IntentHead(nn.Module):
 def read_question(model, question: str) -> torch.Tensor:
     """The feature vector of one question, from the chat model's side pass."""
     return features(model.read(question_ids(model.tokenizer, question)))
+
+
+OPTION_PROMPT = "{question}\nTo answer, compare their"
+
+
+def option_scores(model, question: str, options: Sequence[str]) -> list[float]:
+    """How well each option (a predicate's label) fits the question, by the model: the
+    log-probability of the option's tokens after the question, less their log-probability
+    after an empty question (pointwise mutual information, so a label that is easy to write
+    whatever was asked does not win). The model, not a word list, decides which property
+    "Which has more inhabitants?" compares."""
+    return [_option_logp(model, question, o) - _option_logp(model, "", o) for o in options]
+
+
+def _option_logp(model, question: str, option: str) -> float:
+    cache = getattr(model, "_option_prior", None)
+    if cache is None:
+        cache = model._option_prior = {}
+    key = (question, option)
+    if not question and key in cache:
+        return cache[key]
+    tok = model.tokenizer
+    prefix = tok(OPTION_PROMPT.format(question=question), add_special_tokens=False)["input_ids"]
+    prefix = list(prefix[-(MAX_QUESTION_TOKENS - 16):])
+    ids = tok(" " + option.strip(), add_special_tokens=False)["input_ids"][:16]
+    if not ids:
+        return float("-inf")
+    value = float(model.read_logprobs(prefix + list(ids))[-len(ids):].sum())
+    if not question:
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = value
+    return value
