@@ -275,3 +275,28 @@ def test_prompt_lookup_respects_max_new_tokens_stop_and_context(tok, model):
     small.stop_ids = set()
     small.prefill(ids, [])
     assert len(list(small.generate_ids(40))) <= 7 and len(small._ids) <= len(ids) + 6
+
+
+def test_the_side_read_matches_the_reference_and_leaves_the_cache_alone(tok, model):
+    """The question head's side pass: same states and log-probabilities as transformers, and
+    the conversation's cached prompt is reused untouched afterwards."""
+    fast, ref = FastChatModel(model, tok, weights="f32"), HFChatModel(model, tok)
+    q = tok("What is the capital of Sweden?")["input_ids"]
+    assert fast.read(q) == pytest.approx(ref.read(q), abs=1e-4)
+    assert fast.read_logprobs(q) == pytest.approx(ref.read_logprobs(q), abs=1e-3)
+    ids = prompt(40)
+    fast.prefill(ids, [])
+    first = "".join(fast.decode(8))
+    fast.read(q)  # between two turns
+    fast.prefill(ids, [])
+    assert fast.last_prefill["reused_tokens"] == len(ids) - 1
+    assert "".join(fast.decode(8)) == first
+
+
+def test_option_scores_rank_by_the_model(tok, model):
+    from dialogqa.model.intent import option_scores
+
+    fast, ref = FastChatModel(model, tok, weights="f32"), HFChatModel(model, tok)
+    options = ["capital", "population"]
+    a, b = option_scores(fast, "What is the capital?", options), option_scores(ref, "What is the capital?", options)
+    assert a == pytest.approx(b, abs=1e-3) and len(a) == 2
