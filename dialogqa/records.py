@@ -99,3 +99,7 @@ class Turn:
     # (dialogue/compose.py): later prompts show this, as the model was trained on and as its KV
     # cache holds it. Not written either.
     said: str = field(default="", compare=False, repr=False)
+    # the entities a composed answer was about, the one asked about first ("Which has more
+    # inhabitants, Croatia or Chile?" -> Croatia, Chile): "it" in the next question means the
+    # first, whatever the answer named first. Empty: read from the evidence. Not written.
+    topic: list = field(default_factory=list, compare=False, repr=False)

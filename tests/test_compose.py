@@ -227,3 +227,25 @@ def test_a_refutation_cites_the_entity_asked_about_not_the_chosen_facts_subject(
                              [U("Russia")], [U("Sweden")])
     assert c.answer.startswith("The answer is no")
     assert {f.s for f in c.evidence} == {U("Sweden")}
+
+
+class QueuedHead:
+    """A question head reading each question as the next queued intent."""
+
+    def __init__(self, *intents):
+        self.intents = list(intents)
+
+    def predict(self, x):
+        return self.intents.pop(0) + ({},)
+
+
+def test_it_after_a_comparison_is_the_entity_asked_about_not_the_winner(kg):
+    model = HeadedModel(QueuedHead(("compare", False, False), ("lookup", True, False)))
+    model.enqueue("Sweden", relevance={"population": 0.9})
+    model.enqueue("Sweden", relevance={"border": 0.9})
+    session = open_session(kg, model)
+    first = session.ask("Which has more inhabitants, Norway or Sweden?")
+    assert first.answer.startswith("Sweden") and first.topic[0] == U("Norway")
+    second = session.ask("Does it border Russia?")
+    assert second.answer.startswith("The answer is yes")  # Norway does; Sweden does not
+    assert second.evidence[0].s == U("Norway")

@@ -61,6 +61,7 @@ class Intent:
 class Composed:
     answer: str
     evidence: list[Fact]
+    topic: list[Node] = field(default_factory=list)  # what it is about, the one asked about first
 
 
 class Composer:
@@ -107,11 +108,12 @@ class Composer:
         group = self.group(chosen, inverse)
         if not group:
             return None
+        about = [chosen.o if inverse else chosen.s]
         if intent.op == "count" and not (len(group) == 1 and _number(group[0].o) is not None):
             sentence = self.sentence(group, inverse)
             n = f"{len(group)}+" if len(group) >= MAX_GROUP else str(len(group))
-            return Composed(self.lex["count"].format(n=n, sentence=sentence), group)
-        return Composed(self.sentence(group, inverse), group)
+            return Composed(self.lex["count"].format(n=n, sentence=sentence), group, about)
+        return Composed(self.sentence(group, inverse), group, about)
 
     # -- lookups --------------------------------------------------------------------------
     def group(self, fact: Fact, inverse: bool) -> list[Fact]:
@@ -184,7 +186,7 @@ class Composer:
         if links:
             return Composed(self.lex["verified"].format(yes=self.lex["yes"],
                                                         sentence=self.sentence(links[:1], False)),
-                            links[:1])
+                            links[:1], [subject])
         if not targets and chosen is None:
             return None
         for p in predicates:  # what the graph does say of the subject on that predicate
@@ -192,8 +194,8 @@ class Composer:
             said = [f for f in said if self._wanted(f.o)]
             if said:
                 return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(said, False)),
-                                said)
-        return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [])
+                                said, [subject])
+        return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [], [subject])
 
     def _predicates_towards(self, subject: Node, target: Node) -> list[Node]:
         """The subject's predicates that lead to things like the target: those the graph
@@ -232,11 +234,11 @@ class Composer:
             word = self.lex["yes"] if a_wins else self.lex["no"]
             text = self.lex["compared_polar"].format(answer=word, p=_lower_first(fa.p_label), a=fa.s_label,
                                                      va=fa.o_label, b=fb.s_label, vb=fb.o_label)
-            return Composed(text, [fa, fb])
+            return Composed(text, [fa, fb], [a, b])
         w, l = (fa, fb) if a_wins or x == y else (fb, fa)
         text = self.lex["compared_which"].format(w=w.s_label, p=_lower_first(w.p_label), vw=w.o_label,
                                                  vl=l.o_label, l=l.s_label)
-        return Composed(_capitalise(text), [w, l])
+        return Composed(_capitalise(text), [w, l], [a, b])
 
     def _superlative(self, intent: Intent, question: str, ranked: Sequence[Fact],
                      history: Sequence[Turn]) -> Composed | None:
@@ -265,7 +267,7 @@ class Composer:
         best = (min if intent.less else max)(facts, key=lambda f: comparable(f.o))
         text = self.lex["superlative"].format(w=best.s_label, p=_lower_first(best.p_label), v=best.o_label,
                                               n=len(facts))
-        return Composed(_capitalise(text), [best] + [f for f in facts if f is not best])
+        return Composed(_capitalise(text), [best] + [f for f in facts if f is not best], [best.s])
 
     def _numbers(self, entity: Node) -> dict[Node, Fact]:
         """The entity's number- and date-valued facts, one per predicate."""
@@ -325,7 +327,7 @@ class Composer:
             return None
         facts = [self._fact(*g.edges[u, v]["triple"]) for u, v in zip(nodes, nodes[1:])]
         text = " ".join(self.sentence([f], False) for f in facts)
-        return Composed(self.lex["path"].format(sentences=text), facts)
+        return Composed(self.lex["path"].format(sentences=text), facts, [a, b])
 
     # -- helpers --------------------------------------------------------------------------
     def _fact(self, s: Node, p: Node, o: Node, like: Fact | None = None) -> Fact:

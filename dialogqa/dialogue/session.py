@@ -353,6 +353,7 @@ class DialogueSession:
         turn.said = turn.answer  # later prompts show the model's own words (render())
         turn.answer, turn.abstained = composed.answer, False
         turn.evidence = composed.evidence[:MAX_COMPOSED_EVIDENCE]
+        turn.topic = list(composed.topic)
 
     def _composer(self) -> Composer:
         if self._composer_cache is None or self._composer_cache.kg is not self.kg:

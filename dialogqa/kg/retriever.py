@@ -385,6 +385,12 @@ class Retriever:
                        answer_weight: float = ANSWER_WEIGHT) -> list[tuple[Node, float]]:
         """What an earlier turn was about (its topic) and answered with, with role weights."""
         out: list[tuple[Node, float]] = []
+        topic = [e for e in getattr(turn, "topic", None) or [] if not isinstance(e, Literal)]
+        if topic:  # a composed answer says what it was about, the entity asked about first
+            out += [(e, TOPIC_WEIGHT if i == 0 else TOPIC_WEIGHT * 0.5) for i, e in enumerate(topic)]
+            ends = [end for f in turn.evidence[:2] for end in (f.s, f.o)
+                    if end not in topic and not isinstance(end, Literal)]
+            return out + [(e, answer_weight * (1.0 if i == 0 else 0.5)) for i, e in enumerate(ends)]
         answer = fold(turn.answer or "")
         for rank, fact in enumerate(turn.evidence[:2]):
             share = 1.0 if rank == 0 else 0.5
