@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from dialogqa.kg.base import MAX_QUESTION_CHARS
+from dialogqa.lexicon import lexicon
 from dialogqa.kg.labels import LOCAL_NAME_RANK
 
 _WORD = re.compile(r"\w+")
@@ -38,13 +39,7 @@ MAX_VARIANTS = 64  # spelling variants tried per n-gram
 _BATCH = 500  # parameters per IN (...) query, well under sqlite's limit
 
 # Words that alone are never an entity mention, however the graph labels something.
-NEVER_A_MENTION = frozenset(
-    """a an and are as at be by did do does for from had has have he her his how i in is it
-    its me my of on or our she so than that the their them then there these they this those
-    to us was we were what when where which who whom whose why will with you your about also
-    and but can could many much more most not no yes if into out up down over under again
-    other some such only own same too very just should would tell give show name known""".split()
-)
+NEVER_A_MENTION = frozenset(lexicon()["linking"]["never_a_mention"])  # data/en.json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels(entity TEXT NOT NULL, label TEXT NOT NULL, lang TEXT NOT NULL,

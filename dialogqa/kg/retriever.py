@@ -32,6 +32,7 @@ import snowballstemmer
 from rdflib import XSD
 from rdflib.term import Literal, Node
 
+from dialogqa.lexicon import lexicon
 from dialogqa.records import Fact, Triple
 from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
@@ -41,69 +42,15 @@ from dialogqa.records import Turn
 _WORD = re.compile(r"\w+")
 _STEM = snowballstemmer.stemmer("english")
 
-# Words that say nothing about which predicate is asked for.
-NOT_PREDICATE_WORDS = frozenset("""
-a an the of in on at to for from by with into onto about as and or but than then so
-is are was were be been being am do does did has have had having will would shall should can
-could may might must what which who whom whose when where why how that this these those there
-here it its it's he him his she her hers they them their theirs we us our you your i me my
-one ones some any all each every other another such same own also only just very much many
-named name names called call known considered regarded tell give show list say please
-s d ll ve re thing things something someone somebody anything
-""".split())
-
-# Question words -> predicate words they stand for (after stemming both sides).  General
-# English, not tied to one graph: a user says "people" where the graph says "population".
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "people": ("population", "inhabitants"), "inhabitants": ("population",),
-    "live": ("population", "residence"), "populous": ("population",), "residents": ("population",),
-    "big": ("area", "population", "size"), "large": ("area", "size"), "size": ("area",),
-    "born": ("birth",), "birthplace": ("birth",), "die": ("death",), "died": ("death",),
-    "dead": ("death",),
-    "married": ("spouse",), "wife": ("spouse",), "husband": ("spouse",), "partner": ("spouse",),
-    "kids": ("child",), "children": ("child",), "son": ("child",), "daughter": ("child",),
-    "dad": ("father",), "mom": ("mother",), "mum": ("mother",), "parents": ("father", "mother"),
-    "founded": ("inception", "founder", "founded"), "established": ("inception",),
-    "created": ("inception", "creator"), "started": ("inception",), "formed": ("inception",),
-    "old": ("inception", "age"),
-    "leader": ("head",), "leads": ("head",), "led": ("head",), "lead": ("head",),
-    "governs": ("head", "government"), "president": ("head", "state"),
-    "prime": ("head", "government"), "minister": ("head", "government"), "ruler": ("head",),
-    "money": ("currency",), "pay": ("currency",),
-    "speak": ("language",), "spoken": ("language",), "tongue": ("language",),
-    "neighbours": ("border",), "neighbors": ("border",), "neighbour": ("border",),
-    "neighbor": ("border",), "borders": ("border",), "bordering": ("border",),
-    "adjacent": ("border",),
-    "highest": ("highest",), "tallest": ("highest",), "peak": ("highest",), "summit": ("highest",),
-    "zenith": ("highest",), "top": ("highest",), "lowest": ("lowest",), "deepest": ("lowest",),
-    "bottom": ("lowest",), "nadir": ("lowest",),
-    "where": ("located", "location", "place", "country"), "located": ("location", "located"),
-    "situated": ("located", "location"), "lies": ("located",), "find": ("located",),
-    "from": ("origin",), "originate": ("origin",), "originates": ("origin",), "comes": ("origin",),
-    "made": ("material", "made", "manufacturer", "producer"), "ingredient": ("material", "part"),
-    "ingredients": ("material", "part"), "contains": ("part", "material"),
-    "makes": ("manufacturer", "producer", "product"), "produces": ("product", "producer"),
-    "maker": ("manufacturer", "producer"), "brand": ("brand", "manufacturer"),
-    "owns": ("owner", "owned"), "owner": ("owned", "owner"),
-    "wrote": ("author",), "writer": ("author",), "written": ("author",),
-    "directed": ("director",), "painted": ("creator",), "invented": ("inventor", "discoverer"),
-    "discovered": ("discoverer",), "sings": ("performer",), "sang": ("performer",),
-    "type": ("instance", "subclass"), "kind": ("instance", "subclass"), "sort": ("instance",),
-    "timezone": ("time", "zone"), "time": ("time",),
-    "drive": ("driving",), "drives": ("driving",), "driving": ("driving",),
-    "religion": ("religion", "religious"), "believe": ("religion",), "faith": ("religion",),
-    "anthem": ("anthem",), "song": ("anthem",), "motto": ("motto",),
-    "member": ("member",), "belongs": ("member", "part"), "belong": ("member", "part"),
-    "state": ("country",), "nation": ("country",), "founder": ("founded",),
-    "parent": ("father", "mother"), "job": ("occupation",), "profession": ("occupation",),
-    "continent": ("continent",), "region": ("region", "located"), "area": ("area",),
-    "square": ("area",), "kilometres": ("km2", "km"), "kilometers": ("km2", "km"),
-    "miles": ("mi2", "mi"), "acres": ("area",), "hectares": ("area",),
-    "coat": ("coat",), "arms": ("arms",), "symbol": ("symbol", "coat", "flag"),
-}
-
-DATE_WORDS = frozenset({"when", "year", "date", "day", "founded", "born", "died", "century", "since"})
-NUMBER_WORDS = frozenset({"number", "population", "area", "count"})  # and "how many/much"
+# What the retriever knows of English lives in data/en.json (dialogqa/lexicon.py): words
+# that say nothing about which predicate is asked for; everyday words for predicate words
+# (a user says "people" where the graph says "population", matched after stemming both
+# sides); words asking for dates and numbers ("how many/much" too).
+_LEX = lexicon()["retrieval"]
+NOT_PREDICATE_WORDS = frozenset(_LEX["not_predicate_words"])
+SYNONYMS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEX["synonyms"].items()}
+DATE_WORDS = frozenset(_LEX["date_words"])
+NUMBER_WORDS = frozenset(_LEX["number_words"])
 _DATE_TYPES = frozenset({XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth, XSD.dateTimeStamp})
 _NUMBER_TYPES = frozenset({XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.int, XSD.long,
                            XSD.nonNegativeInteger, XSD.positiveInteger, XSD.short})
@@ -140,7 +87,7 @@ ANSWER_WEIGHT = 0.8  # what it answered with
 # about Oslo (6 of world.jsonl's 9 such turns). KGConv's synthetic dialogues mostly mean the
 # earlier topic (37 of 71 dev turns, 13 the answer), but there the predicate decides: no
 # change on its dev files. "it" keeps the topic first (KGConv dev: 444 topic, 200 answer).
-LOCATIVES = frozenset({"there", "here"})
+LOCATIVES = frozenset(_LEX["locatives"])
 LOCATIVE_ANSWER_WEIGHT = 1.1
 
 
@@ -206,11 +153,8 @@ class Question:
 
 # Words between a question word and the noun that names the answer's type: "which two
 # countries", "what kind of food", "name all the rivers".
-_DETERMINERS = frozenset("""
-the a an all some any two three four five six seven eight nine ten few several many much me
-of kind kinds type types sort sorts
-""".split())
-_IMPERATIVES = frozenset({"name", "list", "give", "tell", "show"})  # "Name the countries that..."
+_DETERMINERS = frozenset(_LEX["determiners"])
+_IMPERATIVES = frozenset(_LEX["imperatives"])  # "Name the countries that..."
 
 
 def _answer_type_index(words: list[str]) -> int | None:
