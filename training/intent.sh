@@ -27,4 +27,4 @@ $DQ intent fit --adapter "$ADAPTER" \
     --data runs/intent/films.jsonl runs/intent/library.jsonl runs/intent/clubs.jsonl \
            runs/intent/world.jsonl runs/intent/kgconv.jsonl \
            runs/data/kgconv-dev/dev-country.jsonl runs/data/kgconv-dev/dev-food.jsonl \
-    --eval runs/intent/company-heldout.jsonl
+    --eval runs/intent/company-heldout.jsonl --cache runs/intent/features.pt

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
     f.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--cache", metavar="FILE.pt",
+                   help="keep the questions' features here: a refit reads only new questions "
+                        "(valid while the base model and the adapter's LoRA stay the same)")
     f.set_defaults(handler=cmd_fit)
 
     s = sub.add_parser("show", help="what the head reads in questions (one a line on stdin, or given)")
@@ -54,10 +57,22 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise UserError("--data: no questions in these transcripts")
     args.baseline = None
     model = load_model(args)
-    with tqdm(total=len(train) + len(held), desc="reading questions", unit="q",
+    import torch
+
+    cache: dict = {}
+    if args.cache and Path(args.cache).is_file():
+        cache = torch.load(args.cache)
+    wanted = [q for q, _ in train + held]
+    new = [q for q in dict.fromkeys(wanted) if q not in cache]
+    with tqdm(total=len(new), desc="reading questions", unit="q",
               disable=not sys.stderr.isatty()) as progress:
-        x = featurise(model, [q for q, _ in train], progress.update)
-        xh = featurise(model, [q for q, _ in held], progress.update) if held else None
+        for q, row in zip(new, featurise(model, new, progress.update)):
+            cache[q] = row
+    if args.cache:
+        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({q: cache[q] for q in dict.fromkeys(wanted)}, args.cache)
+    x = torch.stack([cache[q] for q, _ in train])
+    xh = torch.stack([cache[q] for q, _ in held]) if held else None
     head = fit_head(x, [i for _, i in train], args.seed)
     report = {"train": accuracy(head, x, [i for _, i in train])}
     if held:

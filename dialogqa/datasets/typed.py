@@ -51,7 +51,10 @@ BOOL_NOUN_PRONOUN = ("Is {o} its {p}?", "Is its {p} {o}?", "Does it have {o} as 
 BOOL_RELATION = ("Is it true that {s} {p} {o}?", "Is {s} {p} {o}?", "Can you confirm that {s} {p} {o}?")
 BOOL_RELATION_PRONOUN = ("Is it {p} {o}?", "Is it true that it {p} {o}?")
 MORE = ("higher", "larger", "greater", "bigger", "more")
-LESS = ("lower", "smaller")
+LESS = ("lower", "smaller", "less")
+# comparatives that name no property ("Which is heavier, A or B?"): the question's form only
+BARE_MORE = ("bigger", "larger", "heavier", "longer", "taller", "wider", "richer", "busier", "more expensive")
+BARE_LESS = ("smaller", "lighter", "shorter", "narrower", "poorer", "cheaper", "less expensive")
 COMPARE_WHICH = ("Which has a {adj} {p}, {a} or {b}?", "{a} or {b}: which has the {adj} {p}?",
                  "Between {a} and {b}, which has the {adj} {p}?", "Whose {p} is {adj}, {a}'s or {b}'s?",
                  "Which one has the {adj} {p}: {a} or {b}?")
@@ -64,7 +67,10 @@ COMPARE_BARE_POLAR = ("Is it {adj} than {b}?", "Is {a} {adj} than {b}?")
 DATE_MORE, DATE_LESS = ("later", "more recent"), ("earlier", "older")
 SUPERLATIVE = ("Which of them has the {adj} {p}?", "Which one has the {adj} {p}?",
                "Of those, which has the {adj} {p}?", "Which of these has the {adj} {p}?")
-SUP_MORE, SUP_LESS = ("highest", "largest", "greatest", "biggest"), ("lowest", "smallest")
+SUP_MORE, SUP_LESS = ("highest", "largest", "greatest", "biggest", "most"), ("lowest", "smallest", "least")
+SUP_BARE = ("Which of them is the {adj}?", "Which one is the {adj}?", "Of those, which is the {adj}?")
+SUP_BARE_MORE = ("biggest", "largest", "heaviest", "longest", "tallest", "busiest", "richest", "most expensive")
+SUP_BARE_LESS = ("smallest", "lightest", "shortest", "poorest", "cheapest", "least expensive")
 SUP_DATE_MORE, SUP_DATE_LESS = ("latest", "most recent"), ("earliest", "oldest")
 PATH = ("How is {a} connected to {b}?", "What links {a} and {b}?", "How are {a} and {b} related?",
         "What is the connection between {a} and {b}?", "Is there a link between {a} and {b}?")
@@ -282,6 +288,8 @@ class TypedSynthesizer:
         polar = rng.random() < 0.5
         bare = not date and rng.random() < 0.3
         a_wins = (va < vb) if less else (va > vb)
+        if bare:
+            adj = rng.choice(BARE_LESS if less else BARE_MORE)
         names = {"a": self.name(s), "b": self.name(b), "p": label, "adj": adj}
         if polar:
             pronoun = rng.random() < 0.5
@@ -347,7 +355,10 @@ class TypedSynthesizer:
         less = rng.random() < 0.4
         adj = rng.choice((SUP_DATE_LESS if less else SUP_DATE_MORE) if date else (SUP_LESS if less else SUP_MORE))
         best = (min if less else max)(values, key=lambda x: x[0])[1]
-        user = rng.choice(SUPERLATIVE).format(adj=adj, p=self.plabel(p, rng))
+        if not date and rng.random() < 0.3:
+            user = rng.choice(SUP_BARE).format(adj=rng.choice(SUP_BARE_LESS if less else SUP_BARE_MORE))
+        else:
+            user = rng.choice(SUPERLATIVE).format(adj=adj, p=self.plabel(p, rng))
         return self._turn("superlative", user, [self.name(best)], "superlative" + ("<" if less else ""))
 
     def _path(self, state, rng) -> dict | None:

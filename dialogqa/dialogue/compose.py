@@ -67,7 +67,8 @@ class Composed:
 class Composer:
     def __init__(self, kg: KnowledgeGraph, lang: str = "en",
                  predicate_score: Callable[[str, Node], float] | None = None,
-                 choose: Callable[[str, list[str]], list[float]] | None = None):
+                 choose: Callable[[str, list[str]], list[float]] | None = None,
+                 members: Callable[[str, list[str]], list[float]] | None = None):
         self.kg = kg
         self.lex = lexicon(lang)
         self.lang = lang
@@ -77,6 +78,8 @@ class Composer:
         # the model's scores of options (predicate labels) for a question (model/intent.py):
         # which property a comparison or superlative is about
         self.choose = choose
+        # the model's scores of one member of each group for a question: what a count counts
+        self.members = members
 
     # -- entry ----------------------------------------------------------------------------
     def compose(self, intent: Intent, question: str, chosen: Fact | None, ranked: Sequence[Fact],
@@ -105,6 +108,8 @@ class Composer:
             inverse = True
         else:
             inverse = _asks_subject(chosen, answer)
+        if intent.op == "count" and topic is not None and self.members is not None:
+            chosen, inverse = self._count_group(question, chosen, inverse, ranked, topic)
         group = self.group(chosen, inverse)
         if not group:
             return None
@@ -114,6 +119,28 @@ class Composer:
             n = f"{len(group)}+" if len(group) >= MAX_GROUP else str(len(group))
             return Composed(self.lex["count"].format(n=n, sentence=sentence), group, about)
         return Composed(self.sentence(group, inverse), group, about)
+
+    def _count_group(self, question: str, chosen: Fact, inverse: bool, ranked: Sequence[Fact],
+                     topic: Node) -> tuple[Fact, bool]:
+        """What a count counts: among the groups of entities around the topic that the
+        candidates show (its neighbours, its cities, ...), the one whose members the model
+        finds fit the question ("How many neighbouring countries ...? One of them is China"
+        rather than "... Pokhara"). Number-valued facts are not counted."""
+        groups: dict[tuple[Node, bool], Fact] = {(chosen.p, inverse): chosen}
+        for f in ranked[:15]:
+            if isinstance(f.o, Literal):
+                continue
+            if f.s == topic:
+                groups.setdefault((f.p, False), f)
+            elif f.o == topic:
+                groups.setdefault((f.p, True), f)
+        if len(groups) < 2:
+            return chosen, inverse
+        keys = list(groups)
+        members = [groups[k].s_label if k[1] else groups[k].o_label for k in keys]
+        scores = self.members(question, members)
+        best = keys[max(range(len(keys)), key=lambda i: scores[i])]
+        return groups[best], best[1]
 
     # -- lookups --------------------------------------------------------------------------
     def group(self, fact: Fact, inverse: bool) -> list[Fact]:
@@ -235,10 +262,12 @@ class Composer:
             text = self.lex["compared_polar"].format(answer=word, p=_lower_first(fa.p_label), a=fa.s_label,
                                                      va=fa.o_label, b=fb.s_label, vb=fb.o_label)
             return Composed(text, [fa, fb], [a, b])
+        # what the conversation was about stays its topic, whichever the question named first
+        about = [b, a] if focus[:1] == [b] else [a, b]
         w, l = (fa, fb) if a_wins or x == y else (fb, fa)
         text = self.lex["compared_which"].format(w=w.s_label, p=_lower_first(w.p_label), vw=w.o_label,
                                                  vl=l.o_label, l=l.s_label)
-        return Composed(_capitalise(text), [w, l], [a, b])
+        return Composed(_capitalise(text), [w, l], about)
 
     def _superlative(self, intent: Intent, question: str, ranked: Sequence[Fact],
                      history: Sequence[Turn]) -> Composed | None:

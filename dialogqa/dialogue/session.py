@@ -46,7 +46,7 @@ from dialogqa.dialogue.transcript import Conversation
 from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
-from dialogqa.model.intent import option_scores, read_question
+from dialogqa.model.intent import MEMBER_PROMPT, option_scores, read_question
 from dialogqa.records import Turn
 
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
@@ -358,10 +358,11 @@ class DialogueSession:
     def _composer(self) -> Composer:
         if self._composer_cache is None or self._composer_cache.kg is not self.kg:
             score = getattr(self.retriever, "predicate_score", None)
-            choose = None
+            choose = members = None
             if hasattr(self.model, "read_logprobs"):
                 choose = lambda question, options: option_scores(self.model, question, options)
-            self._composer_cache = Composer(self.kg, predicate_score=score, choose=choose)
+                members = lambda question, options: option_scores(self.model, question, options, MEMBER_PROMPT)
+            self._composer_cache = Composer(self.kg, predicate_score=score, choose=choose, members=members)
         return self._composer_cache
 
     def _finish_abstained(self, turn: Turn, ms) -> Iterator[str | Turn]:

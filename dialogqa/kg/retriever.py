@@ -89,6 +89,14 @@ ANSWER_WEIGHT = 0.8  # what it answered with
 # change on its dev files. "it" keeps the topic first (KGConv dev: 444 topic, 200 answer).
 LOCATIVES = frozenset(_LEX["locatives"])
 LOCATIVE_ANSWER_WEIGHT = 1.1
+DEMONSTRATIVES = frozenset(_LEX["demonstratives"])
+
+
+def _demonstrative(words: Sequence[str]) -> bool:
+    """"that city", "this person": a demonstrative before a noun points at what was last
+    mentioned, the last answer (as "there" does); "that" before a verb or alone does not."""
+    return any(w in DEMONSTRATIVES and nxt not in NOT_PREDICATE_WORDS and not nxt.isdigit()
+               for w, nxt in zip(words, words[1:]))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -306,7 +314,8 @@ class Retriever:
         # An entity's focus is its strongest mention, not the sum of them: summed, the
         # subject of three earlier turns outweighs the one the last turn switched to.
         recent = list(history)[-self.history_turns:]
-        answer_weight = LOCATIVE_ANSWER_WEIGHT if LOCATIVES & set(q.words) else ANSWER_WEIGHT
+        answer_weight = LOCATIVE_ANSWER_WEIGHT if LOCATIVES & set(q.words) or _demonstrative(q.words) \
+            else ANSWER_WEIGHT
         focus: dict[Node, float] = {}
         for age, turn in enumerate(reversed(recent)):
             decay = DECAY ** age

@@ -133,24 +133,28 @@ def read_question(model, question: str) -> torch.Tensor:
 OPTION_PROMPT = "{question}\nTo answer, compare their"
 
 
-def option_scores(model, question: str, options: Sequence[str]) -> list[float]:
+MEMBER_PROMPT = "{question}\nOne of them is"
+
+
+def option_scores(model, question: str, options: Sequence[str], prompt: str | None = None) -> list[float]:
     """How well each option (a predicate's label) fits the question, by the model: the
     log-probability of the option's tokens after the question, less their log-probability
     after an empty question (pointwise mutual information, so a label that is easy to write
     whatever was asked does not win). The model, not a word list, decides which property
     "Which has more inhabitants?" compares."""
-    return [_option_logp(model, question, o) - _option_logp(model, "", o) for o in options]
+    prompt = prompt or OPTION_PROMPT
+    return [_option_logp(model, question, o, prompt) - _option_logp(model, "", o, prompt) for o in options]
 
 
-def _option_logp(model, question: str, option: str) -> float:
+def _option_logp(model, question: str, option: str, prompt: str) -> float:
     cache = getattr(model, "_option_prior", None)
     if cache is None:
         cache = model._option_prior = {}
-    key = (question, option)
+    key = (question, option, prompt)
     if not question and key in cache:
         return cache[key]
     tok = model.tokenizer
-    prefix = tok(OPTION_PROMPT.format(question=question), add_special_tokens=False)["input_ids"]
+    prefix = tok(prompt.format(question=question), add_special_tokens=False)["input_ids"]
     prefix = list(prefix[-(MAX_QUESTION_TOKENS - 16):])
     ids = tok(" " + option.strip(), add_special_tokens=False)["input_ids"][:16]
     if not ids:
