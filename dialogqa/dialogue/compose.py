@@ -44,6 +44,7 @@ MAX_GROUP = 500  # values read for one (subject, predicate): a count beyond this
 SHOWN = 25  # values a list sentence names; the rest are counted ("and 12 more")
 MAX_PATH = 3  # facts in a path answer
 PATH_FANOUT = 60  # neighbours per entity when looking for a path
+MAX_COUNT_GROUPS = 12  # groups around an entity a count chooses among
 
 
 @dataclass(frozen=True)
@@ -127,13 +128,13 @@ class Composer:
         finds fit the question ("How many neighbouring countries ...? One of them is China"
         rather than "... Pokhara"). Number-valued facts are not counted."""
         groups: dict[tuple[Node, bool], Fact] = {(chosen.p, inverse): chosen}
-        for f in ranked[:15]:
-            if isinstance(f.o, Literal):
+        around = [(t, False) for t in self.kg.triples(topic, None, None, limit=400)] + \
+                 [(t, True) for t in self.kg.triples(None, None, topic, limit=400)]
+        for (s, p, o), backwards in around:
+            if isinstance(o, Literal) or is_label_predicate(p) or len(groups) >= MAX_COUNT_GROUPS:
                 continue
-            if f.s == topic:
-                groups.setdefault((f.p, False), f)
-            elif f.o == topic:
-                groups.setdefault((f.p, True), f)
+            if (p, backwards) not in groups:
+                groups[(p, backwards)] = self._fact(s, p, o)
         if len(groups) < 2:
             return chosen, inverse
         keys = list(groups)
