@@ -55,8 +55,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     held = labelled_questions(args.eval, None, args.seed) if args.eval else []
     if not train:
         raise UserError("--data: no questions in these transcripts")
-    args.baseline = None
-    model = load_model(args)
+    from dialogqa.model.loading import load_chat_model
+
+    model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     import torch
 
     cache: dict = {}

@@ -2,7 +2,7 @@
 
 The model reads the question alone (``question_ids``: a short side pass with its own small
 KV cache, so the conversation's cached prompt is untouched) and the head reads its final
-hidden states: their mean and the last token's, standardised, then one linear layer with
+hidden state at the question's last token, standardised, then one linear layer with
 three outputs: a softmax over the operations (``lookup``, ``count``, ``compare``,
 ``superlative``, ``path``) and two yes/no logits, ``polar`` (the question wants yes or no)
 and ``less`` (a comparison or superlative asks for the smaller or earlier value).
@@ -28,7 +28,7 @@ from dialogqa.errors import UserError
 WEIGHTS_FILE = "intent_head.safetensors"
 CONFIG_FILE = "intent_head.json"
 OPS = ("lookup", "count", "compare", "superlative", "path")
-INPUT = "final_norm_hidden_state mean+last @ question side pass"
+INPUT = "final_norm_hidden_state@last_token of the question side pass"
 MAX_QUESTION_TOKENS = 96
 PREFIX = "Question: "
 
@@ -39,9 +39,11 @@ def question_ids(tokenizer, question: str) -> list[int]:
 
 
 def features(hidden: torch.Tensor) -> torch.Tensor:
-    """(tokens, hidden) final states -> (2 * hidden,): their mean and the last token's."""
-    hidden = hidden.float()
-    return torch.cat([hidden.mean(0), hidden[-1]])
+    """(tokens, hidden) final states -> (hidden,): the last token's, which has read the whole
+    question. Not the mean over the tokens: that carries the entities' names, and which
+    operation a question asks for does not depend on them (with the mean, "Which has more
+    inhabitants, Panama or Liechtenstein?" read as asking for the smaller value)."""
+    return hidden[-1].float()
 
 
 class IntentHead(nn.Module):
@@ -116,9 +118,12 @@ class IntentHead(nn.Module):
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a question head ({exc})") from exc
-        if hidden_size is not None and head.dim != 2 * hidden_size:
+        if config.get("input") != INPUT:
+            raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {INPUT!r}: "
+                            "fit it again (dialogqa intent fit)")
+        if hidden_size is not None and head.dim != hidden_size:
             raise UserError(f"{path / WEIGHTS_FILE}: expects features of {head.dim}, the model gives "
-                            f"{2 * hidden_size}: was it fitted on another base model?")
+                            f"{hidden_size}: was it fitted on another base model?")
         unknown = set(head.ops) - set(OPS)
         if unknown:
             raise UserError(f"{path / CONFIG_FILE}: unknown operations {sorted(unknown)}")

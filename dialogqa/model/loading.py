@@ -315,8 +315,10 @@ def load_tokenizer(model_dir: Path):
         raise UserError(f"cannot load the tokenizer in {model_dir}: {exc}") from exc
 
 
-def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int | None):
-    """FastChatModel, or None when the model is not one the fast forward runs."""
+def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int | None, lora_dir=None):
+    """FastChatModel, or None when the model is not one the fast forward runs. ``lora_dir``:
+    the adapter whose LoRA runs (default ``adapter_dir``); heads are read from ``adapter_dir``."""
+    heads_dir, adapter_dir = adapter_dir, lora_dir or adapter_dir
     from dialogqa.model.fast import FastChatModel, FastLlama, UnsupportedModel
     from dialogqa.model.relevance import RelevanceHead
 
@@ -342,12 +344,12 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
     if adapter_dir is not None:
         head = RelevanceHead.load(adapter_dir, hidden_size=net.hidden_size)
     chat = FastChatModel(net, load_tokenizer(path), head)
-    chat.intent = load_intent_head(adapter_dir, net.hidden_size)
+    chat.intent = load_intent_head(heads_dir, net.hidden_size)
     return chat
 
 
 def load_chat_model(model_dir: str | os.PathLike | None = None,
-                    adapter_dir: str | os.PathLike | None = None, *,
+                    adapter_dir: str | os.PathLike | None = None, *, question_head: bool = True,
                     backend: str = "fast", weights: str = "int4", threads: int | None = None,
                     context_length: int | None = None):
     """The ChatModel the engine talks to.
@@ -357,6 +359,7 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     two). It falls back to ``"hf"`` (the plain transformers forward with the adapter merged,
     the reference it is tested against) for model families it does not know. ``weights``
     (fast backend): int4 (default), int8, bf16 or f32 storage of the linear layers.
+    ``question_head=False``: leave the adapter's question head unread (``intent fit`` replaces it).
     ``threads``: torch threads (default: $DIALOGQA_THREADS, else the fast backend chooses
     before each turn: torch's default, fewer while other processes hold cores).
     """
@@ -373,7 +376,8 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
         torch.set_num_threads(threads)
     path = resolve_model_dir(model_dir)
     if backend == "fast":
-        chat = _fast_chat_model(path, adapter_dir, weights, context_length)
+        chat = _fast_chat_model(path, adapter_dir if question_head else None, weights, context_length,
+                                lora_dir=adapter_dir)
         if chat is not None:
             from dialogqa.model.threads import TurnThreads
 
@@ -384,7 +388,7 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
 
     model, tokenizer, head, _ = load_hf_model(path, adapter_dir, merge=True)
     chat = HFChatModel(model, tokenizer, head, context_length=context_length)
-    chat.intent = load_intent_head(adapter_dir, model.config.hidden_size)
+    chat.intent = load_intent_head(adapter_dir, model.config.hidden_size) if question_head else None
     return chat
 
 
