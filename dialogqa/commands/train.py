@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="conversations to write (default 200)")
     p.add_argument("--turns", type=int, default=8, metavar="N", help="turns per conversation (default 8)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--types", default="", metavar="T,T",
+                   help="follow-up turn types to draw, comma-separated (default: all)")
     p.set_defaults(handler=cmd_typed)
 
     register_train(subparsers)
@@ -64,7 +66,8 @@ def cmd_typed(args: argparse.Namespace) -> int:
     from dialogqa.datasets.typed import TypedConfig, synthesize_typed
     from dialogqa.dialogue.transcript import atomic_write
 
-    config = TypedConfig(conversations=args.conversations, seed=args.seed, turns=args.turns)
+    config = TypedConfig(conversations=args.conversations, seed=args.seed, turns=args.turns,
+                         types=tuple(t for t in args.types.split(",") if t))
     out = Path(args.out)
     kg = open_graph_from_args(args)
     try:

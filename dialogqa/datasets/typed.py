@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from rdflib.namespace import SKOS
+from rdflib.namespace import RDF, SKOS
 from rdflib.term import Literal, Node, URIRef
 
 from dialogqa.dialogue.compose import comparable
@@ -89,12 +89,16 @@ class TypedConfig:
     seed: int = 0
     turns: int = 8
     max_scan: int = 2_000_000
+    types: tuple[str, ...] = ()  # follow-up turn types to draw (default: all)
 
     def __post_init__(self):
         if self.conversations < 1:
             raise UserError(f"--conversations must be >= 1, got {self.conversations}")
         if self.turns < 2:
             raise UserError(f"--turns must be >= 2, got {self.turns}")
+        unknown = [t for t in self.types if t not in TYPES]
+        if unknown:
+            raise UserError(f"--types: unknown {', '.join(unknown)} (known: {', '.join(TYPES)})")
 
 
 class TypedSynthesizer:
@@ -142,7 +146,8 @@ class TypedSynthesizer:
         subjects = [s for s in self.index.subjects if len(self.index.preds_of[s]) >= 2] or self.index.subjects
         state = {"s": rng.choice(subjects), "last": None}
         turns = [self._single(state, rng, named=True)]
-        types, weights = list(WEIGHTS), list(WEIGHTS.values())
+        types = [t for t in WEIGHTS if not self.config.types or t in self.config.types]
+        weights = [WEIGHTS[t] for t in types]
         while len(turns) < self.config.turns:
             turn = None
             for _ in range(8):
@@ -374,8 +379,20 @@ class TypedSynthesizer:
         if not far:
             return None
         b = rng.choice(far)
+        # gold only where the connection is unique: the one entity both are linked to
+        between = {x for x in self._linked(s) & self._linked(b) if x not in (s, b)}
+        if between != {mid} or b in self._linked(s):
+            return None
         user = rng.choice(PATH).format(a=self.name(s), b=self.name(b))
         return self._turn("path", user, [self.name(mid)])
+
+    def _linked(self, e: Node) -> set[Node]:
+        out = set()
+        for s, p, o in self.kg.neighbours(e, limit=200):
+            if p == RDF.type or isinstance(o, Literal):
+                continue
+            out.add(o if s == e else s)
+        return out
 
     def _unanswerable(self, state, rng) -> dict | None:
         if not self.index.absent:

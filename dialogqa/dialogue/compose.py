@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import networkx as nx
+from rdflib.namespace import RDF
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.dialogue.matching import matches
@@ -131,7 +132,7 @@ class Composer:
         around = [(t, False) for t in self.kg.triples(topic, None, None, limit=400)] + \
                  [(t, True) for t in self.kg.triples(None, None, topic, limit=400)]
         for (s, p, o), backwards in around:
-            if isinstance(o, Literal) or is_label_predicate(p) or len(groups) >= MAX_COUNT_GROUPS:
+            if isinstance(o, Literal) or _bookkeeping(p) or len(groups) >= MAX_COUNT_GROUPS:
                 continue
             if (p, backwards) not in groups:
                 groups[(p, backwards)] = self._fact(s, p, o)
@@ -188,7 +189,10 @@ class Composer:
         ("Is it in Oceania?": continent, as Oceania is a continent); no otherwise, citing what
         the graph says of the entity asked about on that predicate."""
         entities = [e for e in named if isinstance(e, URIRef)]
-        if len(entities) >= 2:
+        if chosen is not None and isinstance(chosen.o, Literal) and chosen.s in entities:
+            # "Is the floor of Legal 25?": a value of the named entity the model looked at
+            subject, targets = chosen.s, [e for e in entities if e != chosen.s]
+        elif len(entities) >= 2:
             subject, targets = entities[0], entities[1:]
         else:
             others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
@@ -203,13 +207,13 @@ class Composer:
         for t in targets:
             for s, p, o in list(self.kg.triples(subject, None, t, limit=20)) + list(
                     self.kg.triples(t, None, subject, limit=20)):
-                if not is_label_predicate(p) and (not predicates or p in predicates):
+                if not _bookkeeping(p) and (not predicates or p in predicates):
                     links.append(self._fact(s, p, o))
         # a value written in the question ("Was it founded in 1990?"): a literal of the
-        # subject on the chosen predicate that the question names
-        if chosen is not None and not targets:
-            for s, p, o in self.kg.triples(subject, chosen.p, None, limit=50):
-                if isinstance(o, Literal) and matches(str(o), question):
+        # subject (on the chosen predicate, when there is one) that the question names
+        if not targets:
+            for s, p, o in self.kg.triples(subject, chosen.p if chosen is not None else None, None, limit=400):
+                if isinstance(o, Literal) and not _bookkeeping(p) and matches(str(o), question):
                     links.append(self._fact(s, p, o))
         if links:
             return Composed(self.lex["verified"].format(yes=self.lex["yes"],
@@ -230,7 +234,7 @@ class Composer:
         reaches the target by ("Oceania" is some country's continent: the subject's continent).
         No schema needed: the graph's own edges say what kind of value the target is."""
         incoming = {p for _s, p, _o in self.kg.triples(None, None, target, limit=300)
-                    if not is_label_predicate(p)}
+                    if not _bookkeeping(p)}
         if not incoming:
             return []
         mine = {p for _s, p, _o in self.kg.triples(subject, None, None, limit=400)}
@@ -343,7 +347,7 @@ class Composer:
             for e in frontier - seen:
                 seen.add(e)
                 for s, p, o in self.kg.neighbours(e, limit=PATH_FANOUT):
-                    if isinstance(o, Literal) or isinstance(o, BNode) or is_label_predicate(p):
+                    if isinstance(o, Literal) or isinstance(o, BNode) or _bookkeeping(p):
                         continue
                     if not g.has_edge(s, o):
                         g.add_edge(s, o, triple=(s, p, o))
@@ -374,6 +378,11 @@ class Composer:
             langs = list(getattr(self.kg, "langs", ()) or ())
             return not langs or o.language.split("-")[0] in langs[:1]
         return True
+
+
+def _bookkeeping(p: Node) -> bool:
+    """Labels and types: how the graph describes itself, not facts a question is about."""
+    return is_label_predicate(p) or p == RDF.type
 
 
 def _asks_subject(fact: Fact, answer: str) -> bool:
