@@ -249,3 +249,17 @@ def test_it_after_a_comparison_is_the_entity_asked_about_not_the_winner(kg):
     second = session.ask("Does it border Russia?")
     assert second.answer.startswith("The answer is yes")  # Norway does; Sweden does not
     assert second.evidence[0].s == U("Norway")
+
+
+def test_a_relation_stated_both_ways_is_answered_from_the_topic(kg):
+    chosen = fact(kg, "Finland", "border", "Sweden", inverse=True)  # reached from its object
+    c = Composer(kg).compose(Intent("lookup"), "Which countries does Sweden share a border with?", chosen,
+                             [chosen], [U("Sweden")], [])
+    assert {f.s for f in c.evidence} == {U("Sweden")} and c.answer.startswith("Sweden shares border with")
+
+
+def test_yes_needs_the_chosen_predicate_not_any_link(kg):
+    chosen = fact(kg, "Norway", "capital", "Oslo")
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Is Europe the capital of Norway?", chosen, [chosen],
+                             [U("Europe"), U("Norway")], [])
+    assert c.answer.startswith("The answer is no") and matches("Oslo", c.answer)

@@ -107,7 +107,12 @@ class Composer:
         if chosen.s == topic:
             inverse = False
         elif chosen.o == topic:
-            inverse = True
+            # asked from its object; but where the topic has such facts of its own (borders
+            # are stated both ways), the answer is the topic's: "Sweden shares border with ..."
+            own = next(iter(self.kg.triples(topic, chosen.p, None, limit=1)), None)
+            inverse = own is None
+            if own is not None:
+                chosen = self._fact(*own)
         else:
             inverse = _asks_subject(chosen, answer)
         if intent.op == "count" and topic is not None and self.members is not None:
@@ -138,6 +143,14 @@ class Composer:
                 groups[(p, backwards)] = self._fact(s, p, o)
         if len(groups) < 2:
             return chosen, inverse
+        # "how many" presupposes a set: where the entity has groups of several members, a
+        # single value (its continent, its currency) is not what is counted
+        sizes = {k: sum(1 for _ in (self.kg.triples(None, k[0], topic, limit=2) if k[1]
+                                    else self.kg.triples(topic, k[0], None, limit=2))) for k in groups}
+        if any(n >= 2 for n in sizes.values()):
+            groups = {k: f for k, f in groups.items() if sizes[k] >= 2}
+        if len(groups) < 2:
+            return next(iter(groups.values())), next(iter(groups))[1]
         keys = list(groups)
         members = [groups[k].s_label if k[1] else groups[k].o_label for k in keys]
         scores = self.members(question, members)
@@ -201,8 +214,9 @@ class Composer:
         if subject is None:
             return None
         predicates: list[Node] = [chosen.p] if chosen is not None else []
-        for t in targets:
-            predicates += [p for p in self._predicates_towards(subject, t) if p not in predicates]
+        if chosen is None:  # the model chose no fact: what the graph's edges to the target say
+            for t in targets:
+                predicates += [p for p in self._predicates_towards(subject, t) if p not in predicates]
         links: list[Fact] = []
         for t in targets:
             for s, p, o in list(self.kg.triples(subject, None, t, limit=20)) + list(
@@ -221,12 +235,14 @@ class Composer:
                             links[:1], [subject])
         if not targets and chosen is None:
             return None
-        for p in predicates:  # what the graph does say of the subject on that predicate
-            said = [self._fact(*t) for t in self.kg.triples(subject, p, None, limit=MAX_GROUP)]
-            said = [f for f in said if self._wanted(f.o)]
-            if said:
-                return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(said, False)),
-                                said, [subject])
+        for p in predicates:  # what the graph does say of the subject (or the target) on it
+            for about in [subject] + targets:
+                said = [self._fact(*t) for t in self.kg.triples(about, p, None, limit=MAX_GROUP)]
+                said = [f for f in said if self._wanted(f.o)]
+                if said:
+                    return Composed(self.lex["refuted"].format(no=self.lex["no"],
+                                                               sentence=self.sentence(said, False)),
+                                    said, [subject])
         return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [], [subject])
 
     def _predicates_towards(self, subject: Node, target: Node) -> list[Node]:
