@@ -107,9 +107,9 @@ class Composer:
         if chosen.s == topic:
             inverse = False
         elif chosen.o == topic:
-            # asked from its object; but where the topic has such facts of its own (borders
-            # are stated both ways), the answer is the topic's: "Sweden shares border with ..."
-            own = next(iter(self.kg.triples(topic, chosen.p, None, limit=1)), None)
+            # asked from its object; but where the graph states the fact both ways (borders),
+            # the answer is the topic's own: "Sweden shares border with ..."
+            own = next(iter(self.kg.triples(topic, chosen.p, chosen.s, limit=1)), None)
             inverse = own is None
             if own is not None:
                 chosen = self._fact(*own)

@@ -351,8 +351,14 @@ class DialogueSession:
         if composed is None:
             return
         turn.said = turn.answer  # later prompts show the model's own words (render())
+        evidence = list(composed.evidence)
+        if intent.op in ("lookup", "count") and not intent.polar:
+            # the other facts the model's answer copied (the same value under an inverse
+            # predicate: Lomé "capital of" Togo beside Togo "capital" Lomé) stay cited
+            have = {f.key() for f in evidence}
+            evidence += [f for f in turn.evidence if f.key() not in have]
         turn.answer, turn.abstained = composed.answer, False
-        turn.evidence = composed.evidence[:MAX_COMPOSED_EVIDENCE]
+        turn.evidence = evidence[:MAX_COMPOSED_EVIDENCE]
         turn.topic = list(composed.topic)
 
     def _composer(self) -> Composer:
