@@ -352,11 +352,13 @@ class DialogueSession:
             return
         turn.said = turn.answer  # later prompts show the model's own words (render())
         evidence = list(composed.evidence)
-        if intent.op in ("lookup", "count") and not intent.polar:
-            # the other facts the model's answer copied (the same value under an inverse
-            # predicate: Lomé "capital of" Togo beside Togo "capital" Lomé) stay cited
+        if intent.op == "lookup" and not intent.polar:
+            # the other facts the model's answer copied between the same entities (the same
+            # value under an inverse predicate: Lomé "capital of" Togo beside Togo "capital"
+            # Lomé) stay cited; a count cites exactly what it counted
             have = {f.key() for f in evidence}
-            evidence += [f for f in turn.evidence if f.key() not in have]
+            ends = {e for f in evidence for e in (f.s, f.o)}
+            evidence += [f for f in turn.evidence if f.key() not in have and {f.s, f.o} <= ends]
         turn.answer, turn.abstained = composed.answer, False
         turn.evidence = evidence[:MAX_COMPOSED_EVIDENCE]
         turn.topic = list(composed.topic)
