@@ -104,7 +104,6 @@ def test_no_when_none_does_with_what_the_graph_says_instead(kg):
 
 
 def test_which_has_more_names_the_winner_first(kg):
-    ranked = [fact(kg, "Sweden", "population", "x")]
     ranked = [Fact(U("Sweden"), U("population"), next(kg.triples(U("Sweden"), U("population"), None))[2])]
     c = Composer(kg).compose(Intent("compare"), "Which has more inhabitants, Norway or Sweden?", None, ranked,
                              [U("Norway"), U("Sweden")], [])

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write dialogues whose turns carry a type (single, list, count, boolean, "
                     "comparison, reverse, chain, superlative, path, unanswerable), gold answers "
                     "computed from the graph, match/reject fields and the intent the question "
-                    "head should read: to train the question head (`dialogqa train intent`) or "
+                    "head should read: to train the question head (`dialogqa intent fit`) or "
                     "to measure the bot on a graph (`dialogqa replay`).")
     add_graph_args(p)
     p.add_argument("--out", required=True, metavar="DIALOGS.jsonl", help="output transcript file")
@@ -64,27 +64,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_typed(args: argparse.Namespace) -> int:
     from dialogqa.datasets.typed import TypedConfig, synthesize_typed
-    from dialogqa.dialogue.transcript import atomic_write
 
     config = TypedConfig(conversations=args.conversations, seed=args.seed, turns=args.turns,
                          types=tuple(t for t in args.types.split(",") if t))
+
+    def type_counts(conversations) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for conv in conversations:
+            for t in conv["turns"]:
+                counts[t["type"]] = counts.get(t["type"], 0) + 1
+        return dict(sorted(counts.items()))
+
+    return _write_dialogues(args, lambda kg, kg_paths: synthesize_typed(kg, config, kg_paths), type_counts)
+
+
+def _write_dialogues(args: argparse.Namespace, generate, counts_of) -> int:
+    """Generate dialogues about the flags' graph (``generate(kg, kg_paths)``), write them to
+    ``--out`` (the transcript's "kg" names the graph files relative to the transcript itself)
+    and say how many of each kind (``counts_of``)."""
+    from dialogqa.dialogue.transcript import atomic_write
+
     out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory, expected a .jsonl file path")
     kg = open_graph_from_args(args)
     try:
         files = list(getattr(args, "kg", None) or [])
         kg_paths = [os.path.relpath(Path(f).resolve(), out.resolve().parent) for f in files]
-        conversations = list(synthesize_typed(kg, config, kg_paths))
+        conversations = list(generate(kg, kg_paths))
     finally:
         kg.close()
     try:
         atomic_write(out, "".join(json.dumps(c, ensure_ascii=False, allow_nan=False) + "\n" for c in conversations))
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    counts: dict[str, int] = {}
-    for conv in conversations:
-        for t in conv["turns"]:
-            counts[t["type"]] = counts.get(t["type"], 0) + 1
-    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    counts = counts_of(conversations)
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"wrote {out}: {len(conversations)} conversations, {sum(counts.values())} turns ({summary})",
           file=sys.stderr)
     return 0
@@ -102,29 +117,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
                          min_turns=args.min_turns, max_turns=args.max_turns,
                          unanswerable_rate=args.unanswerable_rate)
     templates = Templates.load(args.templates) if args.templates else None
-    out = Path(args.out)
-    if out.is_dir():
-        raise UserError(f"--out {out}: is a directory, expected a .jsonl file path")
-    kg = open_graph_from_args(args)
-    try:
-        # the transcript's "kg" names the graph files relative to the transcript itself
-        files = list(getattr(args, "kg", None) or [])
-        kg_paths = [os.path.relpath(Path(f).resolve(), out.resolve().parent) for f in files]
-        conversations = list(synthesize(kg, config, templates, kg_paths))
-    finally:
-        kg.close()
-    from dialogqa.dialogue.transcript import atomic_write
-
-    try:
-        atomic_write(out, "".join(json.dumps(c, ensure_ascii=False, allow_nan=False) + "\n" for c in conversations))
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    counts = kind_counts(conversations)
-    turns = sum(counts.values())
-    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-    print(f"wrote {out}: {len(conversations)} conversations, {turns} turns ({summary})",
-          file=sys.stderr)
-    return 0
+    return _write_dialogues(args, lambda kg, kg_paths: synthesize(kg, config, templates, kg_paths),
+                            kind_counts)
 
 
 # -- train ------------------------------------------------------------------------------

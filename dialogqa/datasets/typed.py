@@ -4,7 +4,7 @@
 per-turn ``type``, ``match`` and ``reject`` fields (DESIGN.md), gold answers computed from the
 graph, and an ``intent`` field (what the question head should read: ``op``, ``?`` when the
 question wants yes or no, ``<`` when the smaller or earlier value wins). They train the
-question head (``dialogqa train intent``) and, over a graph kept out of training, measure it.
+question head (``dialogqa intent fit``) and, over a graph kept out of training, measure it.
 
 Questions are phrased from the predicate's label and its ``skos:altLabel`` paraphrases where
 the graph has them, with several shapes per type (who/which/how many/is/does, pronouns,
@@ -203,14 +203,22 @@ class TypedSynthesizer:
         state["last"] = (s, p, answers)
         return self._turn("list", user, [a for _o, a in answers], match="all")
 
-    def _list_subjects(self, state, rng) -> dict | None:
-        """Every subject sharing one of the entity's objects: "Which employees report to X?"."""
-        s = state["s"]
+    def _entity_fact(self, s: Node, rng) -> tuple[Node, Node] | None:
+        """A predicate of ``s`` drawn at random, with its one entity value; None when that
+        predicate has several values or a literal."""
         p = rng.choice(self.index.preds_of[s])
         answers = self.index.answers(s, p) or []
         if len(answers) != 1 or isinstance(answers[0][0], Literal):
             return None
-        o = answers[0][0]
+        return p, answers[0][0]
+
+    def _list_subjects(self, state, rng) -> dict | None:
+        """Every subject sharing one of the entity's objects: "Which employees report to X?"."""
+        s = state["s"]
+        picked = self._entity_fact(s, rng)
+        if picked is None:
+            return None
+        p, o = picked
         subjects = sorted({x for x, _p, _o in self.kg.triples(None, p, o, limit=MAX_LIST + 1)}, key=str)
         t = self.index.type_label(s)
         if not t or not 2 <= len(subjects) <= MAX_LIST or any(self.index.name(x) is None for x in subjects):
@@ -233,11 +241,10 @@ class TypedSynthesizer:
                 user = rng.choice(COUNT_PRONOUN).format(p=label)
             return self._turn("count", user, [str(n)])
         # how many subjects share an object: "How many employees have X as their manager?"
-        p = rng.choice(self.index.preds_of[s])
-        answers = self.index.answers(s, p) or []
-        if len(answers) != 1 or isinstance(answers[0][0], Literal):
+        picked = self._entity_fact(s, rng)
+        if picked is None:
             return None
-        o = answers[0][0]
+        p, o = picked
         subjects = {x for x, _p, _o in self.kg.triples(None, p, o, limit=200)}
         t = self.index.type_label(s)
         if not t or len(subjects) > 150:
@@ -311,11 +318,10 @@ class TypedSynthesizer:
 
     def _reverse(self, state, rng) -> dict | None:
         s = state["s"]
-        p = rng.choice(self.index.preds_of[s])
-        answers = self.index.answers(s, p) or []
-        if len(answers) != 1 or isinstance(answers[0][0], Literal):
+        picked = self._entity_fact(s, rng)
+        if picked is None:
             return None
-        o = answers[0][0]
+        p, o = picked
         subjects = self.index.inverse_subjects(p, o, 3)
         if not subjects:
             return None

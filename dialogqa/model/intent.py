@@ -9,7 +9,7 @@ and ``less`` (a comparison or superlative asks for the smaller or earlier value)
 
 It is the sequence-classification fine-tuning of the seed model, kept small so that it fits in
 minutes on two cores: ``fit`` trains it on typed questions synthesised from several graphs
-(dialogqa/datasets/typed.py; ``dialogqa train intent``). Saved beside the adapter as
+(dialogqa/datasets/typed.py; ``dialogqa intent fit``). Saved beside the adapter as
 ``intent_head.safetensors`` plus ``intent_head.json`` (the operations, what it reads).
 """
 
