@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dialogqa.commands.options import (add_graph_args, add_model_args, check_model_numbers,
+from dialogqa.commands.options import (adapter_label, add_graph_args, add_model_args, check_model_numbers,
                                        describe_model, langs_from_args, load_model,
                                        open_graph_from_args, recorded_graph_files, session_settings)
 from dialogqa.errors import UserError
@@ -112,6 +112,7 @@ def run_chat(args: argparse.Namespace) -> int:
         resume = (found.path, found.conversation)
     app = create_app(session_factory(args, resume), open_graph=graph_opener(args),
                      show_evidence=not args.no_evidence, model_info=describe_model(args),
+                     adapter_label=adapter_label(args),
                      sessions_folder=sessions_dir(args.sessions_dir))
     app.run()
     if app.startup_error:

@@ -114,6 +114,30 @@ def resolve_adapter(args: argparse.Namespace) -> str | None:
     return str(default) if default else None
 
 
+def adapter_label(args: argparse.Namespace) -> str:
+    """A short name for the adapter that answers, for the chat's header: "shipped", "none",
+    or the folder's name and, for one made by `dialogqa adapt`, the graph it was made for."""
+    import json
+    from pathlib import Path
+
+    from dialogqa.model.base import default_adapter_dir
+
+    adapter = resolve_adapter(args)
+    if not adapter:
+        return "none (base model)"
+    shipped = default_adapter_dir()
+    if shipped is not None and Path(adapter).resolve() == shipped.resolve():
+        return "shipped"
+    label = Path(adapter).name or str(adapter)
+    try:
+        made = json.loads((Path(adapter) / "adapt.json").read_text(encoding="utf-8"))
+        graph = str(made["settings"]["graph"]).split(", ")[0]
+        label += f" (adapted to {Path(graph).name or graph})"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return label
+
+
 def check_model_numbers(args: argparse.Namespace) -> None:
     if args.k < 1:
         raise UserError(f"--k must be >= 1, got {args.k}")

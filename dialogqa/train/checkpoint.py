@@ -61,24 +61,11 @@ def save_checkpoint(directory: Path, peft_model, head, cfg, state: dict[str, Any
 
 def load_checkpoint(directory: Path, peft_model, head, optimizer=None, scheduler=None) -> dict:
     """Load weights (and the optimizer state, when saved) from a checkpoint; its state dict."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
     directory = Path(directory)
-    weights = directory / "adapter_model.safetensors"
-    if not weights.is_file() or not (directory / STATE_FILE).is_file():
+    if not (directory / STATE_FILE).is_file():
         raise UserError(f"--resume {directory}: not a checkpoint of `dialogqa train` "
                         f"(needs adapter_model.safetensors and {STATE_FILE})")
-    result = set_peft_model_state_dict(peft_model, load_file(str(weights)))
-    unexpected = getattr(result, "unexpected_keys", None) or []
-    if unexpected:
-        raise UserError(f"--resume {directory}: adapter does not fit this model/LoRA config "
-                        f"({len(unexpected)} unexpected weights, e.g. {unexpected[0]})")
-    from dialogqa.model.relevance import RelevanceHead
-
-    saved_head = RelevanceHead.load(directory, hidden_size=head.hidden_size)
-    if saved_head is not None:
-        head.load_state_dict(saved_head.state_dict())
+    load_weights(directory, peft_model, head, "--resume")
     state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
     opt_file = directory / OPTIMIZER_FILE
     if optimizer is not None and opt_file.is_file():
@@ -90,6 +77,27 @@ def load_checkpoint(directory: Path, peft_model, head, optimizer=None, scheduler
         torch.set_rng_state(saved["rng_torch"])
         state["optimizer_restored"] = True
     return state
+
+
+def load_weights(directory: Path, peft_model, head, flag_name: str = "--init-adapter") -> None:
+    """The LoRA weights and relevance head of an adapter folder, into a model of the same shape."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    weights = directory / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise UserError(f"{flag_name} {directory}: no adapter_model.safetensors there")
+    result = set_peft_model_state_dict(peft_model, load_file(str(weights)))
+    unexpected = getattr(result, "unexpected_keys", None) or []
+    if unexpected:
+        raise UserError(f"{flag_name} {directory}: adapter does not fit this model/LoRA config "
+                        f"({len(unexpected)} unexpected weights, e.g. {unexpected[0]})")
+    from dialogqa.model.relevance import RelevanceHead
+
+    saved_head = RelevanceHead.load(directory, hidden_size=head.hidden_size)
+    if saved_head is not None:
+        head.load_state_dict(saved_head.state_dict())
 
 
 def plot_history(history: list[dict], path: Path) -> None:

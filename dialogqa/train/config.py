@@ -106,6 +106,7 @@ class TrainConfig:
     eval_every: int = 0  # also evaluate every N steps (0: once per epoch)
     save_every: int = 0  # also checkpoint every N steps (0: at evaluations only)
     resume: str = ""  # checkpoint directory to continue from (e.g. runs/default/last)
+    init_adapter: str = ""  # start from this adapter's LoRA and relevance head (same shape), step 0
     max_new_tokens: int = 48  # answer length during validation replay
     progress: bool = True  # progress bar on stderr
 

@@ -31,8 +31,9 @@ class Data:
         return self.graphs.get(files, f"{conv.source}:{conv.line}")
 
 
-def load_data(cfg, tokenizer, info: Callable[[str], None]) -> Data:
+def load_data(cfg, tokenizer, info: Callable[[str], None], kg=None) -> Data:
     graphs = training_graphs(k=cfg.k)
+    graphs.fixed = kg  # one graph for every source (dialogqa adapt on a store or endpoint)
     train: dict[str, list[Example]] = {}
     held_by_source: list[list[tuple[Conversation, list[str]]]] = []
     for i, source in enumerate(cfg.sources):

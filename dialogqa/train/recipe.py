@@ -30,8 +30,9 @@ from dialogqa.train.config import TrainConfig, flag
 SHAPE_KEYS = ("model", "lora_rank", "lora_alpha", "lora_targets", "lora_layers")
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run the recipe; returns a summary (steps, best score, paths, tokens/s)."""
+def train(cfg: TrainConfig, kg=None) -> dict:
+    """Run the recipe; returns a summary (steps, best score, paths, tokens/s). ``kg``: one open
+    graph every source's dialogues are about (a store or an endpoint; default: their files)."""
     import random
     from contextlib import nullcontext
 
@@ -45,7 +46,7 @@ def train(cfg: TrainConfig) -> dict:
     from dialogqa.model.relevance import RelevanceHead
     from dialogqa.train import ddp
     from dialogqa.train.batching import collate, make_batches, padded_tokens
-    from dialogqa.train.checkpoint import load_checkpoint, save_checkpoint
+    from dialogqa.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
     from dialogqa.train.data import load_data
     from dialogqa.train.examples import mix_epoch
     from dialogqa.train.multitask import LayerSchedule, MultiTask, add_lora, train_step
@@ -77,6 +78,10 @@ def train(cfg: TrainConfig) -> dict:
     lora_params = [p for n, p in peft_model.named_parameters() if "lora_" in n]
     head_params = list(head.parameters())
     trainable = lora_params + head_params
+    if cfg.init_adapter and not cfg.resume:  # continue from an adapter (dialogqa adapt)
+        if (Path(cfg.init_adapter) / "train_config.toml").is_file():
+            _check_resumable(cfg, Path(cfg.init_adapter), "--init-adapter")
+        load_weights(Path(cfg.init_adapter), peft_model, head)
     ddp.broadcast_parameters(d, trainable)
     log.info(f"model: {n_layers} layers, LoRA r={cfg.lora_rank} on layers "
              f"{schedule.layers[0]}-{schedule.layers[-1]} ({sum(p.numel() for p in lora_params):,} "
@@ -84,7 +89,7 @@ def train(cfg: TrainConfig) -> dict:
              f"{torch.get_num_threads()} threads x {d.world} process(es)")
 
     # ---------------------------------------------------------------- data
-    data = load_data(cfg, tokenizer, log.info)
+    data = load_data(cfg, tokenizer, log.info, kg)
     weights = {s.name: s.weight for s in cfg.sources}
 
     def epoch_plan(epoch: int):
@@ -273,13 +278,13 @@ def _log_window(d, window, state, total_steps, scheduler, bar, log, history) -> 
     window.update(answer=0.0, relevance=0.0, n=0, tokens=0, t0=now)
 
 
-def _check_resumable(cfg: TrainConfig, directory: Path) -> None:
+def _check_resumable(cfg: TrainConfig, directory: Path, flag_name: str = "--resume") -> None:
     from dialogqa.train.config import load_saved_config
 
     saved = load_saved_config(directory)
     for key in SHAPE_KEYS:
         if getattr(saved, key) != getattr(cfg, key):
-            raise UserError(f"--resume {directory}: the checkpoint was trained with {flag(key)} "
+            raise UserError(f"{flag_name} {directory}: the checkpoint was trained with {flag(key)} "
                             f"{getattr(saved, key)!r}, this run asks for {getattr(cfg, key)!r}")
 
 

@@ -104,8 +104,9 @@ class ChatApp(App):
 
     def __init__(self, session: Any = None, factory: SessionFactory | None = None,
                  open_graph: GraphOpener | None = None, show_evidence: bool = True,
-                 model_info: str = "", sessions_folder: Any = None) -> None:
+                 model_info: str = "", sessions_folder: Any = None, adapter_label: str = "") -> None:
         super().__init__()
+        self.adapter_label = adapter_label  # shown in the header when given (which adapter answers)
         self.sessions_folder = sessions_folder  # /sessions and /open (None: sessions_dir())
         self.session = session
         self._factory = factory
@@ -553,12 +554,13 @@ class ChatApp(App):
         return recorder
 
     def _show_graph(self, info: str) -> None:
-        self.query_one("#header", Static).update(Text(f"dialogqa · {visible(info)}"))
+        adapter = f" · adapter: {self.adapter_label}" if self.adapter_label else ""
+        self.query_one("#header", Static).update(Text(f"dialogqa · {visible(info + adapter)}"))
 
 
 def create_app(source: Any, *, open_graph: GraphOpener | None = None,
                show_evidence: bool = True, model_info: str = "",
-               sessions_folder: Any = None) -> ChatApp:
+               sessions_folder: Any = None, adapter_label: str = "") -> ChatApp:
     """The chat app over a ready ``DialogueSession`` or over a factory that builds one.
 
     A factory (any callable) runs in a thread once the window is up, so the window appears at
@@ -567,9 +569,10 @@ def create_app(source: Any, *, open_graph: GraphOpener | None = None,
     ``open_graph`` opens the graphs of /kg, /store and /endpoint (default: ``open_kg``).
     ``model_info`` says which model and adapter answer (/model). ``sessions_folder``: where
     /sessions and /open look for recorded chats (default: ``sessions.sessions_dir()``).
+    ``adapter_label``: which adapter answers, shown in the header (empty: not shown).
     """
     kwargs = dict(open_graph=open_graph, show_evidence=show_evidence, model_info=model_info,
-                  sessions_folder=sessions_folder)
+                  sessions_folder=sessions_folder, adapter_label=adapter_label)
     if callable(source) and not hasattr(source, "ask_stream"):
         return ChatApp(factory=source, **kwargs)
     return ChatApp(session=source, **kwargs)

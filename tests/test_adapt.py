@@ -1,0 +1,146 @@
+"""`dialogqa adapt` end to end on a tiny graph with a 2-layer model: data, before, train,
+question head, calibration, after; the adapter it writes loads; a second run continues."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dialogqa.commands.cli import main  # noqa: E402
+from dialogqa.train.adapt import STAGES, before_after_table  # noqa: E402
+from dialogqa.train.recipe import train  # noqa: E402
+from train_fixtures import tiny_config, write_model  # noqa: E402
+
+MORE = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Denmark rdfs:label "Denmark"@en ; ex:capital ex:Copenhagen ; ex:population 5900000 ; ex:currency ex:DKK ;
+    ex:borders ex:Sweden .
+ex:Norway ex:borders ex:Sweden , ex:Finland . ex:Sweden ex:borders ex:Norway , ex:Finland .
+ex:Copenhagen rdfs:label "Copenhagen"@en ; ex:population 660000 .
+ex:DKK rdfs:label "Danish krone"@en . ex:borders rdfs:label "borders" .
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(model dir, starting adapter, graph file)"""
+    root = tmp_path_factory.mktemp("adapt")
+    model_dir = write_model(root / "model")
+    train(tiny_config(root, model_dir, val_fraction=0.0))
+    graph = root / "data" / "graph.ttl"
+    graph.write_text(graph.read_text() + MORE, encoding="utf-8")
+    return model_dir, root / "run" / "last", graph
+
+
+def adapt(tiny, out, *more):
+    model_dir, base, graph = tiny
+    return main(["adapt", "--kg", str(graph), "--out", str(out), "--adapter", str(base),
+                 "--model", str(model_dir), "--minutes", "10", "--conversations", "12",
+                 "--typed-conversations", "10", "--heldout", "3", "--calibration", "2",
+                 "--no-progress", *more])
+
+
+@pytest.fixture(scope="module")
+def adapted(tiny, tmp_path_factory):
+    """One finished run: (folder, what it printed on stdout)."""
+    out = tmp_path_factory.mktemp("adapted") / "mine"
+    import contextlib
+    import io
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert adapt(tiny, out) == 0
+    return out, stdout.getvalue()
+
+
+def test_the_whole_journey_writes_an_adapter_with_its_table(tiny, adapted, capsys):
+    out, printed = adapted
+    state = json.loads((out / "adapt.json").read_text())
+    assert state["status"] == "done" and list(state["stages"]) == list(STAGES)
+    # which graph and settings made it
+    assert state["settings"]["graph"] == str(tiny[2].resolve())
+    assert state["settings"]["base_adapter"] == str(tiny[1].resolve())
+    assert state["stages"]["train"]["trained"] and state["stages"]["train"]["steps"] > 0
+    assert state["stages"]["intent"]["questions"] > 0
+    # before and after replayed the same held-out dialogues
+    before, after = state["report"]["before"], state["report"]["after"]
+    assert before["turns"] == after["turns"] == state["stages"]["data"]["files"]["heldout.jsonl"]["turns"]
+    table = (out / "adapt_report.md").read_text()
+    assert "| **all** |" in table and table.count("\n| ") >= 3
+    assert "| **all** |" in printed
+    # the adapter folder is complete: trained LoRA, relevance head calibrated, question head
+    for name in ("adapter_config.json", "adapter_model.safetensors", "relevance_head.json",
+                 "intent_head.safetensors"):
+        assert (out / name).is_file(), name
+    head = json.loads((out / "relevance_head.json").read_text())
+    assert head["abstain_bias"] == state["stages"]["calibrate"]["abstain_bias"]
+    from safetensors.torch import load_file
+
+    trained = load_file(str(out / "adapter_model.safetensors"))
+    start = load_file(str(tiny[1] / "adapter_model.safetensors"))
+    assert trained.keys() == start.keys() and any(not torch.equal(trained[k], start[k]) for k in trained)
+    # and the commands load it
+    from dialogqa.model.loading import load_chat_model
+
+    model = load_chat_model(tiny[0], adapter_dir=out)
+    assert model.intent is not None
+
+    # a second run has nothing left to do: same table, no stage run again
+    seconds = {s: state["stages"][s]["seconds"] for s in STAGES}
+    assert adapt(tiny, out) == 0
+    again = json.loads((out / "adapt.json").read_text())
+    assert {s: again["stages"][s]["seconds"] for s in STAGES} == seconds
+    assert "already done" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_continues_where_it_stopped(tiny, adapted, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "mine"
+    shutil.copytree(adapted[0], out)
+    state = json.loads((out / "adapt.json").read_text())
+    kept = {s: state["stages"][s]["seconds"] for s in ("data", "before", "train")}
+    # as if stopped during the question head: later stages not done yet
+    for stage in ("intent", "calibrate", "after"):
+        state["stages"].pop(stage)
+    state["status"] = "running"
+    (out / "adapt.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    assert adapt(tiny, out) == 0
+    err = capsys.readouterr().err
+    assert "data, before, train already done" in err and "[4/6] intent" in err and "[3/6]" not in err
+    again = json.loads((out / "adapt.json").read_text())
+    assert {s: again["stages"][s]["seconds"] for s in kept} == kept
+    assert again["status"] == "done"
+
+
+def test_other_settings_in_the_same_folder_are_refused(tiny, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "adapt.json").write_text(json.dumps({"settings": {"graph": "else"}, "stages": {}}))
+    assert adapt(tiny, out) == 2
+    assert "other settings or another graph" in capsys.readouterr().err
+    (out / "adapt.json").unlink()
+    (out / "notes.txt").write_text("mine")
+    assert adapt(tiny, out) == 2
+    assert "not an adaptation in progress" in capsys.readouterr().err
+
+
+def test_a_graph_is_required(capsys):
+    assert main(["adapt", "--out", "x"]) == 2
+    assert "give the graph" in capsys.readouterr().err
+
+
+def test_the_table_lists_each_type_and_the_change():
+    before = {"turns": 4, "turn_accuracy": 0.5,
+              "by_type": {"count": {"accuracy": 0.0, "turns": 2}, "single": {"accuracy": 1.0, "turns": 2}}}
+    after = {"turns": 4, "turn_accuracy": 0.75,
+             "by_type": {"count": {"accuracy": 0.5, "turns": 2}, "single": {"accuracy": 1.0, "turns": 2}}}
+    table = before_after_table(before, after)
+    assert "| count | 2 | 0.000 | 0.500 | +0.500 |" in table
+    assert "| single | 2 | 1.000 | 1.000 | +0.000 |" in table
+    assert "| **all** | 4 | 0.500 | 0.750 | +0.250 |" in table
