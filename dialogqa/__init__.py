@@ -9,3 +9,13 @@ tests/test_layout.py checks the import graph.
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# Bound the CPU matmul caches before torch first uses them. PyTorch's ideep keeps one oneDNN
+# matmul primitive per input shape (LRU of 1,024 by default), oneDNN its own primitive cache
+# (1,024): every prompt length a chat meets is a new shape, so a long conversation grew by
+# ~5-10 MB a turn (benchmarks/long_session.py). 32 shapes hold every shape one turn uses.
+for _name in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY"):
+    _os.environ.setdefault(_name, "32")
+del _name

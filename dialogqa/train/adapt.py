@@ -9,7 +9,7 @@
     intent     the question head fitted again on the graph's typed questions (the LoRA moved,
                so the features it reads did too; `dialogqa intent fit`)
     calibrate  the abstention bias chosen on the calibration dialogues (replays at the starting
-               value and one either side)
+               value and around it)
     after      the held-out dialogues replayed with the new adapter: the before/after table
 
 Every stage writes under OUT/work/ and records itself in OUT/adapt.json, so a run that is
@@ -39,6 +39,9 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "relevance_
                  "relevance_head.json", "intent_head.safetensors", "intent_head.json",
                  "train_config.toml", "train_config.json", "trainer_state.json", "training_curves.png")
 CALIBRATION_KEYS = ("threshold", "abstain_bias", "grounding")  # relevance_head.json, set after training
+# abstention biases tried, around the starting adapter's: on another graph the model is often
+# too shy (company.ttl: 2 -> it abstains on most lists), seldom too bold
+CALIBRATION_STEPS = (-1.0, 2.0, 4.0)
 
 # Seconds, until this machine's own speed is measured (before: a replayed turn).
 GUESS_TURN_S = 1.5
@@ -176,7 +179,7 @@ class Adapt:
             extra = len(extra_schemas(self.kg_files)) * EXTRA_CONVERSATIONS
             return LOAD_S + (self.s.typed_conversations + extra) * 8 * QUESTION_S
         if stage == "calibrate":
-            return 3 * (LOAD_S + calibration * turn_s)
+            return (1 + len(CALIBRATION_STEPS)) * (LOAD_S + calibration * turn_s)
         if stage == "train":
             return 60 * self.state.get("train_minutes", self._train_minutes()) + 2 * LOAD_S
         raise ValueError(stage)
@@ -305,7 +308,7 @@ class Adapt:
             return {"abstain_bias": start, "skipped": True}
         model = self._load_model(candidate)
         tried = {}
-        for bias in dict.fromkeys([start, max(0.0, start - 1), start + 1]):
+        for bias in dict.fromkeys([start] + [max(0.0, start + d) for d in CALIBRATION_STEPS]):
             metrics, _ = self._replay(model, self.work / "calibration.jsonl", f"calibration-bias-{bias:g}",
                                       SessionSettings(k=self.s.k, abstain_bias=bias))
             tried[f"{bias:g}"] = _turn_accuracy(metrics)
