@@ -144,3 +144,16 @@ def test_the_table_lists_each_type_and_the_change():
     assert "| count | 2 | 0.000 | 0.500 | +0.500 |" in table
     assert "| single | 2 | 1.000 | 1.000 | +0.000 |" in table
     assert "| **all** | 4 | 0.500 | 0.750 | +0.250 |" in table
+
+
+def test_the_chat_header_label_names_an_adapted_folder(adapted, tiny):
+    import argparse
+
+    from dialogqa.commands.options import adapter_label
+
+    def label(adapter, baseline=None):
+        return adapter_label(argparse.Namespace(adapter=adapter, baseline=baseline))
+
+    assert label(str(adapted[0])) == "mine (adapted to graph.ttl)"
+    assert label(str(tiny[1])) == "last"  # a plain `dialogqa train` checkpoint
+    assert label(None, baseline="zero-shot") == "none (base model)"

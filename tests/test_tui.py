@@ -541,3 +541,11 @@ def test_snapshot_command_palette(snap_compare, tmp_path):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+@app_test
+async def test_the_header_names_the_adapter_given(graph_file):
+    app = create_app(make_session(graph_file, CAPITAL), adapter_label="mine (adapted to tiny.ttl)")
+    async with app.run_test(size=SIZE):
+        assert str(app.query_one("#header").content) == \
+            "dialogqa · memory: tiny.ttl · 11 triples · adapter: mine (adapted to tiny.ttl)"
