@@ -77,7 +77,13 @@ def test_the_whole_journey_writes_an_adapter_with_its_table(tiny, adapted, capsy
                  "intent_head.safetensors"):
         assert (out / name).is_file(), name
     head = json.loads((out / "relevance_head.json").read_text())
-    assert head["abstain_bias"] == state["stages"]["calibrate"]["abstain_bias"]
+    calibrate = state["stages"]["calibrate"]
+    assert head["abstain_bias"] == calibrate["abstain_bias"]
+    assert head.get("grounding") == calibrate["grounding"]
+    # the prior was fitted on recorded turns, and the starting calibration was among those tried
+    assert 0.0 <= calibrate["prior_fit"]["fitted"] <= 1.0
+    assert any(k.startswith("start bias ") for k in calibrate["tried"])
+    assert (out / "work" / "calibration-free.replayed.jsonl").is_file()
     from safetensors.torch import load_file
 
     trained = load_file(str(out / "adapter_model.safetensors"))

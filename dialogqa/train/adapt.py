@@ -8,8 +8,9 @@
     train      LoRA and relevance head trained further from that adapter (`dialogqa train`)
     intent     the question head fitted again on the graph's typed questions (the LoRA moved,
                so the features it reads did too; `dialogqa intent fit`)
-    calibrate  the abstention bias chosen on the calibration dialogues (replays at the starting
-               value and around it)
+    calibrate  grounded decoding's prior fitted on the calibration dialogues, and the abstention
+               bias chosen by replays there (the starting calibration against the fitted prior
+               at the starting bias and around it)
     after      the held-out dialogues replayed with the new adapter: the before/after table
 
 Every stage writes under OUT/work/ and records itself in OUT/adapt.json, so a run that is
@@ -39,9 +40,10 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "relevance_
                  "relevance_head.json", "intent_head.safetensors", "intent_head.json",
                  "train_config.toml", "train_config.json", "trainer_state.json", "training_curves.png")
 CALIBRATION_KEYS = ("threshold", "abstain_bias", "grounding")  # relevance_head.json, set after training
-# abstention biases tried, around the starting adapter's: on another graph the model is often
-# too shy (company.ttl: 2 -> it abstains on most lists), seldom too bold
-CALIBRATION_STEPS = (-1.0, 2.0, 4.0)
+# abstention biases tried with the fitted prior besides the starting one (with the starting
+# prior when the fit does no better): on another graph the model is often too shy
+CALIBRATION_STEPS = (-1.0, 2.0)
+PRIOR_WEIGHT = 10.0  # grounded decoding's prior against the model's logits, where none is given
 
 # Seconds, until this machine's own speed is measured (before: a replayed turn).
 GUESS_TURN_S = 1.5
@@ -59,7 +61,7 @@ class AdaptSettings:
     lookup_conversations: int = 400  # data synth: the LoRA's dialogues
     typed_conversations: int = 150  # data typed: the question head's questions
     heldout_conversations: int = 24  # typed, never trained on: the before/after table
-    calibration_conversations: int = 8  # typed, never trained on: the abstention bias
+    calibration_conversations: int = 8  # typed, never trained on: grounding and abstention bias
     seed: int = 0
     lr: float = 2e-4  # from a trained adapter: smaller steps than the recipe's 5e-4 from scratch
     k: int = 30
@@ -179,7 +181,8 @@ class Adapt:
             extra = len(extra_schemas(self.kg_files)) * EXTRA_CONVERSATIONS
             return LOAD_S + (self.s.typed_conversations + extra) * 8 * QUESTION_S
         if stage == "calibrate":
-            return (1 + len(CALIBRATION_STEPS)) * (LOAD_S + calibration * turn_s)
+            # the recording replay, the starting calibration, the fitted prior at each bias
+            return LOAD_S + (3 + len(CALIBRATION_STEPS)) * calibration * turn_s
         if stage == "train":
             return 60 * self.state.get("train_minutes", self._train_minutes()) + 2 * LOAD_S
         raise ValueError(stage)
@@ -200,7 +203,7 @@ class Adapt:
             "before": f"replaying the held-out dialogues with {self.s.base_adapter or 'the base model'}",
             "train": "fine-tuning LoRA and relevance head from it",
             "intent": "fitting the question head on the graph's questions",
-            "calibrate": "choosing the abstention bias on the calibration dialogues",
+            "calibrate": "fitting grounded decoding and the abstention bias on the calibration dialogues",
             "after": "replaying the held-out dialogues with the new adapter",
         }[stage]
 
@@ -243,7 +246,7 @@ class Adapt:
 
     def _before(self) -> dict:
         model = self._load_model(self.s.base_adapter or None)
-        metrics, seconds = self._replay(model, self.work / "heldout.jsonl", "before")
+        metrics, seconds, _ = self._replay(model, self.work / "heldout.jsonl", "before")
         turns = metrics["turns"]
         self.state["turn_s"] = round(max(0.05, (seconds - LOAD_S / 3) / max(1, turns)), 3)
         return {"metrics": _brief(metrics)}
@@ -295,35 +298,74 @@ class Adapt:
                 "held_out_accuracy": report["held_out"]["accuracy"]}
 
     def _calibrate(self) -> dict:
+        """Grounded decoding and the abstention bias, chosen on the calibration dialogues. One
+        replay with free decoding records each turn's candidates and their relevance; the grid
+        of train/calibrate_grounding.py fits the prior on them (on another graph the starting
+        prior is often far off: company.ttl, it abstained on most lists and counts though the
+        relevance head ranked the right fact first). Replays then compare the starting
+        calibration with the fitted prior at biases around the starting one."""
+        from dataclasses import replace
+
+        from dialogqa.dialogue.grounding import Grounding
         from dialogqa.dialogue.session import SessionSettings
+        from dialogqa.dialogue.transcript import atomic_write
+        from dialogqa.train.calibrate_grounding import Recorder, fit_prior, prepare, prior_score, with_outcomes
 
         candidate = self.work / "adapter"
         head_json = candidate / "relevance_head.json"
         saved = json.loads(head_json.read_text(encoding="utf-8"))
-        start = float(saved.get("abstain_bias", 0.0))
+        start_bias = float(saved.get("abstain_bias", 0.0))
+        start = Grounding.from_json(saved["grounding"]) if saved.get("grounding") else None
         needed = self._estimate("calibrate") + self._estimate("after")
         if self._budget_left() < needed:
             self.say(f"  skipped: {self._budget_left() / 60:.1f} min left, calibrating and the last "
-                     f"replay need about {needed / 60:.1f}; the bias stays {start:g}")
-            return {"abstain_bias": start, "skipped": True}
+                     f"replay need about {needed / 60:.1f}; the starting calibration stays")
+            return {"abstain_bias": start_bias, "skipped": True}
         model = self._load_model(candidate)
-        tried = {}
-        for bias in dict.fromkeys([start] + [max(0.0, start + d) for d in CALIBRATION_STEPS]):
-            metrics, _ = self._replay(model, self.work / "calibration.jsonl", f"calibration-bias-{bias:g}",
-                                      SessionSettings(k=self.s.k, abstain_bias=bias))
-            tried[f"{bias:g}"] = _turn_accuracy(metrics)
-        best = max(tried, key=lambda b: (tried[b], b == f"{start:g}"))  # ties keep the starting value
-        saved["abstain_bias"] = float(best)
-        from dialogqa.dialogue.transcript import atomic_write
+        dialogues = self.work / "calibration.jsonl"
+        samples: list[tuple] = []
 
+        def recording(session):
+            session.free_decoding = False  # the model's own answers, unchecked (what is fitted)
+            return Recorder(session, samples)
+
+        _, _, replayed = self._replay(model, dialogues, "calibration-free",
+                                      SessionSettings(k=self.s.k, grounding=False), wrap=recording)
+        prepared = [[prepare(x) for x in with_outcomes(samples, replayed)]]
+        fitted, fitted_score = fit_prior(prepared)
+        start_score = prior_score(replace(start, prior_weight=1.0), prepared) if start else 0.0
+        weight = start.prior_weight if start else PRIOR_WEIGHT
+        fitted = replace(fitted, prior_weight=weight)
+        self.say(f"  prior fit (answer = best prior): {fitted_score:.3f}, the starting prior "
+                 f"{start_score:.3f}")
+        options = [("start", start, start_bias)]
+        if fitted_score > start_score + 1e-9:
+            options += [("fitted", fitted, max(0.0, start_bias + d)) for d in (0.0,) + CALIBRATION_STEPS]
+        else:
+            options += [("start", start, max(0.0, start_bias + d)) for d in CALIBRATION_STEPS]
+        tried = {}
+        for name, grounding, bias in dict.fromkeys(options):
+            key = f"{name} bias {bias:g}"
+            metrics, _, _ = self._replay(model, dialogues, f"calibration-{name}-bias-{bias:g}",
+                                         SessionSettings(k=self.s.k, abstain_bias=bias,
+                                                         grounding=grounding))
+            tried[key] = (_turn_accuracy(metrics), name, grounding, bias)
+        best = max(tried, key=lambda k: (tried[k][0], k == options[0][0] + f" bias {start_bias:g}"))
+        _, name, grounding, bias = tried[best]
+        saved["abstain_bias"] = float(bias)
+        if grounding is not None:
+            saved["grounding"] = grounding.to_json()
         atomic_write(head_json, json.dumps(saved, indent=1) + "\n")
-        self.say("  turn accuracy by bias: " + ", ".join(f"{b}: {a:.3f}" for b, a in tried.items())
+        self.say("  turn accuracy: " + ", ".join(f"{k}: {v[0]:.3f}" for k, v in tried.items())
                  + f"; chosen {best}")
-        return {"abstain_bias": float(best), "tried": tried}
+        return {"abstain_bias": float(bias), "grounding": grounding.to_json() if grounding else None,
+                "prior_fit": {"start": round(start_score, 4), "fitted": round(fitted_score, 4),
+                              "fitted_grounding": fitted.to_json()},
+                "tried": {k: v[0] for k, v in tried.items()}}
 
     def _after(self) -> dict:
         model = self._load_model(self.work / "adapter")
-        metrics, _ = self._replay(model, self.work / "heldout.jsonl", "after")
+        metrics, _, _ = self._replay(model, self.work / "heldout.jsonl", "after")
         return {"metrics": _brief(metrics)}
 
     def _finish(self) -> None:
@@ -401,7 +443,9 @@ class Adapt:
 
         return load_chat_model(model_dir=self.s.model or None, adapter_dir=adapter)
 
-    def _replay(self, model, path: Path, name: str, settings=None) -> tuple[dict, float]:
+    def _replay(self, model, path: Path, name: str, settings=None, wrap=None) -> tuple[dict, float, list]:
+        """Replay ``path`` (own answers as history); ``wrap`` may wrap each session. Returns
+        the metrics, the seconds it took and the replayed conversations."""
         from dialogqa.dialogue.replay import compute_metrics, replay
         from dialogqa.dialogue.session import SessionSettings, open_session
         from dialogqa.dialogue.transcript import atomic_write, dumps, read_transcripts
@@ -413,13 +457,13 @@ class Adapt:
         settings = settings or SessionSettings(k=self.s.k)
         started = time.monotonic()
         replayed = replay(read_transcripts(path),
-                          lambda conv: open_session(self.kg, model, settings, self._retriever),
+                          lambda conv: (wrap or (lambda x: x))(open_session(self.kg, model, settings, self._retriever)),
                           progress=replay_bar(self.progress and sys.stderr.isatty()))
         seconds = time.monotonic() - started
         atomic_write(self.work / f"{name}.replayed.jsonl", "".join(dumps(c) + "\n" for c in replayed))
         metrics = compute_metrics(replayed)
         atomic_write(self.work / f"{name}.json", json.dumps(metrics, indent=1, allow_nan=False) + "\n")
-        return metrics, seconds
+        return metrics, seconds, replayed
 
 
 # ---- the table --------------------------------------------------------------------------

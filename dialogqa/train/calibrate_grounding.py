@@ -134,6 +134,34 @@ def sweep(grounding, weights, penalties, replay_all):
     return by_weight, by_penalty, best
 
 
+class Recorder:
+    """Wraps a session: keeps, per question asked, (question, relevance, facts, the keys of
+    the facts the previous turn cited), what ``prepare`` needs with the turn's outcome."""
+
+    def __init__(self, session, samples: list):
+        self._session = session
+        self._samples = samples
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def ask(self, text):
+        session = self._session
+        session.last_scored = None
+        cited = session.previously_cited(text)
+        try:
+            return session.ask(text)
+        finally:
+            relevance, facts = session.last_scored or ([], [])
+            self._samples.append((text, relevance, facts, cited))
+
+
+def with_outcomes(samples: list[tuple], replayed) -> list[tuple]:
+    """``Recorder`` samples completed with each turn's expected answers and unanswerability."""
+    turns = [t for conv in replayed for t in conv.turns]
+    return [s + (list(t.expected), t.unanswerable) for s, t in zip(samples, turns)]
+
+
 def replay_file(model, graphs, path: str, grounding, limit: int | None, record: bool):
     """Replay one file; returns (replayed conversations, samples when ``record``)."""
     from dialogqa.dialogue.replay import replay
@@ -144,28 +172,14 @@ def replay_file(model, graphs, path: str, grounding, limit: int | None, record: 
     conversations = read_transcripts(path)[: limit or None]
     samples: list[tuple] = []
 
-    class Recording(DialogueSession):
-        def ask(self, text):
-            self.last_scored = None
-            cited = self.previously_cited(text)
-            try:
-                return super().ask(text)
-            finally:
-                relevance, facts = self.last_scored or ([], [])
-                samples.append((text, relevance, facts, cited))
-
     def make_session(conv):
         kg, retriever = graphs.of(conv)
-        cls = Recording if record else DialogueSession
-        session = cls(kg, model, retriever=retriever, grounding=grounding)
+        session = DialogueSession(kg, model, retriever=retriever, grounding=grounding)
         session.free_decoding = False  # the model's own free answers, unchecked (what is fitted)
-        return session
+        return Recorder(session, samples) if record else session
 
     replayed = replay(conversations, make_session, progress=replay_bar())
-    turns = [t for conv in replayed for t in conv.turns]
-    if record:
-        samples = [s + (list(t.expected), t.unanswerable) for s, t in zip(samples, turns)]
-    return replayed, samples
+    return replayed, with_outcomes(samples, replayed) if record else samples
 
 
 def main(argv=None) -> int:
