@@ -163,3 +163,38 @@ def test_the_chat_header_label_names_an_adapted_folder(adapted, tiny):
     assert label(str(adapted[0])) == "mine (adapted to graph.ttl)"
     assert label(str(tiny[1])) == "last"  # a plain `dialogqa train` checkpoint
     assert label(None, baseline="zero-shot") == "none (base model)"
+
+
+def test_calibrate_fits_and_writes_an_adapters_calibration(tiny, adapted, tmp_path, capsys):
+    """`dialogqa calibrate`: the same step as adapt's, on any dialogue files."""
+    import shutil
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(adapted[0], adapter, ignore=shutil.ignore_patterns("work"))
+    dialogues = adapted[0] / "work" / "calibration.jsonl"
+    head = adapter / "relevance_head.json"
+    head.write_text(json.dumps({**json.loads(head.read_text()), "abstain_bias": 3.0}))
+    capsys.readouterr()
+    assert main(["calibrate", str(adapter), str(dialogues), "--model", str(tiny[0]), "--steps", "-3",
+                 "--out", str(tmp_path / "replays"), "--no-progress", "--write"]) == 0
+    out = capsys.readouterr().out
+    assert "prior fit (answer = best prior)" in out and "start bias 3:" in out
+    chosen = out.split("best: ")[1].split(",")[0]
+    # the bias written is the one of the option it chose among those it printed
+    assert chosen in out.split("best: ")[0]
+    assert json.loads(head.read_text())["abstain_bias"] == float(chosen.rsplit(" ", 1)[1])
+    assert (tmp_path / "replays" / "calibration-free.replayed.jsonl").is_file()
+
+
+def test_calibrate_refuses_bad_input_in_one_line(adapted, tmp_path, capsys):
+    assert main(["calibrate", str(tmp_path), "x.jsonl"]) == 2
+    assert "no relevance head" in capsys.readouterr().err
+    assert main(["calibrate", str(adapted[0]), str(tmp_path / "none.jsonl")]) == 2
+    assert "none.jsonl: no such file" in capsys.readouterr().err
+    lost = tmp_path / "lost.jsonl"
+    lost.write_text(json.dumps({"id": "c1", "kg": ["gone.ttl"], "turns": [{"user": "Hi?"}]}) + "\n")
+    assert main(["calibrate", str(adapted[0]), str(lost)]) == 2
+    err = capsys.readouterr().err
+    assert "lost.jsonl:1: graph file" in err and "gone.ttl does not exist" in err and "Traceback" not in err
+    assert main(["calibrate", str(adapted[0]), str(lost), "--steps", "a"]) == 2
+    assert "--steps 'a'" in capsys.readouterr().err

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dialogqa.errors import UserError
+from dialogqa.train.calibration import BIAS_STEPS
 
 STATE_FILE = "adapt.json"
 REPORT_FILE = "adapt_report.md"
@@ -40,10 +41,6 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "relevance_
                  "relevance_head.json", "intent_head.safetensors", "intent_head.json",
                  "train_config.toml", "train_config.json", "trainer_state.json", "training_curves.png")
 CALIBRATION_KEYS = ("threshold", "abstain_bias", "grounding")  # relevance_head.json, set after training
-# abstention biases tried with the fitted prior besides the starting one (with the starting
-# prior when the fit does no better): on another graph the model is often too shy
-CALIBRATION_STEPS = (-1.0, 2.0)
-PRIOR_WEIGHT = 10.0  # grounded decoding's prior against the model's logits, where none is given
 
 # Seconds, until this machine's own speed is measured (before: a replayed turn).
 GUESS_TURN_S = 1.5
@@ -95,7 +92,7 @@ class Adapt:
         self.progress = progress
         self.say = say or (lambda text: print(f"dialogqa adapt: {text}", file=sys.stderr, flush=True))
         self.state: dict = {}
-        self._retriever = None
+        self._graph_cache = None
         self._t0 = time.monotonic()
 
     # ---- the run ------------------------------------------------------------------
@@ -182,7 +179,7 @@ class Adapt:
             return LOAD_S + (self.s.typed_conversations + extra) * 8 * QUESTION_S
         if stage == "calibrate":
             # the recording replay, the starting calibration, the fitted prior at each bias
-            return LOAD_S + (3 + len(CALIBRATION_STEPS)) * calibration * turn_s
+            return LOAD_S + (3 + len(BIAS_STEPS)) * calibration * turn_s
         if stage == "train":
             return 60 * self.state.get("train_minutes", self._train_minutes()) + 2 * LOAD_S
         raise ValueError(stage)
@@ -246,7 +243,7 @@ class Adapt:
 
     def _before(self) -> dict:
         model = self._load_model(self.s.base_adapter or None)
-        metrics, seconds, _ = self._replay(model, self.work / "heldout.jsonl", "before")
+        metrics, seconds = self._replay(model, self.work / "heldout.jsonl", "before")
         turns = metrics["turns"]
         self.state["turn_s"] = round(max(0.05, (seconds - LOAD_S / 3) / max(1, turns)), 3)
         return {"metrics": _brief(metrics)}
@@ -298,74 +295,28 @@ class Adapt:
                 "held_out_accuracy": report["held_out"]["accuracy"]}
 
     def _calibrate(self) -> dict:
-        """Grounded decoding and the abstention bias, chosen on the calibration dialogues. One
-        replay with free decoding records each turn's candidates and their relevance; the grid
-        of train/calibrate_grounding.py fits the prior on them (on another graph the starting
-        prior is often far off: company.ttl, it abstained on most lists and counts though the
-        relevance head ranked the right fact first). Replays then compare the starting
-        calibration with the fitted prior at biases around the starting one."""
-        from dataclasses import replace
-
-        from dialogqa.dialogue.grounding import Grounding
-        from dialogqa.dialogue.session import SessionSettings
-        from dialogqa.dialogue.transcript import atomic_write
-        from dialogqa.train.calibrate_grounding import Recorder, fit_prior, prepare, prior_score, with_outcomes
+        """Grounded decoding's prior and the abstention bias, chosen on the calibration
+        dialogues (train/calibration.py)."""
+        from dialogqa.train.calibration import calibrate, starting_point, write
 
         candidate = self.work / "adapter"
-        head_json = candidate / "relevance_head.json"
-        saved = json.loads(head_json.read_text(encoding="utf-8"))
-        start_bias = float(saved.get("abstain_bias", 0.0))
-        start = Grounding.from_json(saved["grounding"]) if saved.get("grounding") else None
+        _, start_bias, start = starting_point(candidate)
         needed = self._estimate("calibrate") + self._estimate("after")
         if self._budget_left() < needed:
             self.say(f"  skipped: {self._budget_left() / 60:.1f} min left, calibrating and the last "
                      f"replay need about {needed / 60:.1f}; the starting calibration stays")
             return {"abstain_bias": start_bias, "skipped": True}
         model = self._load_model(candidate)
-        dialogues = self.work / "calibration.jsonl"
-        samples: list[tuple] = []
-
-        def recording(session):
-            session.free_decoding = False  # the model's own answers, unchecked (what is fitted)
-            return Recorder(session, samples)
-
-        _, _, replayed = self._replay(model, dialogues, "calibration-free",
-                                      SessionSettings(k=self.s.k, grounding=False), wrap=recording)
-        prepared = [[prepare(x) for x in with_outcomes(samples, replayed)]]
-        fitted, fitted_score = fit_prior(prepared)
-        start_score = prior_score(replace(start, prior_weight=1.0), prepared) if start else 0.0
-        weight = start.prior_weight if start else PRIOR_WEIGHT
-        fitted = replace(fitted, prior_weight=weight)
-        self.say(f"  prior fit (answer = best prior): {fitted_score:.3f}, the starting prior "
-                 f"{start_score:.3f}")
-        options = [("start", start, start_bias)]
-        if fitted_score > start_score + 1e-9:
-            options += [("fitted", fitted, max(0.0, start_bias + d)) for d in (0.0,) + CALIBRATION_STEPS]
-        else:
-            options += [("start", start, max(0.0, start_bias + d)) for d in CALIBRATION_STEPS]
-        tried = {}
-        for name, grounding, bias in dict.fromkeys(options):
-            key = f"{name} bias {bias:g}"
-            metrics, _, _ = self._replay(model, dialogues, f"calibration-{name}-bias-{bias:g}",
-                                         SessionSettings(k=self.s.k, abstain_bias=bias,
-                                                         grounding=grounding))
-            tried[key] = (_turn_accuracy(metrics), name, grounding, bias)
-        best = max(tried, key=lambda k: (tried[k][0], k == options[0][0] + f" bias {start_bias:g}"))
-        _, name, grounding, bias = tried[best]
-        saved["abstain_bias"] = float(bias)
-        if grounding is not None:
-            saved["grounding"] = grounding.to_json()
-        atomic_write(head_json, json.dumps(saved, indent=1) + "\n")
-        self.say("  turn accuracy: " + ", ".join(f"{k}: {v[0]:.3f}" for k, v in tried.items())
-                 + f"; chosen {best}")
-        return {"abstain_bias": float(bias), "grounding": grounding.to_json() if grounding else None,
-                "prior_fit": {"start": round(start_score, 4), "fitted": round(fitted_score, 4),
-                              "fitted_grounding": fitted.to_json()},
-                "tried": {k: v[0] for k, v in tried.items()}}
+        result = calibrate(model, self._graphs(), [self.work / "calibration.jsonl"], start_bias, start,
+                           k=self.s.k, save=self.work, say=lambda text: self.say("  " + text),
+                           progress=self.progress)
+        write(candidate, result)
+        self.say(f"  chosen: {result.chosen.key}")
+        return result.summary()
 
     def _after(self) -> dict:
         model = self._load_model(self.work / "adapter")
-        metrics, _, _ = self._replay(model, self.work / "heldout.jsonl", "after")
+        metrics, _ = self._replay(model, self.work / "heldout.jsonl", "after")
         return {"metrics": _brief(metrics)}
 
     def _finish(self) -> None:
@@ -443,27 +394,25 @@ class Adapt:
 
         return load_chat_model(model_dir=self.s.model or None, adapter_dir=adapter)
 
-    def _replay(self, model, path: Path, name: str, settings=None, wrap=None) -> tuple[dict, float, list]:
-        """Replay ``path`` (own answers as history); ``wrap`` may wrap each session. Returns
-        the metrics, the seconds it took and the replayed conversations."""
-        from dialogqa.dialogue.replay import compute_metrics, replay
-        from dialogqa.dialogue.session import SessionSettings, open_session
-        from dialogqa.dialogue.transcript import atomic_write, dumps, read_transcripts
-        from dialogqa.kg.retriever import Retriever
-        from dialogqa.progress import replay_bar
+    def _graphs(self):
+        """The graph with one retriever, for every replay of the run."""
+        from dialogqa.dialogue.graphs import GraphCache
 
-        if self._retriever is None:
-            self._retriever = Retriever(self.kg, k=self.s.k)
-        settings = settings or SessionSettings(k=self.s.k)
+        if self._graph_cache is None:
+            self._graph_cache = GraphCache(k=self.s.k, fixed=self.kg)
+        return self._graph_cache
+
+    def _replay(self, model, path: Path, name: str) -> tuple[dict, float]:
+        """Replay ``path`` (own answers as history), saved under work/ as NAME; returns its
+        metrics and the seconds it took."""
+        from dialogqa.dialogue.replay import compute_metrics
+        from dialogqa.dialogue.session import SessionSettings
+        from dialogqa.train.calibration import replay_files
+
         started = time.monotonic()
-        replayed = replay(read_transcripts(path),
-                          lambda conv: (wrap or (lambda x: x))(open_session(self.kg, model, settings, self._retriever)),
-                          progress=replay_bar(self.progress and sys.stderr.isatty()))
-        seconds = time.monotonic() - started
-        atomic_write(self.work / f"{name}.replayed.jsonl", "".join(dumps(c) + "\n" for c in replayed))
-        metrics = compute_metrics(replayed)
-        atomic_write(self.work / f"{name}.json", json.dumps(metrics, indent=1, allow_nan=False) + "\n")
-        return metrics, seconds, replayed
+        [replayed] = replay_files(model, self._graphs(), [path], SessionSettings(k=self.s.k), name,
+                                  self.work, progress=self.progress)
+        return compute_metrics(replayed), time.monotonic() - started
 
 
 # ---- the table --------------------------------------------------------------------------

@@ -18,7 +18,9 @@ dialogues, and write the weights into its relevance_head.json.
     python -m dialogqa.train.calibrate_grounding ADAPTER_DIR DIALOGS.jsonl... [--write]
 
 Never calibrate on evaluation sets: use held-out development dialogues
-(training/calibrate_grounding.sh builds two and runs this).
+(training/dev_sets.sh builds the two the shipped adapter uses). `dialogqa calibrate`
+(dialogqa/train/calibration.py) runs steps 1-2 and a bias sweep; this module adds the
+prior-weight and near-penalty sweeps.
 """
 
 from __future__ import annotations
