@@ -7,8 +7,6 @@ flags come from TrainConfig's fields, dialogqa/train/config.py).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -82,7 +80,7 @@ def _write_dialogues(args: argparse.Namespace, generate, counts_of) -> int:
     """Generate dialogues about the flags' graph (``generate(kg, kg_paths)``), write them to
     ``--out`` (the transcript's "kg" names the graph files relative to the transcript itself)
     and say how many of each kind (``counts_of``)."""
-    from dialogqa.dialogue.transcript import atomic_write
+    from dialogqa.dialogue.transcript import graph_paths_for, write_jsonl
 
     out = Path(args.out)
     if out.is_dir():
@@ -90,12 +88,12 @@ def _write_dialogues(args: argparse.Namespace, generate, counts_of) -> int:
     kg = open_graph_from_args(args)
     try:
         files = list(getattr(args, "kg", None) or [])
-        kg_paths = [os.path.relpath(Path(f).resolve(), out.resolve().parent) for f in files]
+        kg_paths = graph_paths_for(files, out)
         conversations = list(generate(kg, kg_paths))
     finally:
         kg.close()
     try:
-        atomic_write(out, "".join(json.dumps(c, ensure_ascii=False, allow_nan=False) + "\n" for c in conversations))
+        write_jsonl(out, conversations)
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     counts = counts_of(conversations)

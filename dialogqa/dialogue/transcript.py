@@ -234,6 +234,17 @@ def atomic_write(path: str | os.PathLike, text: str) -> None:
         raise
 
 
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
+    """Transcript lines (dicts) to ``path``, one JSON object a line, atomically."""
+    atomic_write(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
+
+
+def graph_paths_for(files: Iterable[str | os.PathLike], transcript: str | os.PathLike) -> list[str]:
+    """Graph files as a transcript's "kg" names them: relative to the transcript's folder."""
+    folder = Path(transcript).resolve().parent
+    return [os.path.relpath(Path(f).resolve(), folder) for f in files]
+
+
 def write_transcripts(path: str | os.PathLike, conversations: Iterable[Conversation]) -> None:
     atomic_write(path, "".join(dumps(c) + "\n" for c in conversations))
 

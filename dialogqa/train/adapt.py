@@ -208,9 +208,10 @@ class Adapt:
 
     def _data(self) -> dict:
         from dialogqa.datasets.synth import SynthConfig, synthesize
+        from dialogqa.dialogue.transcript import graph_paths_for, write_jsonl
         from dialogqa.datasets.typed import TypedConfig, synthesize_typed
         self.work.mkdir(parents=True, exist_ok=True)
-        paths = [_relative(f, self.work) for f in self.kg_files]  # the transcripts' "kg"
+        paths = graph_paths_for(self.kg_files, self.work / "x.jsonl")  # the transcripts' "kg"
         s = self.s
         counts = {}
         files = {
@@ -231,7 +232,7 @@ class Adapt:
             if not conversations:
                 raise UserError(f"the graph gave no {name.split('.')[0]} dialogues: it needs "
                                 "labelled entities with several properties")
-            _write_jsonl(self.work / name, conversations)
+            write_jsonl(self.work / name, conversations)
             counts[name] = {"conversations": len(conversations),
                             "turns": sum(len(c["turns"]) for c in conversations)}
         overlap = _question_overlap(self.work / "heldout.jsonl",
@@ -473,26 +474,15 @@ def extra_schemas(kg_files: list[str]) -> list[Path]:
 
 def _typed_of(graph: Path, work: Path, seed: int) -> list[dict]:
     from dialogqa.datasets.typed import TypedConfig, synthesize_typed
+    from dialogqa.dialogue.transcript import graph_paths_for
     from dialogqa.kg.base import open_kg
 
     kg = open_kg(files=[str(graph)])
     try:
         return list(synthesize_typed(kg, TypedConfig(conversations=EXTRA_CONVERSATIONS, seed=seed),
-                                     [_relative(graph, work)]))
+                                     graph_paths_for([graph], work / "x.jsonl")))
     finally:
         kg.close()
-
-
-def _relative(path, folder: Path) -> str:
-    import os
-
-    return os.path.relpath(Path(path).resolve(), folder.resolve())
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    from dialogqa.dialogue.transcript import atomic_write
-
-    atomic_write(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
 
 
 def _question_overlap(heldout: Path, training: list[Path]) -> float:
