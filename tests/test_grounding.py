@@ -151,6 +151,24 @@ def test_an_inverse_fact_answers_with_its_subject():
     assert g.supporting("Norway", [0.5], [sea]) and Grounding.from_json({"subject_penalty": 2}).near_penalty == 2
 
 
+def test_calibration_grid_keeps_the_abstention_asked_for():
+    """Where abstaining on an unanswerable turn costs two answerable ones, the best score
+    answers everything; asked to abstain on every unanswerable turn, it gives them up."""
+    from dialogqa.train.calibrate_grounding import fit_prior, prepare, prior_outcome
+
+    def turn(q, p, right):
+        facts = [fact("Norway", "capital", "Oslo", p)]
+        return prepare((q, [0.5], facts, set(), ["Oslo"] if right else [], not right))
+
+    # the unanswerable turn's candidate scores higher than two answerable turns' right ones
+    files = [[turn("What is the capital?", 1.0, True), turn("And its capital city?", 1.0, True),
+              turn("What is its anthem?", 2.0, False)]]
+    free, score = fit_prior(files)
+    assert score == 2 / 3 and prior_outcome(free, files)[1] == 0.0
+    strict, strict_score = fit_prior(files, min_abstention=1.0)
+    assert prior_outcome(strict, files) == (strict_score, 1.0) and strict_score == 1 / 3
+
+
 def test_calibration_grid_finds_the_prior_that_answers_and_abstains():
     from dialogqa.train.calibrate_grounding import fit_prior, prepare, prior_score
 

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", default="-1,2", metavar="D,D",
                    help="abstention bias steps tried with the fitted prior, around the adapter's "
                         "bias (default -1,2)")
+    p.add_argument("--min-abstention", type=float, default=0.0, metavar="P",
+                   help="abstain on at least this share of the unanswerable turns (0-1; default 0: "
+                        "turn accuracy alone decides)")
     p.add_argument("--k", type=int, default=30, help="candidate facts shown to the model (default 30)")
     p.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
     p.add_argument("--out", metavar="DIR", help="keep each replay (transcript and metrics) here")
@@ -47,6 +50,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         steps = [float(x) for x in args.steps.split(",") if x.strip()]
     except ValueError:
         raise UserError(f"--steps {args.steps!r}: expected numbers separated by commas, e.g. -1,2") from None
+    if not 0.0 <= args.min_abstention <= 1.0:
+        raise UserError(f"--min-abstention must be between 0 and 1, got {args.min_abstention}")
     if args.k < 1:
         raise UserError(f"--k must be >= 1, got {args.k}")
     from dialogqa.dialogue.graphs import GraphCache
@@ -71,7 +76,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     say = lambda text: print(text, flush=True)  # noqa: E731
     say("files: " + "  ".join(Path(p).name for p in args.dialogues))
     result = calibrate(model, graphs, [Path(p) for p in args.dialogues], bias, grounding, k=args.k,
-                       steps=steps, save=out, say=say, progress=not args.no_progress)
+                       steps=steps, save=out, say=say, progress=not args.no_progress,
+                       min_abstention=args.min_abstention)
     say(f"best: {result.chosen.key}" + (f", prior {result.chosen.grounding.to_json()}"
                                          if result.chosen.grounding else ", free decoding"))
     if args.write:

@@ -82,12 +82,14 @@ def prepare(sample) -> tuple:
             bool(unanswerable))
 
 
-def prior_score(grounding, files: list[list[tuple]]) -> float:
-    """Mean over files of the turn accuracy when the answer is the candidate of highest prior
-    (``prepare``d samples; abstaining wins ties, as it is listed first)."""
+def prior_outcome(grounding, files: list[list[tuple]]) -> tuple[float, float | None]:
+    """(mean over files of the turn accuracy when the answer is the candidate of highest
+    prior, the share of unanswerable samples, all files pooled, on which it abstains: None
+    without any) on ``prepare``d samples; abstaining wins ties, as it is listed first."""
     import numpy as np
 
     shares = []
+    abstained = unanswerable_n = 0
     for samples in files:
         right = 0
         for head, retrieval, idx, near, correct, unanswerable in samples:
@@ -101,21 +103,43 @@ def prior_score(grounding, files: list[list[tuple]]) -> float:
             else:
                 abstains = True
             right += abstains if unanswerable else (not abstains and bool(correct[best]))
+            if unanswerable:
+                unanswerable_n += 1
+                abstained += bool(abstains)
         shares.append(right / max(len(samples), 1))
-    return sum(shares) / max(len(shares), 1)
+    return sum(shares) / max(len(shares), 1), (abstained / unanswerable_n if unanswerable_n else None)
 
 
-def fit_prior(files: list[list[tuple]]):
-    """The grid's best Grounding (prior weight 1) and its score, on ``prepare``d samples."""
+def prior_score(grounding, files: list[list[tuple]]) -> float:
+    """``prior_outcome``'s turn accuracy."""
+    return prior_outcome(grounding, files)[0]
+
+
+def fit_prior(files: list[list[tuple]], min_abstention: float = 0.0):
+    """The grid's best Grounding (prior weight 1) and its score, on ``prepare``d samples.
+    ``min_abstention``: only priors that abstain on at least this share of the unanswerable
+    samples (where none does, the one abstaining most, best score first)."""
     from dialogqa.dialogue.grounding import Grounding
 
     best = None
     for a, b, c, d in itertools.product(HEAD_WEIGHTS, RETRIEVAL_WEIGHTS, ABSTAIN_LOGITS, NEAR_PENALTIES):
         g = Grounding(head_weight=a, retrieval_weight=b, abstain_logit=c, near_penalty=d)
-        score = prior_score(g, files)
-        if best is None or score > best[1] + 1e-9:
-            best = (g, score)
-    return best
+        score, abstention = prior_outcome(g, files)
+        meets = abstention is None or abstention >= min_abstention - 1e-9
+        key = (meets, score if meets else (abstention, score))
+        if best is None or _better(key, best[2]):
+            best = (g, score, key)
+    return best[0], best[1]
+
+
+def _better(key, than) -> bool:
+    """Strictly better by more than rounding (earlier grid points win ties)."""
+    if key[0] != than[0]:
+        return key[0]
+    a, b = key[1], than[1]
+    if isinstance(a, tuple):
+        return a[0] > b[0] + 1e-9 or (abs(a[0] - b[0]) <= 1e-9 and a[1] > b[1] + 1e-9)
+    return a > b + 1e-9
 
 
 def sweep(grounding, weights, penalties, replay_all):

@@ -43,12 +43,21 @@ class Calibration:
     chosen: Option
     tried: dict[str, list[float]] = field(default_factory=dict)  # option key -> accuracy per file
     prior_fit: dict = field(default_factory=dict)
+    abstention: dict = field(default_factory=dict)  # option key -> share of unanswerable turns abstained
 
     def summary(self) -> dict:
         g = self.chosen.grounding
         return {"abstain_bias": float(self.chosen.bias), "grounding": g.to_json() if g else None,
                 "chosen": self.chosen.key, "prior_fit": self.prior_fit,
-                "tried": {k: round(_mean(v), 4) for k, v in self.tried.items()}}
+                "tried": {k: round(_mean(v), 4) for k, v in self.tried.items()},
+                "abstention": self.abstention}
+
+
+def abstention(replayed_files) -> float | None:
+    """Share of unanswerable turns, all files pooled, on which the bot abstained (None: none)."""
+    flags = [bool(t.abstained) for conversations in replayed_files for c in conversations
+             for t in c.turns if t.unanswerable]
+    return sum(flags) / len(flags) if flags else None
 
 
 def turn_accuracy(conversations) -> float:
@@ -98,9 +107,12 @@ def replay_files(model, graphs, files: Sequence[Path], settings, name: str = "",
 
 def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_grounding,
               k: int = 30, steps: Sequence[float] = BIAS_STEPS, save: Path | None = None,
-              say: Callable[[str], None] = lambda text: None, progress: bool = True) -> Calibration:
+              say: Callable[[str], None] = lambda text: None, progress: bool = True,
+              min_abstention: float = 0.0) -> Calibration:
     """Steps 1-3 of the module doc on ``files`` (each a set of dialogues; ``graphs`` a
-    dialogue/graphs.GraphCache). Returns the choice and what each option scored."""
+    dialogue/graphs.GraphCache). ``min_abstention``: the share of unanswerable turns the bot
+    must abstain on, in the grid and in the replays (where no option does, the one that
+    abstains most). Returns the choice and what each option scored."""
     from dialogqa.dialogue.session import SessionSettings
     from dialogqa.train.calibrate_grounding import Recorder, fit_prior, prepare, prior_score, with_outcomes
 
@@ -119,7 +131,7 @@ def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_gro
         mine = [s for chunk in samples[i: i + len(replayed)] for s in chunk]
         i += len(replayed)
         prepared.append([prepare(x) for x in with_outcomes(mine, replayed)])
-    fitted, fitted_score = fit_prior(prepared)
+    fitted, fitted_score = fit_prior(prepared, min_abstention)
     start_score = prior_score(replace(start_grounding, prior_weight=1.0), prepared) if start_grounding else 0.0
     fitted = replace(fitted, prior_weight=start_grounding.prior_weight if start_grounding else PRIOR_WEIGHT)
     say(f"prior fit (answer = best prior): fitted {fitted_score:.3f}, starting {start_score:.3f}")
@@ -129,6 +141,7 @@ def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_gro
     else:
         options += [Option("start", start_grounding, max(0.0, start_bias + d)) for d in steps]
     tried: dict[str, list[float]] = {}
+    abstained: dict[str, float | None] = {}
     by_key = {}
     for option in options:
         if option.key in tried:
@@ -137,13 +150,23 @@ def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_gro
         replayed = replay_files(model, graphs, files, settings, f"calibration-{option.key.replace(' ', '-')}",
                                 save, progress=progress)
         tried[option.key] = [turn_accuracy(r) for r in replayed]
+        abstained[option.key] = abstention(replayed)
         by_key[option.key] = option
         say(f"{option.key}: " + "  ".join(f"{a:.3f}" for a in tried[option.key])
-            + (f"  mean {_mean(tried[option.key]):.3f}" if len(files) > 1 else ""))
+            + (f"  mean {_mean(tried[option.key]):.3f}" if len(files) > 1 else "")
+            + (f"  abstention {abstained[option.key]:.3f}" if abstained[option.key] is not None else ""))
     start_key = options[0].key
-    best = max(tried, key=lambda key: (round(_mean(tried[key]), 9), key == start_key))
+
+    def rank(key):
+        a = abstained[key]
+        meets = a is None or a >= min_abstention - 1e-9
+        return (meets, round(_mean(tried[key]), 9) if meets else round(a, 9), key == start_key)
+
+    best = max(tried, key=rank)
     return Calibration(by_key[best], tried, {"start": round(start_score, 4), "fitted": round(fitted_score, 4),
-                                             "fitted_grounding": fitted.to_json()})
+                                             "fitted_grounding": fitted.to_json(),
+                                             "min_abstention": min_abstention},
+                       {k: (None if v is None else round(v, 4)) for k, v in abstained.items()})
 
 
 def starting_point(adapter: Path) -> tuple[dict, float, object]:
