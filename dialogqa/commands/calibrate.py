@@ -60,14 +60,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from dialogqa.train.calibration import calibrate, starting_point, write
 
     graphs = GraphCache(k=args.k, hint="calibration dialogues must name their graph ('kg')", max_open=4)
-    for name in args.dialogues:  # bad lines and missing graphs fail now, before any replay
+    for name in args.dialogues:  # bad lines and missing graphs fail now, before the model loads
         for conv in read_transcripts(name):
-            where = f"{conv.source}:{conv.line}"
-            if not conv.kg:
-                raise UserError(f"{where}: conversation {conv.id!r} names no graph ('kg')")
-            for f in conv.kg_paths():
-                if not Path(f).is_file():
-                    raise UserError(f"{where}: graph file {f} does not exist")
+            graphs.of(conv)
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -88,7 +88,7 @@ def _write_dialogues(args: argparse.Namespace, generate, counts_of) -> int:
     kg = open_graph_from_args(args)
     try:
         files = list(getattr(args, "kg", None) or [])
-        kg_paths = graph_paths_for(files, out)
+        kg_paths = graph_paths_for(files, out.resolve().parent)
         conversations = list(generate(kg, kg_paths))
     finally:
         kg.close()

@@ -239,10 +239,9 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     atomic_write(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
 
 
-def graph_paths_for(files: Iterable[str | os.PathLike], transcript: str | os.PathLike) -> list[str]:
-    """Graph files as a transcript's "kg" names them: relative to the transcript's folder."""
-    folder = Path(transcript).resolve().parent
-    return [os.path.relpath(Path(f).resolve(), folder) for f in files]
+def graph_paths_for(files: Iterable[str | os.PathLike], folder: str | os.PathLike) -> list[str]:
+    """Graph files as the "kg" of a transcript in ``folder`` names them: relative to it."""
+    return [os.path.relpath(Path(f).resolve(), Path(folder).resolve()) for f in files]
 
 
 def write_transcripts(path: str | os.PathLike, conversations: Iterable[Conversation]) -> None:

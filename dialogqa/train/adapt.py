@@ -211,7 +211,7 @@ class Adapt:
         from dialogqa.dialogue.transcript import graph_paths_for, write_jsonl
         from dialogqa.datasets.typed import TypedConfig, synthesize_typed
         self.work.mkdir(parents=True, exist_ok=True)
-        paths = graph_paths_for(self.kg_files, self.work / "x.jsonl")  # the transcripts' "kg"
+        paths = graph_paths_for(self.kg_files, self.work)  # the transcripts' "kg"
         s = self.s
         counts = {}
         files = {
@@ -480,7 +480,7 @@ def _typed_of(graph: Path, work: Path, seed: int) -> list[dict]:
     kg = open_kg(files=[str(graph)])
     try:
         return list(synthesize_typed(kg, TypedConfig(conversations=EXTRA_CONVERSATIONS, seed=seed),
-                                     graph_paths_for([graph], work / "x.jsonl")))
+                                     graph_paths_for([graph], work)))
     finally:
         kg.close()
 

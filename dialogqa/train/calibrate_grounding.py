@@ -126,20 +126,11 @@ def fit_prior(files: list[list[tuple]], min_abstention: float = 0.0):
         g = Grounding(head_weight=a, retrieval_weight=b, abstain_logit=c, near_penalty=d)
         score, abstention = prior_outcome(g, files)
         meets = abstention is None or abstention >= min_abstention - 1e-9
-        key = (meets, score if meets else (abstention, score))
-        if best is None or _better(key, best[2]):
+        # rounded, so that float noise does not break a tie: the earlier grid point keeps it
+        key = (True, round(score, 9)) if meets else (False, round(abstention, 9), round(score, 9))
+        if best is None or key > best[2]:
             best = (g, score, key)
     return best[0], best[1]
-
-
-def _better(key, than) -> bool:
-    """Strictly better by more than rounding (earlier grid points win ties)."""
-    if key[0] != than[0]:
-        return key[0]
-    a, b = key[1], than[1]
-    if isinstance(a, tuple):
-        return a[0] > b[0] + 1e-9 or (abs(a[0] - b[0]) <= 1e-9 and a[1] > b[1] + 1e-9)
-    return a > b + 1e-9
 
 
 def sweep(grounding, weights, penalties, replay_all):

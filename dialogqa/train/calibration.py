@@ -54,9 +54,13 @@ class Calibration:
 
 
 def abstention(replayed_files) -> float | None:
-    """Share of unanswerable turns, all files pooled, on which the bot abstained (None: none)."""
-    flags = [bool(t.abstained) for conversations in replayed_files for c in conversations
-             for t in c.turns if t.unanswerable]
+    """Share of unanswerable turns, all files pooled, on which the bot abstained (None: none),
+    scored as replay scores them."""
+    from dialogqa.dialogue.replay import score_turn
+
+    flags = [score_turn(t).abstained_right for conversations in replayed_files for c in conversations
+             for t in c.turns]
+    flags = [f for f in flags if f is not None]
     return sum(flags) / len(flags) if flags else None
 
 
