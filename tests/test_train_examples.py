@@ -138,6 +138,21 @@ def test_target_answer():
     assert target_answer(Turn(user="q", answer="The capital is Oslo.", expected=["Oslo"])) == "The capital is Oslo."
     assert target_answer(Turn(user="q", unanswerable=True)) == ABSTAIN_TEXT
     assert target_answer(Turn(user="q")) is None
+    # a count or a yes/no is composed by the engine from the fact the model names: the target
+    # names that fact's far end; a comparison's words are the engine's alone
+    n = URIRef(EX + "Norway")
+    border = [Fact(n, URIRef(EX + "borders"), URIRef(EX + x), "Norway", "borders", x)
+              for x in ("Sweden", "Finland")]
+    assert target_answer(Turn(user="How many countries does Norway border?", type="count",
+                              expected=["2"]), border) == "Sweden"
+    into = Fact(URIRef(EX + "Sweden"), URIRef(EX + "borders"), n, "Sweden", "borders", "Norway")
+    assert target_answer(Turn(user="How many countries border Norway?", type="count",
+                              expected=["1"]), [into]) == "Sweden"
+    assert target_answer(Turn(user="Does Norway border Sweden?", type="boolean",
+                              expected=["yes"]), border) == "Sweden"
+    assert target_answer(Turn(user="How many?", type="count", expected=["2"])) is None
+    assert target_answer(Turn(user="Which is larger, Norway or Sweden?", type="comparison",
+                              expected=["Sweden"]), border) is None
 
 
 def test_heldout_split_is_whole_conversations_and_fixed(data):

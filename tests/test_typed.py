@@ -3,6 +3,8 @@ typed-dialogue generator (datasets/typed.py) whose gold answers come from the gr
 
 import json
 
+from rdflib import URIRef
+
 from dialogqa.datasets.typed import TypedConfig, parse_intent, synthesize_typed
 from dialogqa.dialogue.matching import answer_correct
 from dialogqa.dialogue.replay import compute_metrics
@@ -73,6 +75,20 @@ def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
             assert t["match"] == "all" and len(t["expected"]) >= 2
         if t["type"] == "comparison":
             assert op == "compare" and t["reject"] and t["reject"] != t["expected"]
+    # every fact a list, count, yes/no, reverse or comparison answer uses is cited, and the
+    # graph holds it; a list's and a count's evidence is one fact per value counted
+    for t in turns:
+        if t["type"] in ("list", "count", "boolean", "reverse", "comparison", "single"):
+            assert t["expected_evidence"], t
+            for s, p, o in t["expected_evidence"]:
+                hits = [x for x in kg.triples(URIRef(s), URIRef(p), None) if str(x[2]) == o]
+                assert hits, (t["user"], s, p, o)
+        if t["type"] == "count":
+            assert len(t["expected_evidence"]) == int(t["expected"][0])
+        if t["type"] == "list":
+            assert len(t["expected_evidence"]) == len(t["expected"])
+        if t["type"] == "comparison":
+            assert len(t["expected_evidence"]) == 2
     # a count of neighbours is what the graph holds
     for t in turns:
         if t["type"] == "count" and "Norway" in t["user"] and "border" in t["user"]:

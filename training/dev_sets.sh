@@ -1,6 +1,6 @@
 # Builds the two held-out development sets `dialogqa calibrate` replays for the shipped adapter,
-# when missing (runs/data/kgconv-dev must exist: training/default.toml's header says how it is
-# imported). `sh training/dev_sets.sh` or sourced.
+# when missing (runs/data/kgconv-dev must exist: `sh training/data.sh` imports it).
+# `sh training/dev_sets.sh` or sourced.
 #   runs/data/calib-world2.jsonl            40 synthetic world conversations, seed 11 (training: 0)
 #   runs/data/kgconv-dev/val-heldout.jsonl  the KGConv dev conversations the recipe holds out
 [ -f runs/data/calib-world2.jsonl ] || dialogqa data synth --kg kb/world.ttl --conversations 40 \

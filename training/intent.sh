@@ -13,10 +13,7 @@ ADAPTER=${1:-dialogqa/adapters/default}
 DQ=${DQ:-.venv/bin/dialogqa}
 KGCONV=../shared/data/kgconv
 mkdir -p runs/intent runs/data
-if [ ! -f runs/data/kgconv-dev/kgconv.ttl ]; then
-  $DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
-      --labels $KGCONV/preferred_labels.json --out runs/data/kgconv-dev
-fi
+[ -f runs/data/kgconv-dev-plain/kgconv.ttl ] || DQ=$DQ sh training/data.sh
 for d in films library clubs; do
   $DQ data typed --kg kb/domains/$d.ttl --out runs/intent/$d.jsonl --conversations 150 --seed 7
   # which way a comparison goes is the hardest part: more of them
@@ -26,11 +23,11 @@ done
 $DQ data typed --kg kb/world.ttl --out runs/intent/world-compare.jsonl --conversations 60 --seed 8 \
     --types comparison,superlative,list
 $DQ data typed --kg kb/world.ttl --out runs/intent/world.jsonl --conversations 150 --seed 7
-$DQ data typed --kg runs/data/kgconv-dev/kgconv.ttl --out runs/intent/kgconv.jsonl --conversations 150 --seed 7
+$DQ data typed --kg runs/data/kgconv-dev-plain/kgconv.ttl --out runs/intent/kgconv.jsonl --conversations 150 --seed 7
 $DQ data typed --kg kb/domains/company.ttl --out runs/intent/company-heldout.jsonl --conversations 60 --seed 99
 $DQ intent fit --adapter "$ADAPTER" \
     --data runs/intent/films.jsonl runs/intent/library.jsonl runs/intent/clubs.jsonl \
            runs/intent/world.jsonl runs/intent/kgconv.jsonl runs/intent/films-compare.jsonl \
            runs/intent/library-compare.jsonl runs/intent/clubs-compare.jsonl runs/intent/world-compare.jsonl \
-           runs/data/kgconv-dev/dev-country.jsonl runs/data/kgconv-dev/dev-food.jsonl \
+           runs/data/kgconv-dev-plain/dev-country.jsonl runs/data/kgconv-dev-plain/dev-food.jsonl \
     --eval runs/intent/company-heldout.jsonl --cache runs/intent/features.pt

@@ -182,7 +182,7 @@ class TypedSynthesizer:
         user = ask_named(label, self.name(s), rng, literal) if named else ask_pronoun(label, rng, literal)
         state["last"] = (s, p, answers)
         return self._turn("single", user, [a for _o, a in answers],
-                          expected_evidence=[[term_key(s), term_key(p), term_key(o)] for o, _ in answers])
+                          expected_evidence=_facts((s, p, o) for o, _ in answers))
 
     def _list(self, state, rng) -> dict | None:
         s = state["s"]
@@ -201,7 +201,8 @@ class TypedSynthesizer:
         else:
             user = rng.choice(LIST_PRONOUN).format(p=label)
         state["last"] = (s, p, answers)
-        return self._turn("list", user, [a for _o, a in answers], match="all")
+        return self._turn("list", user, [a for _o, a in answers], match="all",
+                          expected_evidence=_facts((s, p, o) for o, _ in answers))
 
     def _entity_fact(self, s: Node, rng) -> tuple[Node, Node] | None:
         """A predicate of ``s`` drawn at random, with its one entity value; None when that
@@ -225,7 +226,8 @@ class TypedSynthesizer:
             return None
         user = rng.choice(LIST_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
         state["last"] = (o, p, [(x, self.name(x)) for x in subjects])
-        return self._turn("list", user, [self.name(x) for x in subjects], match="all")
+        return self._turn("list", user, [self.name(x) for x in subjects], match="all",
+                          expected_evidence=_facts((x, p, o) for x in subjects))
 
     def _count(self, state, rng) -> dict | None:
         s = state["s"]
@@ -239,7 +241,8 @@ class TypedSynthesizer:
                 user = rng.choice(COUNT_NAMED).format(p=label, s=self.name(s))
             else:
                 user = rng.choice(COUNT_PRONOUN).format(p=label)
-            return self._turn("count", user, [str(n)])
+            return self._turn("count", user, [str(n)],
+                              expected_evidence=_facts((s, p, o) for o, _ in self.index.answers(s, p)))
         # how many subjects share an object: "How many employees have X as their manager?"
         picked = self._entity_fact(s, rng)
         if picked is None:
@@ -250,7 +253,8 @@ class TypedSynthesizer:
         if not t or len(subjects) > 150:
             return None
         user = rng.choice(COUNT_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
-        return self._turn("count", user, [str(len(subjects))])
+        return self._turn("count", user, [str(len(subjects))],
+                          expected_evidence=_facts((x, p, o) for x in sorted(subjects, key=str)))
 
     def _boolean(self, state, rng) -> dict | None:
         s = state["s"]
@@ -279,7 +283,11 @@ class TypedSynthesizer:
             table = BOOL_NOUN_PRONOUN if pronoun else BOOL_NOUN
         user = rng.choice(table).format(p=label, s=self.name(s), o=o_label)
         yes, no = "yes", "no"
-        return self._turn("boolean", user, [yes if truth else no], reject=[no if truth else yes])
+        # evidence: what the graph says of the asked property (the fact named, or the ones that
+        # make the answer "no")
+        chosen = [(s, p, o) for o, a in answers if a == o_label] if truth else [(s, p, o) for o, _ in answers]
+        return self._turn("boolean", user, [yes if truth else no], reject=[no if truth else yes],
+                          expected_evidence=_facts(chosen))
 
     def _comparison(self, state, rng) -> dict | None:
         s = state["s"]
@@ -300,6 +308,7 @@ class TypedSynthesizer:
         polar = rng.random() < 0.5
         bare = not date and rng.random() < 0.3
         a_wins = (va < vb) if less else (va > vb)
+        compared = [(x, p, self.index.answers(x, p)[0][0]) for x in (s, b)]
         if bare:
             adj = rng.choice(BARE_LESS if less else BARE_MORE)
         names = {"a": self.name(s), "b": self.name(b), "p": label, "adj": adj}
@@ -308,13 +317,15 @@ class TypedSynthesizer:
             table = COMPARE_BARE_POLAR if bare else (COMPARE_POLAR_PRONOUN if pronoun else COMPARE_POLAR)
             user = rng.choice(table).format(**names)
             yes, no = ("yes", "no") if a_wins else ("no", "yes")
-            return self._turn("comparison", user, [yes], "compare?" + ("<" if less else ""), reject=[no])
+            return self._turn("comparison", user, [yes], "compare?" + ("<" if less else ""), reject=[no],
+                              expected_evidence=_facts(compared))
         if rng.random() < 0.5:
             names["a"], names["b"] = names["b"], names["a"]
         table = COMPARE_BARE_WHICH if bare else COMPARE_WHICH
         user = rng.choice(table).format(**names)
         winner, loser = (self.name(s), self.name(b)) if a_wins else (self.name(b), self.name(s))
-        return self._turn("comparison", user, [winner], "compare" + ("<" if less else ""), reject=[loser])
+        return self._turn("comparison", user, [winner], "compare" + ("<" if less else ""), reject=[loser],
+                          expected_evidence=_facts(compared))
 
     def _reverse(self, state, rng) -> dict | None:
         s = state["s"]
@@ -327,7 +338,8 @@ class TypedSynthesizer:
             return None
         user = ask_inverse(self.index.predicate_label(p), self.name(o), self.index.type_label(s), rng)
         state["s"] = subjects[0]
-        return self._turn("reverse", user, [self.name(x) for x in subjects])
+        return self._turn("reverse", user, [self.name(x) for x in subjects],
+                          expected_evidence=_facts((x, p, o) for x in subjects))
 
     def _chain(self, state, rng) -> dict | None:
         last = state.get("last")
@@ -346,7 +358,7 @@ class TypedSynthesizer:
         user = rng.choice(CHAIN).format(p=self.plabel(p, rng), t=t, x=self.name(x))
         state["s"], state["last"] = x, (x, p, answers)
         return self._turn("chain", user, [a for _o, a in answers],
-                          expected_evidence=[[term_key(x), term_key(p), term_key(o)] for o, _ in answers])
+                          expected_evidence=_facts((x, p, o) for o, _ in answers))
 
     def _superlative(self, state, rng) -> dict | None:
         last = state.get("last")
@@ -406,6 +418,11 @@ class TypedSynthesizer:
         attribute = rng.choice(self.index.absent)
         user = ask_pronoun(attribute, rng) if rng.random() < 0.5 else ask_named(attribute, self.name(state["s"]), rng)
         return self._turn("unanswerable", user, [], unanswerable=True)
+
+
+def _facts(triples) -> list[list[str]]:
+    """Gold evidence in the transcript format: every fact the answer uses."""
+    return [[term_key(s), term_key(p), term_key(o)] for s, p, o in triples]
 
 
 def _plural(label: str) -> str:

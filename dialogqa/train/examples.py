@@ -87,10 +87,29 @@ class BuildStats:
                 f"{self.history_trimmed}), {mean:.0f} tokens on average")
 
 
-def target_answer(turn: Turn) -> str | None:
-    """What the model is trained to say for this turn (None: nothing to learn)."""
+# typed turns whose answer the engine computes from the fact the model names (dialogue/compose.py):
+# the model is trained to name that fact's value
+NAMES_A_FACT = ("count", "boolean")
+# typed turns the model's words do not answer (the engine compares, or walks the graph): not trained
+COMPUTED = ("comparison", "superlative", "path")
+
+
+def target_answer(turn: Turn, gold: Sequence[Fact] = ()) -> str | None:
+    """What the model is trained to say for this turn (None: nothing to learn). A count or a
+    yes/no question is answered by the engine from the fact the model names: the target is
+    that fact's far end (the counted value; the value the graph holds for the asked property)."""
     if turn.unanswerable:
         return ABSTAIN_TEXT
+    if turn.type in COMPUTED:
+        return None
+    if turn.type in NAMES_A_FACT:
+        if not gold:
+            return None
+        fact = gold[0]
+        asked = turn.user.casefold()
+        if turn.type == "count" and fact.o_label and fact.o_label.casefold() in asked:
+            return fact.s_label or None  # "How many employees report to Ana?": one employee
+        return fact.o_label or None
     if turn.answer.strip() and not turn.abstained:
         return turn.answer.strip()
     if turn.expected:
@@ -136,9 +155,9 @@ def conversation_examples(
     history: list[Turn] = []
     for index, turn in enumerate(conv.turns):
         stats.turns += 1
-        answer = target_answer(turn)
         gold_keys = {tuple(t) for t in turn.expected_evidence}
         gold_facts = [f for f in (lookup_fact(kg, t) for t in turn.expected_evidence) if f]
+        answer = target_answer(turn, gold_facts)
         example = rendered = None
         unanswerable = turn.unanswerable
         if answer is not None and (unanswerable or gold_keys):

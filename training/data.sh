@@ -1,0 +1,28 @@
+#!/bin/sh
+# The data sets training/default.toml reads (git-ignored, under runs/data; about a minute):
+#
+#   sh training/data.sh          (from the project root; DQ=dialogqa to use one on PATH)
+#
+#   runs/data/kgconv-dev/        KGConv dev country + food, with KGConv's question templates
+#   runs/data/kgconv-dev-plain/  the same dialogues, the graph imported without them (as a
+#                                user's graph comes)
+#   runs/data/world-synth.jsonl  lookup dialogues over kb/world.ttl (pronouns, ellipsis, chains,
+#                                unanswerable)
+#   runs/data/typed-*.jsonl      typed dialogues over three generated schemas (films, library,
+#                                clubs); kb/domains/company.ttl is never trained on
+#
+# KGConv: dev files only, never test; the ideology theme is never imported.
+set -e
+DQ=${DQ:-.venv/bin/dialogqa}
+KGCONV=../shared/data/kgconv
+mkdir -p runs/data
+$DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
+    --templates $KGCONV/template_library.json --labels $KGCONV/preferred_labels.json \
+    --out runs/data/kgconv-dev
+$DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
+    --labels $KGCONV/preferred_labels.json --out runs/data/kgconv-dev-plain
+$DQ data synth --kg kb/world.ttl --out runs/data/world-synth.jsonl --conversations 400 --seed 0 \
+    --unanswerable-rate 0.2
+for d in films library clubs; do
+  $DQ data typed --kg kb/domains/$d.ttl --out runs/data/typed-$d.jsonl --conversations 100 --seed 5
+done
