@@ -198,3 +198,34 @@ def test_calibrate_refuses_bad_input_in_one_line(adapted, tmp_path, capsys):
     assert "lost.jsonl:1: graph file" in err and "gone.ttl does not exist" in err and "Traceback" not in err
     assert main(["calibrate", str(adapted[0]), str(lost), "--steps", "a"]) == 2
     assert "--steps 'a'" in capsys.readouterr().err
+
+
+def test_intent_fit_reads_questions_again_for_another_lora(tiny, adapted, tmp_path, monkeypatch, capsys):
+    """`dialogqa intent fit --cache`: features cached for one LoRA are not reused for another."""
+    import shutil
+
+    import dialogqa.train.intent as intent
+
+    read: list[int] = []
+    real = intent.featurise
+
+    def counting(model, questions, *rest):
+        read.append(len(questions))
+        return real(model, questions, *rest)
+
+    monkeypatch.setattr(intent, "featurise", counting)
+    adapter = tmp_path / "adapter"
+    shutil.copytree(adapted[0], adapter, ignore=shutil.ignore_patterns("work"))
+    typed = adapted[0] / "work" / "typed.jsonl"
+    fit = ["intent", "fit", "--adapter", str(adapter), "--model", str(tiny[0]), "--data", str(typed),
+           "--cache", str(tmp_path / "features.pt")]
+    assert main(fit) == 0 and main(fit) == 0
+    assert read[0] > 0 and read[1] == 0  # the same LoRA: every question from the cache
+    weights = adapter / "adapter_model.safetensors"
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(weights))
+    save_file({k: v + 0.01 for k, v in state.items()}, str(weights))
+    assert main(fit) == 0
+    assert read[2] == read[0]  # another LoRA: all read again
+    assert (adapter / "intent_head.safetensors").is_file()

@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--cache", metavar="FILE.pt",
-                   help="keep the questions' features here: a refit reads only new questions "
-                        "(valid while the base model and the adapter's LoRA stay the same)")
+                   help="keep the questions' features here: a refit with the same base model and "
+                        "LoRA weights reads only new questions (another LoRA reads them all again)")
     f.set_defaults(handler=cmd_fit)
 
     s = sub.add_parser("show", help="what the head reads in questions (one a line on stdin, or given)")
@@ -43,6 +43,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--model", metavar="DIR", help="base model directory")
     s.add_argument("--baseline", default=None, help=argparse.SUPPRESS)
     s.set_defaults(handler=cmd_show)
+
+
+def _reader_key(model_dir: str | None, adapter: str) -> str:
+    """What the cached features depend on: the base model and the adapter's LoRA weights."""
+    import hashlib
+
+    digest = hashlib.sha256(str(model_dir or "default").encode())
+    weights = Path(adapter) / "adapter_model.safetensors"
+    if weights.is_file():
+        digest.update(weights.read_bytes())
+    return digest.hexdigest()
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -60,9 +71,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     import torch
 
+    key = _reader_key(args.model, args.adapter)
     cache: dict = {}
     if args.cache and Path(args.cache).is_file():
-        cache = torch.load(args.cache)
+        saved = torch.load(args.cache)
+        # features of another base model or LoRA are stale: read every question again
+        if isinstance(saved, dict) and saved.get("reader") == key:
+            cache = saved["features"]
     wanted = [q for q, _ in train + held]
     new = [q for q in dict.fromkeys(wanted) if q not in cache]
     with tqdm(total=len(new), desc="reading questions", unit="q",
@@ -71,7 +86,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             cache[q] = row
     if args.cache:
         Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({q: cache[q] for q in dict.fromkeys(wanted)}, args.cache)
+        torch.save({"reader": key, "features": {q: cache[q] for q in dict.fromkeys(wanted)}}, args.cache)
     x = torch.stack([cache[q] for q, _ in train])
     xh = torch.stack([cache[q] for q, _ in held]) if held else None
     head = fit_head(x, [i for _, i in train], args.seed)
