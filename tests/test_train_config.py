@@ -106,3 +106,11 @@ def test_shipped_preset_is_valid():
     assert cfg.sources and cfg.lora_layers > 0 and cfg.max_minutes <= 60
     header = (ROOT / "training" / "default.toml").read_text().splitlines()[:15]
     assert any("dialogqa train --config training/default.toml" in line for line in header)
+
+
+def test_every_preset_is_valid_and_says_how_it_runs():
+    for path in sorted((ROOT / "training").glob("*.toml")):
+        cfg = build_config(path)
+        assert cfg.sources and cfg.max_minutes <= 60, path
+        header = path.read_text().splitlines()[:15]
+        assert any(f"--config training/{path.name}" in line for line in header), path

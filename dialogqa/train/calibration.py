@@ -138,7 +138,8 @@ def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_gro
     fitted, fitted_score = fit_prior(prepared, min_abstention)
     start_score = prior_score(replace(start_grounding, prior_weight=1.0), prepared) if start_grounding else 0.0
     fitted = replace(fitted, prior_weight=start_grounding.prior_weight if start_grounding else PRIOR_WEIGHT)
-    say(f"prior fit (answer = best prior): fitted {fitted_score:.3f}, starting {start_score:.3f}")
+    say(f"prior fit (answer = best prior): fitted {fitted_score:.3f}, starting {start_score:.3f}; "
+        f"fitted prior {fitted.to_json()}")
     options = [Option("start", start_grounding, start_bias)]
     if fitted_score > start_score + 1e-9:
         options += [Option("fitted", fitted, max(0.0, start_bias + d)) for d in (0.0, *steps)]
