@@ -36,3 +36,12 @@ def test_chat_window_shows_graph_text_escaped():
     assert [str(cell) for cell in table.columns[0].cells] == ["Oslo\\x1b[2J\\u202eolsO"]
     info = graph_info(type("KG", (), {"name": "g\x1b", "count": lambda self: 1, "langs": ("en",)})(), [])
     assert "g\\x1b" in [str(cell) for cell in info.columns[1].cells]
+
+
+def test_panel_shows_a_dash_for_a_fact_the_model_did_not_score():
+    """A comparison cites the other entity's fact, fetched from the graph without the model
+    reading it: no relevance to show, rather than a misleading 0.00."""
+    x = "http://x/"
+    read = Fact(URIRef(x + "A"), URIRef(x + "mass"), Literal(5), "A", "mass", "5", score=0.87)
+    fetched = Fact(URIRef(x + "B"), URIRef(x + "mass"), Literal(3), "B", "mass", "3")
+    assert facts_text([read, fetched], iris=False).plain == "0.87 A · mass · 5\n  –  B · mass · 3"

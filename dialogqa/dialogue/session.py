@@ -33,7 +33,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, fields, replace
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from rdflib.term import Literal, Node
@@ -324,7 +324,8 @@ class DialogueSession:
             turn.evidence = self._cited_by_answer(question, turn.answer, facts)
         if intent is not None:
             order = [f for _, f in ranked] if ranked is not None else list(facts)
-            self._compose(turn, intent, question, order)
+            scores = {f.key(): float(score) for score, f in ranked} if ranked is not None else {}
+            self._compose(turn, intent, question, order, scores)
             timings.setdefault("first_token_ms", ms())
             yield turn.answer
         yield self._finish(turn, ms)
@@ -337,7 +338,8 @@ class DialogueSession:
         op, polar, less, scores = head.predict(read_question(self.model, question))
         return Intent(op, polar, less, scores)
 
-    def _compose(self, turn: Turn, intent: Intent, question: str, ranked: Sequence[Fact]) -> None:
+    def _compose(self, turn: Turn, intent: Intent, question: str, ranked: Sequence[Fact],
+                 scores: Mapping[tuple, float] | None = None) -> None:
         """Let the graph compute what the question head says the question asks for (a list,
         a count, yes or no, a comparison, ...) from the fact the model chose: the answer
         becomes that sentence and its evidence every fact it used (dialogue/compose.py)."""
@@ -360,7 +362,9 @@ class DialogueSession:
             ends = {e for f in evidence for e in (f.s, f.o)}
             evidence += [f for f in turn.evidence if f.key() not in have and {f.s, f.o} <= ends]
         turn.answer, turn.abstained = composed.answer, False
-        turn.evidence = evidence[:MAX_COMPOSED_EVIDENCE]
+        # a fact the model read carries its relevance; one the engine fetched has none (0)
+        turn.evidence = [replace(f, score=round((scores or {}).get(f.key(), f.score), 4))
+                         for f in evidence[:MAX_COMPOSED_EVIDENCE]]
         turn.topic = list(composed.topic)
 
     def _composer(self) -> Composer:

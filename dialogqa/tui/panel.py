@@ -47,7 +47,7 @@ def facts_text(facts: Sequence[Fact], iris: bool, scores: bool = True) -> Text:
         for fact in group:
             line.append("\n  ")
             if scores:
-                line.append(f"{fact.score:.2f} ", style="dim")
+                line.append(_score(fact), style="dim")
             line.append(visible(fact.o_label or str(fact.o)), style="bold")
             if iris:
                 line.append("\n    ")
@@ -56,10 +56,17 @@ def facts_text(facts: Sequence[Fact], iris: bool, scores: bool = True) -> Text:
     return Text("\n").join(out)
 
 
+def _score(fact: Fact) -> str:
+    """The model's relevance of a cited fact; a dash for one the engine fetched from the graph
+    without the model reading it (the other side of a comparison, a counted value past the
+    candidates)."""
+    return f"{fact.score:.2f} " if fact.score else "  –  "
+
+
 def _fact_line(fact: Fact, iris: bool, scores: bool) -> Text:
     line = Text()
     if scores:
-        line.append(f"{fact.score:.2f} ", style="dim")
+        line.append(_score(fact), style="dim")
     line.append(visible(fact.s_label or str(fact.s)), style="bold")
     line.append(" · ")
     line.append(visible(fact.p_label or str(fact.p)), style="italic")
