@@ -1,5 +1,5 @@
 #!/bin/sh
-# The data sets training/default.toml reads (git-ignored, under runs/data; about a minute):
+# The data sets training/default.toml and training/typed.toml read (git-ignored, under runs/data; about a minute):
 #
 #   sh training/data.sh          (from the project root; DQ=dialogqa to use one on PATH)
 #

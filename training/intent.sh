@@ -11,7 +11,6 @@
 set -e
 ADAPTER=${1:-dialogqa/adapters/default}
 DQ=${DQ:-.venv/bin/dialogqa}
-KGCONV=../shared/data/kgconv
 mkdir -p runs/intent runs/data
 [ -f runs/data/kgconv-dev-plain/kgconv.ttl ] || DQ=$DQ sh training/data.sh
 for d in films library clubs; do

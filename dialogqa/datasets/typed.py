@@ -235,14 +235,14 @@ class TypedSynthesizer:
                  and not isinstance(self.index.answers(s, p)[0][0], Literal)]
         if preds and rng.random() < 0.7:
             p = rng.choice(preds)
-            n = len(self.index.answers(s, p))
+            answers = self.index.answers(s, p)
             label = _plural(self.plabel(p, rng))
             if rng.random() < 0.4:
                 user = rng.choice(COUNT_NAMED).format(p=label, s=self.name(s))
             else:
                 user = rng.choice(COUNT_PRONOUN).format(p=label)
-            return self._turn("count", user, [str(n)],
-                              expected_evidence=_facts((s, p, o) for o, _ in self.index.answers(s, p)))
+            return self._turn("count", user, [str(len(answers))],
+                              expected_evidence=_facts((s, p, o) for o, _ in answers))
         # how many subjects share an object: "How many employees have X as their manager?"
         picked = self._entity_fact(s, rng)
         if picked is None:
