@@ -131,6 +131,35 @@ def test_dates_compare_as_dates(kg):
     assert c.answer.startswith("Norway")
 
 
+def test_a_time_comparison_compares_dates_only(kg):
+    # the question head reads "older" as a comparison of dates: the populations (ranked
+    # first here) are not what is asked
+    ranked = [Fact(U("Sweden"), U("population"), next(kg.triples(U("Sweden"), U("population"), None))[2])]
+    c = Composer(kg).compose(Intent("compare", less=True, date=True), "Which is older, Sweden or Norway?",
+                             None, ranked, [U("Sweden"), U("Norway")], [])
+    assert c.answer.startswith("Norway") and "0872-01-01" in c.answer
+    assert {f.p for f in c.evidence} == {U("founded")}
+    # a size question never compares founding dates, even where the model ranks them first
+    dates = [Fact(U("Norway"), U("founded"), next(kg.triples(U("Norway"), U("founded"), None))[2])]
+    c = Composer(kg).compose(Intent("compare", date=False), "Which is bigger, Sweden or Norway?",
+                             None, dates, [U("Sweden"), U("Norway")], [])
+    assert U("founded") not in {f.p for f in c.evidence}
+
+
+def test_a_time_comparison_without_dates_is_not_in_the_graph(kg):
+    # Finland has no founding date: nothing to compare "older" on, so the bot abstains
+    # rather than compare populations
+    from dialogqa.dialogue.compose import NOT_IN_GRAPH
+
+    c = Composer(kg).compose(Intent("compare", date=True), "Which is older, Finland or Norway?",
+                             None, [], [U("Finland"), U("Norway")], [])
+    assert c is NOT_IN_GRAPH
+    # an old head that does not read dates compares what there is
+    c = Composer(kg).compose(Intent("compare"), "Which is older, Finland or Norway?",
+                             None, [], [U("Finland"), U("Norway")], [])
+    assert c is not NOT_IN_GRAPH and c.answer
+
+
 def test_superlative_among_the_last_answer(kg):
     from dialogqa.records import Turn
 

@@ -66,11 +66,15 @@ def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
     types = {t["type"] for t in turns}
     assert {"single", "boolean", "comparison", "count"} <= types
     for t in turns:
-        op, polar, less = parse_intent(t["intent"])
+        op, polar, less, date = parse_intent(t["intent"])
         if t["type"] == "boolean":
             assert polar and t["expected"] in (["yes"], ["no"]) and t["reject"] != t["expected"]
         if t["type"] == "count":
             assert op == "count" and t["expected"][0].isdigit()
+        if t["type"] == "comparison":
+            # "@": the compared values are dates (what the question head learns to read)
+            founded = "http://example.org/founded"
+            assert date == all(e[1] == founded for e in t["expected_evidence"])
         if t["type"] == "list":
             assert t["match"] == "all" and len(t["expected"]) >= 2
         if t["type"] == "comparison":
@@ -96,3 +100,18 @@ def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
     Conversation  # the format's reader accepts every line
     for c in convs:
         conversation_from_dict(c, "x")
+
+
+def test_comparisons_of_dates_are_marked(tmp_path):
+    # "@" in the intent: the question compares dates (the question head learns to read it, so
+    # that "Which is older?" never compares populations)
+    path = tmp_path / "g.ttl"
+    path.write_text(TTL + 'ex:Finland ex:founded "1917-12-06"^^xsd:date .\n', encoding="utf-8")
+    kg = MemoryKG.from_files([str(path)])
+    convs = synthesize_typed(kg, TypedConfig(conversations=60, seed=4, turns=4, types=("comparison",)))
+    compared = [t for c in convs for t in c["turns"] if t["type"] == "comparison"]
+    founded = "http://example.org/founded"
+    dated = [t for t in compared if parse_intent(t["intent"])[3]]
+    assert dated and len(dated) < len(compared)
+    for t in compared:
+        assert parse_intent(t["intent"])[3] == all(e[1] == founded for e in t["expected_evidence"])

@@ -3,7 +3,8 @@
 ``dialogqa data typed --kg G --out F`` writes conversations in the transcript format with the
 per-turn ``type``, ``match`` and ``reject`` fields (DESIGN.md), gold answers computed from the
 graph, and an ``intent`` field (what the question head should read: ``op``, ``?`` when the
-question wants yes or no, ``<`` when the smaller or earlier value wins). They train the
+question wants yes or no, ``<`` when the smaller or earlier value wins, ``@`` when a comparison's
+values are dates). They train the
 question head (``dialogqa intent fit``) and, over a graph kept out of training, measure it.
 
 Questions are phrased from the predicate's label and its ``skos:altLabel`` paraphrases where
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from rdflib.namespace import RDF, SKOS
 from rdflib.term import Literal, Node, URIRef
 
-from dialogqa.dialogue.compose import comparable
+from dialogqa.dialogue.compose import comparable, is_date
 from dialogqa.datasets.synth import (GraphIndex, SynthConfig, _capital, _relational, ask_inverse,
                                      ask_named, ask_pronoun)
 from dialogqa.errors import UserError
@@ -65,6 +66,8 @@ COMPARE_POLAR_PRONOUN = ("Is its {p} {adj} than {b}'s?", "Does it have a {adj} {
 COMPARE_BARE_WHICH = ("Which is {adj}, {a} or {b}?", "Which of {a} and {b} is {adj}?")
 COMPARE_BARE_POLAR = ("Is it {adj} than {b}?", "Is {a} {adj} than {b}?")
 DATE_MORE, DATE_LESS = ("later", "more recent"), ("earlier", "older")
+# comparatives about time that name no property ("Which is older, A or B?"): dates are compared
+BARE_DATE_MORE, BARE_DATE_LESS = ("newer", "younger", "more recent"), ("older",)
 SUPERLATIVE = ("Which of them has the {adj} {p}?", "Which one has the {adj} {p}?",
                "Of those, which has the {adj} {p}?", "Which of these has the {adj} {p}?")
 SUP_MORE, SUP_LESS = ("highest", "largest", "greatest", "biggest", "most"), ("lowest", "smallest", "least")
@@ -72,6 +75,7 @@ SUP_BARE = ("Which of them is the {adj}?", "Which one is the {adj}?", "Of those,
 SUP_BARE_MORE = ("biggest", "largest", "heaviest", "longest", "tallest", "busiest", "richest", "most expensive")
 SUP_BARE_LESS = ("smallest", "lightest", "shortest", "poorest", "cheapest", "least expensive")
 SUP_DATE_MORE, SUP_DATE_LESS = ("latest", "most recent"), ("earliest", "oldest")
+SUP_BARE_DATE_MORE, SUP_BARE_DATE_LESS = ("newest", "youngest", "most recent"), ("oldest",)
 PATH = ("How is {a} connected to {b}?", "What links {a} and {b}?", "How are {a} and {b} related?",
         "What is the connection between {a} and {b}?", "Is there a link between {a} and {b}?")
 CHAIN = ("What is the {p} of that {t}?", "And that {t}'s {p}?", "What about the {p} of that one?",
@@ -301,30 +305,32 @@ class TypedSynthesizer:
         if va is None or vb is None or va == vb:
             return None
         date = not isinstance(self.index.answers(s, p)[0][0].toPython(), (int, float)) and \
-            _is_date(self.index.answers(s, p)[0][0])
+            is_date(self.index.answers(s, p)[0][0])
         less = rng.random() < 0.4
         adj = rng.choice((DATE_LESS if less else DATE_MORE) if date else (LESS if less else MORE))
         label = self.plabel(p, rng)
         polar = rng.random() < 0.5
-        bare = not date and rng.random() < 0.3
+        bare = rng.random() < 0.3
         a_wins = (va < vb) if less else (va > vb)
         compared = [(x, p, self.index.answers(x, p)[0][0]) for x in (s, b)]
         if bare:
-            adj = rng.choice(BARE_LESS if less else BARE_MORE)
+            adj = rng.choice((BARE_DATE_LESS if less else BARE_DATE_MORE) if date
+                             else (BARE_LESS if less else BARE_MORE))
+        when = "@" if date else ""
         names = {"a": self.name(s), "b": self.name(b), "p": label, "adj": adj}
         if polar:
             pronoun = rng.random() < 0.5
             table = COMPARE_BARE_POLAR if bare else (COMPARE_POLAR_PRONOUN if pronoun else COMPARE_POLAR)
             user = rng.choice(table).format(**names)
             yes, no = ("yes", "no") if a_wins else ("no", "yes")
-            return self._turn("comparison", user, [yes], "compare?" + ("<" if less else ""), reject=[no],
+            return self._turn("comparison", user, [yes], "compare?" + ("<" if less else "") + when, reject=[no],
                               expected_evidence=_facts(compared))
         if rng.random() < 0.5:
             names["a"], names["b"] = names["b"], names["a"]
         table = COMPARE_BARE_WHICH if bare else COMPARE_WHICH
         user = rng.choice(table).format(**names)
         winner, loser = (self.name(s), self.name(b)) if a_wins else (self.name(b), self.name(s))
-        return self._turn("comparison", user, [winner], "compare" + ("<" if less else ""), reject=[loser],
+        return self._turn("comparison", user, [winner], "compare" + ("<" if less else "") + when, reject=[loser],
                           expected_evidence=_facts(compared))
 
     def _reverse(self, state, rng) -> dict | None:
@@ -374,15 +380,18 @@ class TypedSynthesizer:
         values = [(comparable(self.index.answers(m, p)[0][0]), m) for m in members]
         if len({v for v, _ in values}) < len(values):
             return None
-        date = _is_date(self.index.answers(members[0], p)[0][0])
+        date = is_date(self.index.answers(members[0], p)[0][0])
         less = rng.random() < 0.4
         adj = rng.choice((SUP_DATE_LESS if less else SUP_DATE_MORE) if date else (SUP_LESS if less else SUP_MORE))
         best = (min if less else max)(values, key=lambda x: x[0])[1]
-        if not date and rng.random() < 0.3:
-            user = rng.choice(SUP_BARE).format(adj=rng.choice(SUP_BARE_LESS if less else SUP_BARE_MORE))
+        if rng.random() < 0.3:
+            bare = ((SUP_BARE_DATE_LESS if less else SUP_BARE_DATE_MORE) if date
+                    else (SUP_BARE_LESS if less else SUP_BARE_MORE))
+            user = rng.choice(SUP_BARE).format(adj=rng.choice(bare))
         else:
             user = rng.choice(SUPERLATIVE).format(adj=adj, p=self.plabel(p, rng))
-        return self._turn("superlative", user, [self.name(best)], "superlative" + ("<" if less else ""))
+        return self._turn("superlative", user, [self.name(best)],
+                          "superlative" + ("<" if less else "") + ("@" if date else ""))
 
     def _path(self, state, rng) -> dict | None:
         s = state["s"]
@@ -434,18 +443,13 @@ def _plural(label: str) -> str:
     return " ".join(words[:-1] + [last])
 
 
-def _is_date(o: Node) -> bool:
-    import datetime as dt
-
-    return isinstance(o, Literal) and isinstance(o.toPython(), (dt.date, dt.datetime))
-
-
 def synthesize_typed(kg: KnowledgeGraph, config: TypedConfig = TypedConfig(),
                      kg_paths: Sequence[str] = ()) -> Iterator[dict]:
     return TypedSynthesizer(kg, config).conversations(kg_paths)
 
 
-def parse_intent(text: str) -> tuple[str, bool, bool]:
-    """"compare?<" -> ("compare", True, True)."""
-    op = text.rstrip("?<")
-    return op, "?" in text, "<" in text
+def parse_intent(text: str) -> tuple[str, bool, bool, bool]:
+    """"compare?<@" -> ("compare", True, True, True): the operation, whether the question wants
+    yes or no, whether the smaller (earlier) value wins, whether the values compared are dates."""
+    op = text.rstrip("?<@")
+    return op, "?" in text, "<" in text, "@" in text

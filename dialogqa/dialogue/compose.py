@@ -7,7 +7,8 @@ it runs on memory, store and endpoint alike) and words the result in one short s
 holds the graph's values verbatim. Nothing is guessed: a count is the number of facts cited,
 a comparison compares the two cited values, a yes is a cited fact. Where the operation has
 nothing to work on (no chosen fact, one entity for a comparison, no numbers), ``compose``
-returns None and the model's own answer stands.
+returns None and the model's own answer stands; where it applies but the graph lacks the
+kind of value asked for (dates for "Which is older?"), it returns ``NOT_IN_GRAPH``: abstain.
 
 Operations (``Intent.op``):
 - ``lookup``: every value of the chosen fact's subject and predicate (or, asked from the
@@ -51,11 +52,13 @@ MAX_COUNT_GROUPS = 12  # groups around an entity a count chooses among
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for: an operation, whether it wants yes or no, and for a
-    comparison or superlative whether the smaller (earlier) value wins."""
+    comparison or superlative whether the smaller (earlier) value wins and whether the values
+    compared are dates (None: not known, any value will do)."""
 
     op: str = "lookup"
     polar: bool = False
     less: bool = False
+    date: bool | None = None
     scores: dict = field(default_factory=dict, compare=False)  # the head's probabilities
 
 
@@ -64,6 +67,11 @@ class Composed:
     answer: str
     evidence: list[Fact]
     topic: list[Node] = field(default_factory=list)  # what it is about, the one asked about first
+
+
+# the operation applies but the graph lacks what it needs ("Which is older?" where only
+# populations are known): the answer is the abstention sentence, not the model's label
+NOT_IN_GRAPH = Composed("", [])
 
 
 class Composer:
@@ -272,6 +280,9 @@ class Composer:
         shared = [p for p in va if p in vb]
         if not shared:
             return None
+        shared = _of_kind(shared, va, intent)
+        if not shared:  # "Which is older?" where only populations are known: not in the graph
+            return NOT_IN_GRAPH
         p = self._pick_predicate(question, shared, ranked, {a, b}, va)
         fa, fb = va[p], vb[p]
         x, y = comparable(fa.o), comparable(fb.o)
@@ -307,6 +318,9 @@ class Composer:
         if not predicates:
             return None
         labels = {p: f for v in values.values() for p, f in v.items()}
+        predicates = _of_kind(predicates, labels, intent)
+        if not predicates:
+            return NOT_IN_GRAPH
         p = self._pick_predicate(question, predicates, ranked, set(members), labels)
         facts = [values[m][p] for m in members if p in values[m] and comparable(values[m][p].o) is not None]
         if not facts:
@@ -396,6 +410,15 @@ class Composer:
         return True
 
 
+def _of_kind(predicates: Sequence[Node], facts: dict[Node, Fact], intent: Intent) -> list[Node]:
+    """The predicates whose values are of the kind the question compares: dates when the
+    question head reads a time comparison ("Which is older?"), numbers otherwise; all of
+    them when the head does not say (one fitted before it could)."""
+    if intent.date is None:
+        return list(predicates)
+    return [p for p in predicates if is_date(facts[p].o) == intent.date]
+
+
 def _bookkeeping(p: Node) -> bool:
     """Labels and types: how the graph describes itself, not facts a question is about."""
     return is_label_predicate(p) or p == RDF.type
@@ -435,6 +458,11 @@ def comparable(o: Node):
         if isinstance(value, dt.date):
             return float(value.toordinal())
     return None
+
+
+def is_date(o: Node) -> bool:
+    """Is a literal's value a date (or a date and time)?"""
+    return isinstance(o, Literal) and isinstance(o.toPython(), (dt.date, dt.datetime))
 
 
 def _lower_first(text: str) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from rdflib.term import Literal, Node
 
-from dialogqa.dialogue.compose import Composer, Intent
+from dialogqa.dialogue.compose import NOT_IN_GRAPH, Composer, Intent
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
 from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render
@@ -47,6 +47,7 @@ from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
 from dialogqa.model.intent import MEMBER_PROMPT, option_scores, read_question
+from dialogqa.model.rerank import rerank
 from dialogqa.records import Turn
 
 RANKED_KEPT = 10  # candidates kept on Turn.ranked for the chat's "closest facts"
@@ -251,6 +252,12 @@ class DialogueSession:
             timings["intent_ms"] = ms()
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
         timings["retrieve_ms"] = ms()
+        reranker = getattr(self.model, "rerank", None)
+        if reranker is not None and facts and not self.top_fact:
+            # the model reads the question, then each of the best facts' properties: their
+            # scores, and so the prompt's hint and grounding's prior, read the question
+            facts = rerank(self.model, reranker, question, facts, self.history[-1].user if self.history else "")
+            timings["rerank_ms"] = ms() - timings["retrieve_ms"]
         turn = Turn(user=question, timings=timings)
         turn.ranked = list(facts[:RANKED_KEPT])  # retrieval order; the head's order replaces it
         if not facts and not self.closed_book:
@@ -336,14 +343,16 @@ class DialogueSession:
         if head is None or self.closed_book or self.kg is None:
             return None
         op, polar, less, scores = head.predict(read_question(self.model, question))
-        return Intent(op, polar, less, scores)
+        date = scores["date"] > 0.5 if "date" in scores else None
+        return Intent(op, polar, less, date, scores)
 
     def _compose(self, turn: Turn, intent: Intent, question: str, ranked: Sequence[Fact],
                  scores: Mapping[tuple, float] | None = None) -> None:
         """Let the graph compute what the question head says the question asks for (a list,
         a count, yes or no, a comparison, ...) from the fact the model chose: the answer
         becomes that sentence and its evidence every fact it used (dialogue/compose.py)."""
-        turn.intent = intent.op + ("?" if intent.polar else "") + ("<" if intent.less else "")
+        turn.intent = (intent.op + ("?" if intent.polar else "") + ("<" if intent.less else "")
+                       + ("@" if intent.date and intent.op in ("compare", "superlative") else ""))
         if intent.op in ("lookup", "count") and not intent.polar and turn.abstained:
             return
         chosen = turn.evidence[0] if turn.evidence and not turn.abstained else None
@@ -351,6 +360,9 @@ class DialogueSession:
         composed = self._composer().compose(intent, question, chosen, ranked, named, self.focus,
                                             self.history, "" if turn.abstained else turn.answer)
         if composed is None:
+            return
+        if composed is NOT_IN_GRAPH:
+            turn.answer, turn.abstained, turn.evidence = ABSTAIN_TEXT, True, []
             return
         turn.said = turn.answer  # later prompts show the model's own words (render())
         evidence = list(composed.evidence)

@@ -446,6 +446,7 @@ class FastChatModel:
         # set by the loader: torch threads chosen before each turn (model/threads.py)
         self.threads = None
         self.intent = None  # the question head (model/intent.py), set by the loader
+        self.rerank = None  # the rerank head (model/rerank.py), set by the loader
         self._side: FastLlama | None = None
 
     def read(self, ids: Sequence[int]) -> torch.Tensor:
@@ -455,6 +456,22 @@ class FastChatModel:
             self._side = self.net.side(SIDE_LENGTH)
         ids = [int(t) for t in ids][:SIDE_LENGTH]
         return self._side.forward(ids, 0)
+
+    def read_branches(self, prefix: Sequence[int], branches: Sequence[Sequence[int]]
+                      ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Read ``prefix`` once in the side pass, then each branch after it (each overwrites
+        the last one's positions): (the prefix's last final state (hidden,), each branch's
+        final states (len, hidden)). The rerank pass (model/rerank.py)."""
+        if self._side is None:
+            self._side = self.net.side(SIDE_LENGTH)
+        prefix = [int(t) for t in prefix][: SIDE_LENGTH // 2]
+        first = self._side.forward(prefix, 0)[-1]
+        room = SIDE_LENGTH - len(prefix)
+        return first, [self._side.forward([int(t) for t in ids][:room], len(prefix)) for ids in branches]
+
+    def lm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """fp32 next-token logits for final states (rows, hidden)."""
+        return self.net.logits(hidden)
 
     def read_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
         """Log-probabilities (len(ids) - 1,) of each token after the first, read in the side

@@ -34,12 +34,19 @@ class HFChatModel:
         self._length = 0
         self.last_prefill: dict[str, float] = {}
         self.intent = None  # the question head (model/intent.py), set by the loader
+        self.rerank = None  # the rerank head (model/rerank.py), set by the loader
 
     @torch.inference_mode()
     def read(self, ids: Sequence[int]) -> torch.Tensor:
         """Final hidden states (len(ids), hidden) of a short text read on its own."""
         out = self.model.model(input_ids=torch.tensor([[int(t) for t in ids]]), use_cache=False)
         return out.last_hidden_state[0].float()
+
+    @torch.inference_mode()
+    def lm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """fp32 next-token logits for final states (rows, hidden)."""
+        head = self.model.get_output_embeddings()
+        return head(hidden.to(head.weight.dtype)).float()
 
     @torch.inference_mode()
     def read_logprobs(self, ids: Sequence[int]) -> torch.Tensor:

@@ -2,10 +2,11 @@
 
 The model reads the question alone (``question_ids``: a short side pass with its own small
 KV cache, so the conversation's cached prompt is untouched) and the head reads its final
-hidden state at the question's last token, standardised, then one linear layer with
-three outputs: a softmax over the operations (``lookup``, ``count``, ``compare``,
-``superlative``, ``path``) and two yes/no logits, ``polar`` (the question wants yes or no)
-and ``less`` (a comparison or superlative asks for the smaller or earlier value).
+hidden state at the question's last token, standardised, then one linear layer: a softmax
+over the operations (``lookup``, ``count``, ``compare``, ``superlative``, ``path``) and three
+yes/no logits, ``polar`` (the question wants yes or no), ``less`` (a comparison or superlative
+asks for the smaller or earlier value) and ``date`` (the values it compares are dates: "Which is
+older, A or B?" compares no population). A head fitted before ``date`` existed has two.
 
 It is the sequence-classification fine-tuning of the seed model, kept small so that it fits in
 minutes on two cores: ``fit`` trains it on typed questions synthesised from several graphs
@@ -31,6 +32,7 @@ OPS = ("lookup", "count", "compare", "superlative", "path")
 INPUT = "final_norm_hidden_state@last_token of the question side pass"
 MAX_QUESTION_TOKENS = 96
 PREFIX = "Question: "
+FLAGS = ("polar", "less", "date")
 
 
 def question_ids(tokenizer, question: str) -> list[int]:
@@ -47,35 +49,37 @@ def features(hidden: torch.Tensor) -> torch.Tensor:
 
 
 class IntentHead(nn.Module):
-    def __init__(self, dim: int, ops: Sequence[str] = OPS):
+    def __init__(self, dim: int, ops: Sequence[str] = OPS, flags: Sequence[str] = FLAGS):
         super().__init__()
         self.ops = tuple(ops)
+        self.flags = tuple(flags)
         self.dim = dim
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
-        self.linear = nn.Linear(dim, len(self.ops) + 2)
+        self.linear = nn.Linear(dim, len(self.ops) + len(self.flags))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear((x.float() - self.mean) / self.scale)
 
     def predict(self, x: torch.Tensor) -> tuple[str, bool, bool, dict[str, float]]:
-        """(operation, polar, less, probabilities) for one feature vector."""
+        """(operation, polar, less, probabilities) for one feature vector; the probabilities
+        hold each flag's too (``date`` where the head has it)."""
         with torch.no_grad():
             out = self(x[None])[0]
         n = len(self.ops)
         probs = torch.softmax(out[:n], -1)
-        polar, less = torch.sigmoid(out[n:]).tolist()
+        flags = dict(zip(self.flags, torch.sigmoid(out[n:]).tolist()))
         scores = {op: round(float(p), 4) for op, p in zip(self.ops, probs)}
-        scores.update(polar=round(polar, 4), less=round(less, 4))
-        return self.ops[int(probs.argmax())], polar > 0.5, less > 0.5, scores
+        scores.update({k: round(v, 4) for k, v in flags.items()})
+        return self.ops[int(probs.argmax())], flags["polar"] > 0.5, flags["less"] > 0.5, scores
 
     # -- training -------------------------------------------------------------------------
     def fit(self, x: torch.Tensor, ops: torch.Tensor, polar: torch.Tensor, less: torch.Tensor,
-            less_mask: torch.Tensor, epochs: int = 300, lr: float = 0.05,
+            less_mask: torch.Tensor, date: torch.Tensor | None = None, epochs: int = 300, lr: float = 0.05,
             weight_decay: float = 1e-2) -> float:
         """Full-batch training on features ``x`` (n, dim) with labels; returns the last loss.
-        ``less_mask``: the examples whose ``less`` label means something (comparisons and
-        superlatives)."""
+        ``less_mask``: the examples whose ``less`` and ``date`` labels mean something
+        (comparisons and superlatives)."""
         self.mean.copy_(x.mean(0))
         self.scale.copy_(x.std(0).clamp_min(1e-4))
         opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
@@ -88,6 +92,8 @@ class IntentHead(nn.Module):
             loss = ce(out[:, :n], ops) + bce(out[:, n], polar.float()).mean()
             if less_mask.any():
                 loss = loss + (bce(out[:, n + 1], less.float()) * less_mask).sum() / less_mask.sum()
+                if date is not None and "date" in self.flags:
+                    loss = loss + (bce(out[:, n + 2], date.float()) * less_mask).sum() / less_mask.sum()
             loss.backward()
             opt.step()
         return float(loss.detach())
@@ -100,7 +106,8 @@ class IntentHead(nn.Module):
         out.mkdir(parents=True, exist_ok=True)
         save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
                   str(out / WEIGHTS_FILE))
-        config = {"dim": self.dim, "ops": list(self.ops), "input": INPUT, "prefix": PREFIX, **(extra or {})}
+        config = {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": INPUT,
+                  "prefix": PREFIX, **(extra or {})}
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
     @classmethod
@@ -114,7 +121,7 @@ class IntentHead(nn.Module):
             return None
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
-            head = cls(int(config["dim"]), config["ops"])
+            head = cls(int(config["dim"]), config["ops"], config.get("flags", FLAGS[:2]))
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a question head ({exc})") from exc
@@ -124,8 +131,8 @@ class IntentHead(nn.Module):
         if hidden_size is not None and head.dim != hidden_size:
             raise UserError(f"{path / WEIGHTS_FILE}: expects features of {head.dim}, the model gives "
                             f"{hidden_size}: was it fitted on another base model?")
-        unknown = set(head.ops) - set(OPS)
-        if unknown:
+        unknown = (set(head.ops) - set(OPS)) | (set(head.flags) - set(FLAGS))
+        if unknown or head.flags[:2] != FLAGS[:2]:
             raise UserError(f"{path / CONFIG_FILE}: unknown operations {sorted(unknown)}")
         return head.eval()
 

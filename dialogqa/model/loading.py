@@ -345,6 +345,7 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
         head = RelevanceHead.load(adapter_dir, hidden_size=net.hidden_size)
     chat = FastChatModel(net, load_tokenizer(path), head)
     chat.intent = load_intent_head(heads_dir, net.hidden_size)
+    chat.rerank = load_rerank_head(heads_dir, net.hidden_size)
     return chat
 
 
@@ -359,7 +360,8 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     two). It falls back to ``"hf"`` (the plain transformers forward with the adapter merged,
     the reference it is tested against) for model families it does not know. ``weights``
     (fast backend): int4 (default), int8, bf16 or f32 storage of the linear layers.
-    ``question_head=False``: leave the adapter's question head unread (``intent fit`` replaces it).
+    ``question_head=False``: leave the adapter's question and rerank heads unread (``intent fit``
+    and ``rerank fit`` replace them).
     ``threads``: torch threads (default: $DIALOGQA_THREADS, else the fast backend chooses
     before each turn: torch's default, fewer while other processes hold cores).
     """
@@ -389,6 +391,7 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     model, tokenizer, head, _ = load_hf_model(path, adapter_dir, merge=True)
     chat = HFChatModel(model, tokenizer, head, context_length=context_length)
     chat.intent = load_intent_head(adapter_dir, model.config.hidden_size) if question_head else None
+    chat.rerank = load_rerank_head(adapter_dir, model.config.hidden_size) if question_head else None
     return chat
 
 
@@ -399,3 +402,12 @@ def load_intent_head(adapter_dir, hidden_size: int):
     from dialogqa.model.intent import IntentHead
 
     return IntentHead.load(adapter_dir, hidden_size=hidden_size)
+
+
+def load_rerank_head(adapter_dir, hidden_size: int):
+    """The rerank head saved with the adapter (model/rerank.py), or None."""
+    if adapter_dir is None:
+        return None
+    from dialogqa.model.rerank import RerankHead
+
+    return RerankHead.load(adapter_dir, hidden_size=hidden_size)

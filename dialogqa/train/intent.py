@@ -67,7 +67,8 @@ def targets(intents: Sequence[str], ops: Sequence[str] = OPS):
     polar = torch.tensor([p[1] for p in parsed])
     less = torch.tensor([p[2] for p in parsed])
     mask = torch.tensor([p[0] in ("compare", "superlative") for p in parsed]).float()
-    return op, polar, less, mask
+    date = torch.tensor([p[3] for p in parsed])
+    return op, polar, less, mask, date
 
 
 def fit_head(x: torch.Tensor, intents: Sequence[str], seed: int = 0) -> IntentHead:
@@ -78,14 +79,16 @@ def fit_head(x: torch.Tensor, intents: Sequence[str], seed: int = 0) -> IntentHe
 
 
 def accuracy(head: IntentHead, x: torch.Tensor, intents: Sequence[str]) -> dict:
-    """Share of questions whose whole intent (operation, yes/no, direction) the head reads
-    right, overall and per operation."""
+    """Share of questions whose whole intent (operation, yes/no, direction, dates or numbers)
+    the head reads right, overall and per operation."""
     by_op: dict[str, list[int]] = {}
     right = 0
     for row, intent in zip(x, intents):
-        op, polar, less, _ = head.predict(row)
+        op, polar, less, scores = head.predict(row)
         want = parse_intent(intent)
-        ok = op == want[0] and polar == want[1] and (less == want[2] or want[0] not in ("compare", "superlative"))
+        compared = want[0] in ("compare", "superlative")
+        date = scores.get("date", 0.0) > 0.5
+        ok = op == want[0] and polar == want[1] and (not compared or (less == want[2] and date == want[3]))
         right += ok
         key = want[0] + ("?" if want[1] else "")
         by_op.setdefault(key, [0, 0])

@@ -1,0 +1,86 @@
+"""``dialogqa rerank fit``: the rerank head (the model reads the question, then each of the
+retriever's best facts, and rescores them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dialogqa.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "rerank", help="the rerank head: the model rescores the retriever's best facts, question first",
+        description="The rerank head rescores the retriever's best facts from the model's reading "
+                    "of the question followed by each fact's property (model/rerank.py).")
+    sub = p.add_subparsers(dest="rerank_command", metavar="RERANK_COMMAND")
+    p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+    f = sub.add_parser("fit", help="fit the head on transcripts with gold evidence and save it with the adapter",
+                       description="Replay transcripts through the retriever (gold earlier turns as "
+                                   "history), read each turn's best facts after its question, fit the "
+                                   "head on the turns whose gold fact is among them and save it into the "
+                                   "adapter folder (rerank_head.safetensors). Each conversation's graph "
+                                   "comes from its 'kg' files.")
+    f.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="training transcripts")
+    f.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
+                   help="held-out transcripts (another graph) to report on")
+    f.add_argument("--per-file", type=int, default=None, metavar="N",
+                   help="conversations read per training file at most (default all)")
+    f.add_argument("--skip", nargs="*", default=[], metavar="ID", help="conversation ids left out of training")
+    f.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
+    f.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--cache", metavar="FILE.pt",
+                   help="keep what the model read here: a refit with the same base model and LoRA "
+                        "weights reads only new turns")
+    f.set_defaults(handler=cmd_fit)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from dialogqa.commands.intent import _reader_key
+    from dialogqa.dialogue.graphs import GraphCache
+    from dialogqa.dialogue.transcript import read_transcripts
+    from dialogqa.model.loading import load_chat_model
+    from dialogqa.train.rerank import accuracy, candidate_turns, fit_head, read_all
+
+    if not Path(args.adapter).is_dir():
+        raise UserError(f"--adapter {args.adapter}: no such folder")
+    skip = set(args.skip)
+    train_convs = [c for path in args.data for c in
+                   [c for c in read_transcripts(path) if c.id not in skip][: args.per_file]]
+    held_convs = [c for path in args.eval for c in read_transcripts(path)]
+    graphs = GraphCache(k=30, max_open=4, hint="the transcript must name its graph files ('kg')")
+    train = candidate_turns(train_convs, graphs)
+    held = candidate_turns(held_convs, graphs)
+    graphs.close()
+    if not train:
+        raise UserError("--data: no turn whose gold fact the retriever finds (do the transcripts "
+                        "have expected_evidence?)")
+    model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
+    key = _reader_key(args.model, args.adapter)
+    cache: dict = {}
+    if args.cache and Path(args.cache).is_file():
+        saved = torch.load(args.cache)
+        if isinstance(saved, dict) and saved.get("reader") == key:  # else stale: read again
+            cache = saved["read"]
+    with tqdm(total=len(train) + len(held), desc="reading turns", unit="turn",
+              disable=not sys.stderr.isatty()) as progress:
+        read_all(model, train + held, cache, progress.update)
+    if args.cache:
+        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"reader": key, "read": cache}, args.cache)
+    head = fit_head(train, args.seed)
+    report = {"train": accuracy(head, train)}
+    if held:
+        report["held_out"] = accuracy(head, held)
+    head.save(args.adapter, extra={"fitted_on": [str(p) for p in args.data],
+                                   "held_out": [str(p) for p in args.eval], "report": report})
+    print(json.dumps(report, indent=1))
+    return 0
