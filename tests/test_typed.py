@@ -115,3 +115,19 @@ def test_comparisons_of_dates_are_marked(tmp_path):
     assert dated and len(dated) < len(compared)
     for t in compared:
         assert parse_intent(t["intent"])[3] == all(e[1] == founded for e in t["expected_evidence"])
+
+
+def test_the_head_does_not_learn_that_a_number_lookup_is_not_a_count(tmp_path):
+    # "How many people live there?" looks up one number, which a count also answers: such a
+    # turn labels nothing; a real lookup and a count do
+    import json
+
+    from dialogqa.train.intent import labelled_questions
+
+    path = tmp_path / "t.jsonl"
+    turns = [{"user": "How many people live there?", "expected": ["5314336"]},
+             {"user": "What is its capital?", "expected": ["Oslo"]},
+             {"user": "How many neighbours has it?", "expected": ["3"], "intent": "count"}]
+    path.write_text(json.dumps({"id": "c", "turns": turns}) + "\n", encoding="utf-8")
+    assert dict(labelled_questions([path])) == {"What is its capital?": "lookup",
+                                                "How many neighbours has it?": "count"}

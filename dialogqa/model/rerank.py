@@ -182,15 +182,19 @@ def _branches(model, tok, prompt: str, texts: Sequence[str]) -> tuple[torch.Tens
 
 def rerank(model, head: RerankHead, question: str, facts: Sequence[Fact], previous: str = "",
            top: int = TOP) -> list[Fact]:
-    """``facts`` with the best ``top`` rescored by the head (retriever units) and resorted;
-    the rest keep their place after them. ``previous``: the conversation's last question."""
+    """``facts`` with the best ``top`` rescored by the head (retriever units, shifted so that
+    the best keeps the retriever's best score) and resorted; the rest keep their place after
+    them. ``previous``: the conversation's last question."""
     head_facts = list(facts[:top])
     if len(head_facts) < 2:
         return list(facts)
     states, pmi = read_candidates(model, question, head_facts, previous)
     with torch.no_grad():
-        extra = head(states, pmi).tolist()
-    scored = [replace(f, score=round(f.score + e, 4)) for f, e in zip(head_facts, extra)]
+        new = [f.score + e for f, e in zip(head_facts, head(states, pmi).tolist())]
+    # the order is the head's; the level stays the retriever's (the best fact keeps the best
+    # retriever score), so abstention, calibrated on the retriever's scores, is unchanged
+    shift = max(f.score for f in head_facts) - max(new)
+    scored = [replace(f, score=round(z + shift, 4)) for f, z in zip(head_facts, new)]
     scored.sort(key=lambda f: -f.score)
     floor = scored[-1].score  # the rest stay below the facts read again
     return scored + [replace(f, score=min(f.score, floor)) for f in facts[top:]]

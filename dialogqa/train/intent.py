@@ -2,7 +2,8 @@
 
 Questions come from transcripts: a turn's ``intent`` field where it has one (the typed
 dialogues of dialogqa/datasets/typed.py), else its ``type`` (an untyped turn is a lookup:
-KGConv's questions all are). The model reads each question once in its side pass; the head is
+KGConv's questions all are). A lookup whose answers are all numbers is left out: a count of
+one number is that number, so either operation answers it. The model reads each question once in its side pass; the head is
 fitted on those features in seconds. ``evaluate`` reports accuracy on other transcripts (a
 graph kept out of training).
 """
@@ -45,11 +46,28 @@ def labelled_questions(paths: Iterable[str | Path], limit: int | None = None,
                 intent = t.get("intent") or TYPE_INTENT.get(t.get("type") or "single", "lookup")
                 if parse_intent(intent)[0] not in OPS:
                     raise UserError(f"{path}:{lineno}: unknown intent {intent!r}")
+                if intent == "lookup" and _numbers_only(t.get("expected") or []):
+                    # "How many people live there?" looks up a population: a count of one
+                    # number is that number (dialogue/compose.py), so either operation is
+                    # right, and labelling it a lookup teaches "how many" means lookup
+                    continue
                 pairs.append((t["user"], intent))
         random.Random(seed).shuffle(pairs)
         for q, intent in pairs[:limit]:
             out.setdefault(q, intent)
     return list(out.items())
+
+
+def _numbers_only(values) -> bool:
+    """Is every value a number ("5314336", "1,082,575", "3.5")?"""
+    def number(v) -> bool:
+        try:
+            float(str(v).replace(",", ""))
+        except ValueError:
+            return False
+        return True
+
+    return bool(values) and all(number(v) for v in values)
 
 
 def featurise(model, questions: Sequence[str], progress: Callable[[int], None] | None = None) -> torch.Tensor:
