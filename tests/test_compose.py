@@ -78,6 +78,11 @@ def test_how_many_of_a_number_valued_fact_is_its_value(kg):
              "Norway", "population", "5550203")
     c = Composer(kg).compose(Intent("count"), "How many people live there?", f, [], [], [U("Norway")])
     assert "5550203" in c.answer and c.evidence == [f]
+    # where the model also scores groups to count, the number it answered from stays the answer
+    members = lambda question, options: [1.0 if o in ("Sweden", "Finland", "Russia") else 0.0 for o in options]
+    c = Composer(kg, members=members).compose(Intent("count"), "How many people live there?", f, [], [],
+                                              [U("Norway")])
+    assert "5550203" in c.answer and c.evidence == [f]
 
 
 def test_reverse_lookup_lists_the_subjects(kg):

@@ -123,7 +123,9 @@ class Composer:
                 chosen = self._fact(*own)
         else:
             inverse = _asks_subject(chosen, answer)
-        if intent.op == "count" and topic is not None and self.members is not None:
+        # a count answered from a number ("How many people live there?": the population the
+        # model chose) is that number; otherwise the model picks which group is counted
+        if intent.op == "count" and topic is not None and self.members is not None and _number(chosen.o) is None:
             chosen, inverse = self._count_group(question, chosen, inverse, ranked, topic)
         group = self.group(chosen, inverse)
         if not group:
