@@ -43,6 +43,24 @@ def test_candidates_follow_head_and_retrieval_and_skip_the_question_words():
     assert Grounding.from_json(g.to_json() | {"unknown": 1}) == g
 
 
+def test_a_list_weighs_as_much_as_its_values_together_against_abstaining():
+    # two skills the retriever half-matched: each alone is below the abstention logit, the
+    # two together are not; a single value elsewhere gains nothing
+    skills = [fact("Ana", "skill", "Welding", 1.8), fact("Ana", "skill", "Python", 1.8),
+              fact("Ana", "office", "Venul", 1.0)]
+    old = Grounding(head_weight=0.0, retrieval_weight=4.0, abstain_logit=7.5, near_penalty=1.0)
+    assert old.candidates("List Ana's skills.", [0.5] * 3, skills, ABSTAIN_TEXT)[0][0] == ABSTAIN_TEXT
+    new = Grounding(head_weight=0.0, retrieval_weight=4.0, abstain_logit=7.5, near_penalty=1.0, group_mass=1.0)
+    cands = dict(new.candidates("List Ana's skills.", [0.5] * 3, skills, ABSTAIN_TEXT))
+    assert max(cands, key=cands.get) in ("Welding", "Python")
+    assert cands["Welding"] - cands[ABSTAIN_TEXT] == pytest.approx(4.0 * 1.8 + math.log(2) - 7.5, abs=1e-4)
+    assert cands["Venul"] - cands[ABSTAIN_TEXT] == pytest.approx(4.0 * 1.0 - 7.5, abs=1e-4)
+    # answering with the subject, the group is the subjects sharing predicate and object
+    fans = [fact("Ana", "skill", "Python", 1.8), fact("Bo", "skill", "Python", 1.8)]
+    both = dict(new.candidates("Who knows Python?", [0.5] * 2, fans, ABSTAIN_TEXT))
+    assert both["Ana"] - both[ABSTAIN_TEXT] == pytest.approx(4.0 * 1.8 - 1.0 + math.log(2) - 7.5, abs=1e-4)
+
+
 def test_guide_walks_the_trie_adding_the_prior_changes():
     stop = 0
     guide = AnswerGuide([((1, 2), -1.0), ((1, 3, 4), -0.5), ((5,), -2.0)], [stop], prior_weight=2.0)

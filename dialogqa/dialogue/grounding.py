@@ -16,7 +16,11 @@ words but restricts them to what the graph says:
   ``retrieval_weight`` x the retriever's score, with one more option, abstaining, at
   ``abstain_logit``; the label of the end the retriever reached the fact from (its subject,
   or its object for an ``inverse`` fact: the question's own topic, "Norway" for "What is
-  the lowest point?") loses ``near_penalty``;
+  the lowest point?") loses ``near_penalty``; a label that is one of several values of the same
+  entity and property among the candidates (Norway's neighbours) gains ``group_mass`` x the log
+  of how many there are: a list's values answer the question together, so against abstaining
+  each weighs as much as the whole group ("Which skills does Ana have?" with two skill facts
+  the retriever only half-matched is no more an abstention than one fact matched that well);
 - decoding walks a token trie of the candidates (``AnswerGuide``): at each step only tokens
   that continue a candidate are allowed, and each gets ``prior_weight`` x the change in the
   best prior among the candidates it keeps open (so the priors of a whole answer add up to
@@ -52,6 +56,7 @@ class Grounding:
     abstain_logit: float = -4.0
     near_penalty: float = 3.0
     prior_weight: float = 1.0
+    group_mass: float = 0.0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -79,8 +84,11 @@ class Grounding:
         top = max(logits + [self.abstain_logit])
         norm = top + math.log(sum(math.exp(z - top) for z in logits + [self.abstain_logit]))
         best: dict[str, tuple[float, int, int]] = {abstain_text: (self.abstain_logit - norm, -1, -1)}
+        sizes = _group_sizes(facts) if self.group_mass else None
         for text, i, is_near in answer_options(question, facts, cited):
             prior = logits[i] - norm - self.near_penalty * is_near
+            if sizes is not None:
+                prior += self.group_mass * math.log(sizes[_group(facts[i], is_near)])
             if text not in best or prior > best[text][0]:
                 best[text] = (prior, is_near, i)
         ordered = sorted(best.items(), key=lambda x: (-x[1][0], x[1][1], x[1][2]))
@@ -120,6 +128,21 @@ def answer_options(question: str, facts: Sequence[Fact],
             if text and len(text) <= 200 and not matches(text, question):
                 out.append((text, i, is_near))
     return out
+
+
+def _group(f: Fact, is_near: int) -> tuple:
+    """The values answering with ``f``'s far end shares a question with: the same subject and
+    predicate (its objects), or, answering with its subject, the same predicate and object."""
+    subject_end = bool(f.inverse) != bool(is_near)  # the label is the fact's subject
+    return ("s", f.p, f.o) if subject_end else ("o", f.s, f.p)
+
+
+def _group_sizes(facts: Sequence[Fact]) -> dict[tuple, int]:
+    sizes: dict[tuple, int] = {}
+    for f in facts:
+        for key in (("s", f.p, f.o), ("o", f.s, f.p)):
+            sizes[key] = sizes.get(key, 0) + 1
+    return sizes
 
 
 def logit(p: float) -> float:
