@@ -66,7 +66,7 @@ def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
     types = {t["type"] for t in turns}
     assert {"single", "boolean", "comparison", "count"} <= types
     for t in turns:
-        op, polar, less, date = parse_intent(t["intent"])
+        op, polar, less, date, many = parse_intent(t["intent"])
         if t["type"] == "boolean":
             assert polar and t["expected"] in (["yes"], ["no"]) and t["reject"] != t["expected"]
         if t["type"] == "count":
@@ -77,6 +77,9 @@ def test_typed_dialogues_carry_gold_answers_the_graph_holds(tmp_path):
             assert date == all(e[1] == founded for e in t["expected_evidence"])
         if t["type"] == "list":
             assert t["match"] == "all" and len(t["expected"]) >= 2
+            assert op == "lookup" and many  # "*": every value is asked for
+        elif t["type"] in ("single", "reverse", "chain"):
+            assert not many
         if t["type"] == "comparison":
             assert op == "compare" and t["reject"] and t["reject"] != t["expected"]
     # every fact a list, count, yes/no, reverse or comparison answer uses is cited, and the

@@ -4,7 +4,7 @@
 per-turn ``type``, ``match`` and ``reject`` fields (DESIGN.md), gold answers computed from the
 graph, and an ``intent`` field (what the question head should read: ``op``, ``?`` when the
 question wants yes or no, ``<`` when the smaller or earlier value wins, ``@`` when a comparison's
-values are dates). They train the
+values are dates, ``*`` when a lookup asks for every value: a list). They train the
 question head (``dialogqa intent fit``) and, over a graph kept out of training, measure it.
 
 Questions are phrased from the predicate's label and its ``skos:altLabel`` paraphrases where
@@ -81,7 +81,7 @@ PATH = ("How is {a} connected to {b}?", "What links {a} and {b}?", "How are {a} 
 CHAIN = ("What is the {p} of that {t}?", "And that {t}'s {p}?", "What about the {p} of that one?",
          "What's the {p} of {x}?")
 
-INTENT = {"single": "lookup", "list": "lookup", "reverse": "lookup", "chain": "lookup",
+INTENT = {"single": "lookup", "list": "lookup*", "reverse": "lookup", "chain": "lookup",
           "unanswerable": "lookup", "boolean": "lookup?", "count": "count", "superlative": "superlative",
           "path": "path"}
 MAX_LIST = 10
@@ -448,8 +448,9 @@ def synthesize_typed(kg: KnowledgeGraph, config: TypedConfig = TypedConfig(),
     return TypedSynthesizer(kg, config).conversations(kg_paths)
 
 
-def parse_intent(text: str) -> tuple[str, bool, bool, bool]:
-    """"compare?<@" -> ("compare", True, True, True): the operation, whether the question wants
-    yes or no, whether the smaller (earlier) value wins, whether the values compared are dates."""
-    op = text.rstrip("?<@")
-    return op, "?" in text, "<" in text, "@" in text
+def parse_intent(text: str) -> tuple[str, bool, bool, bool, bool]:
+    """"compare?<@" -> ("compare", True, True, True, False): the operation, whether the question
+    wants yes or no, whether the smaller (earlier) value wins, whether the values compared are
+    dates, whether a lookup asks for every value ("lookup*": a list)."""
+    op = text.rstrip("?<@*")
+    return op, "?" in text, "<" in text, "@" in text, "*" in text

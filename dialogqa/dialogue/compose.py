@@ -59,6 +59,7 @@ class Intent:
     polar: bool = False
     less: bool = False
     date: bool | None = None
+    many: bool = False  # a lookup asks for every value (a list)
     scores: dict = field(default_factory=dict, compare=False)  # the head's probabilities
 
 

@@ -5,8 +5,9 @@ KV cache, so the conversation's cached prompt is untouched) and the head reads i
 hidden state at the question's last token, standardised, then one linear layer: a softmax
 over the operations (``lookup``, ``count``, ``compare``, ``superlative``, ``path``) and three
 yes/no logits, ``polar`` (the question wants yes or no), ``less`` (a comparison or superlative
-asks for the smaller or earlier value) and ``date`` (the values it compares are dates: "Which is
-older, A or B?" compares no population). A head fitted before ``date`` existed has two.
+asks for the smaller or earlier value), ``date`` (the values it compares are dates: "Which is
+older, A or B?" compares no population) and ``many`` (a lookup asks for every value: "List
+its skills."). A head fitted before ``date`` and ``many`` existed has fewer flags.
 
 It is the sequence-classification fine-tuning of the seed model, kept small so that it fits in
 minutes on two cores: ``fit`` trains it on typed questions synthesised from several graphs
@@ -32,7 +33,7 @@ OPS = ("lookup", "count", "compare", "superlative", "path")
 INPUT = "final_norm_hidden_state@last_token of the question side pass"
 MAX_QUESTION_TOKENS = 96
 PREFIX = "Question: "
-FLAGS = ("polar", "less", "date")
+FLAGS = ("polar", "less", "date", "many")
 
 
 def question_ids(tokenizer, question: str) -> list[int]:
@@ -75,11 +76,13 @@ class IntentHead(nn.Module):
 
     # -- training -------------------------------------------------------------------------
     def fit(self, x: torch.Tensor, ops: torch.Tensor, polar: torch.Tensor, less: torch.Tensor,
-            less_mask: torch.Tensor, date: torch.Tensor | None = None, epochs: int = 300, lr: float = 0.05,
+            less_mask: torch.Tensor, date: torch.Tensor | None = None, many: torch.Tensor | None = None,
+            many_mask: torch.Tensor | None = None, epochs: int = 300, lr: float = 0.05,
             weight_decay: float = 1e-2) -> float:
         """Full-batch training on features ``x`` (n, dim) with labels; returns the last loss.
         ``less_mask``: the examples whose ``less`` and ``date`` labels mean something
-        (comparisons and superlatives)."""
+        (comparisons and superlatives); ``many_mask``: those whose ``many`` label does (lookups
+        that do not want yes or no)."""
         self.mean.copy_(x.mean(0))
         self.scale.copy_(x.std(0).clamp_min(1e-4))
         opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
@@ -94,6 +97,9 @@ class IntentHead(nn.Module):
                 loss = loss + (bce(out[:, n + 1], less.float()) * less_mask).sum() / less_mask.sum()
                 if date is not None and "date" in self.flags:
                     loss = loss + (bce(out[:, n + 2], date.float()) * less_mask).sum() / less_mask.sum()
+            if many is not None and many_mask is not None and many_mask.any() and "many" in self.flags:
+                i = n + self.flags.index("many")
+                loss = loss + (bce(out[:, i], many.float()) * many_mask).sum() / many_mask.sum()
             loss.backward()
             opt.step()
         return float(loss.detach())

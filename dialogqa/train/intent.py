@@ -86,7 +86,9 @@ def targets(intents: Sequence[str], ops: Sequence[str] = OPS):
     less = torch.tensor([p[2] for p in parsed])
     mask = torch.tensor([p[0] in ("compare", "superlative") for p in parsed]).float()
     date = torch.tensor([p[3] for p in parsed])
-    return op, polar, less, mask, date
+    many = torch.tensor([p[4] for p in parsed])
+    many_mask = torch.tensor([p[0] == "lookup" and not p[1] for p in parsed]).float()
+    return op, polar, less, mask, date, many, many_mask
 
 
 def fit_head(x: torch.Tensor, intents: Sequence[str], seed: int = 0) -> IntentHead:
@@ -97,8 +99,8 @@ def fit_head(x: torch.Tensor, intents: Sequence[str], seed: int = 0) -> IntentHe
 
 
 def accuracy(head: IntentHead, x: torch.Tensor, intents: Sequence[str]) -> dict:
-    """Share of questions whose whole intent (operation, yes/no, direction, dates or numbers)
-    the head reads right, overall and per operation."""
+    """Share of questions whose whole intent (operation, yes/no, direction, dates or numbers,
+    one value or every value) the head reads right, overall and per operation."""
     by_op: dict[str, list[int]] = {}
     right = 0
     for row, intent in zip(x, intents):
@@ -106,9 +108,11 @@ def accuracy(head: IntentHead, x: torch.Tensor, intents: Sequence[str]) -> dict:
         want = parse_intent(intent)
         compared = want[0] in ("compare", "superlative")
         date = scores.get("date", 0.0) > 0.5
+        many = scores.get("many", 0.0) > 0.5
         ok = op == want[0] and polar == want[1] and (not compared or (less == want[2] and date == want[3]))
+        ok = ok and (want[0] != "lookup" or want[1] or many == want[4])
         right += ok
-        key = want[0] + ("?" if want[1] else "")
+        key = want[0] + ("?" if want[1] else "") + ("*" if want[4] else "")
         by_op.setdefault(key, [0, 0])
         by_op[key][0] += ok
         by_op[key][1] += 1
