@@ -59,7 +59,7 @@ class Intent:
     polar: bool = False
     less: bool = False
     date: bool | None = None
-    many: bool = False  # a lookup asks for every value (a list)
+    many: bool = False  # the question asks for every value (a list, or what a count counts)
     scores: dict = field(default_factory=dict, compare=False)  # the head's probabilities
 
 

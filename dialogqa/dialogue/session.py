@@ -138,7 +138,7 @@ class DialogueSession:
         self.max_new_tokens = max_new_tokens
         self.closed_book = closed_book  # baseline: no facts in the prompt
         self._abstain_token: int | None = None
-        self._many = False  # this turn's question asks for every value or a count (question head)
+        self._many = False  # this turn's question asks for every value (question head)
         self.last_scored: tuple[list[float], list[Fact]] | None = None
         self._composer_cache: Composer | None = None
         self.history: list[Turn] = []
@@ -249,7 +249,7 @@ class DialogueSession:
         ms = lambda: (time.perf_counter() - t0) * 1000.0
         timings: dict[str, float] = {}
         intent = self._intent(question)
-        self._many = intent is not None and not intent.polar and (intent.op == "count" or intent.many)
+        self._many = intent is not None and not intent.polar and intent.many
         if intent is not None:
             timings["intent_ms"] = ms()
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
@@ -474,8 +474,9 @@ class DialogueSession:
         if grounding is None or relevance is None or not facts or not stop_ids or self.closed_book:
             return {}
         if grounding.group_mass and not self._many:
-            # a list's values weigh together only where the question head reads a list or a
-            # count: "Who is the king of Spain?" is not answered by Spain's five languages
+            # a list's values weigh together only where the question head reads that every
+            # value is asked for ("List its skills.", "How many skills has it?"): "Who is the
+            # king of Spain?" is not answered by Spain's five languages
             grounding = replace(grounding, group_mass=0.0)
         return {"guide": answer_guide(self.model.tokenizer, grounding, question, relevance,
                                       facts, ABSTAIN_TEXT, sorted(stop_ids), self.previously_cited(question))}

@@ -137,7 +137,8 @@ def calibrate(model, graphs, files: Sequence[Path], start_bias: float, start_gro
         prepared.append([prepare(x) for x in with_outcomes(mine, replayed)])
     fitted, fitted_score = fit_prior(prepared, min_abstention)
     start_score = prior_score(replace(start_grounding, prior_weight=1.0), prepared) if start_grounding else 0.0
-    fitted = replace(fitted, prior_weight=start_grounding.prior_weight if start_grounding else PRIOR_WEIGHT)
+    fitted = replace(fitted, prior_weight=start_grounding.prior_weight if start_grounding else PRIOR_WEIGHT,
+                     group_mass=start_grounding.group_mass if start_grounding else 0.0)  # not fitted: kept
     say(f"prior fit (answer = best prior): fitted {fitted_score:.3f}, starting {start_score:.3f}; "
         f"fitted prior {fitted.to_json()}")
     options = [Option("start", start_grounding, start_bias)]
