@@ -310,7 +310,10 @@ class TypedSynthesizer:
         adj = rng.choice((DATE_LESS if less else DATE_MORE) if date else (LESS if less else MORE))
         label = self.plabel(p, rng)
         polar = rng.random() < 0.5
-        bare = rng.random() < 0.3
+        # "Which is older, A or B?" names no property; a polar time comparative ("Is it older
+        # than B?") has the very form of "Is it larger than B?" and taught the head to read
+        # "larger" as the smaller value wins, so dates are asked bare only as "which"
+        bare = rng.random() < 0.3 and not (date and polar)
         a_wins = (va < vb) if less else (va > vb)
         compared = [(x, p, self.index.answers(x, p)[0][0]) for x in (s, b)]
         if bare:
