@@ -353,8 +353,9 @@ class DialogueSession:
         """Let the graph compute what the question head says the question asks for (a list,
         a count, yes or no, a comparison, ...) from the fact the model chose: the answer
         becomes that sentence and its evidence every fact it used (dialogue/compose.py)."""
-        turn.intent = (intent.op + ("?" if intent.polar else "") + ("<" if intent.less else "")
-                       + ("@" if intent.date and intent.op in ("compare", "superlative") else ""))
+        compared = intent.op in ("compare", "superlative")  # direction and dates mean nothing else
+        turn.intent = (intent.op + ("?" if intent.polar else "") + ("<" if intent.less and compared else "")
+                       + ("@" if intent.date and compared else "") + ("*" if intent.many and not compared else ""))
         if intent.op in ("lookup", "count") and not intent.polar and turn.abstained:
             return
         chosen = turn.evidence[0] if turn.evidence and not turn.abstained else None
