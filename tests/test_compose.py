@@ -296,3 +296,39 @@ def test_yes_needs_the_chosen_predicate_not_any_link(kg):
     c = Composer(kg).compose(Intent("lookup", polar=True), "Is Europe the capital of Norway?", chosen, [chosen],
                              [U("Europe"), U("Norway")], [])
     assert c.answer.startswith("The answer is no") and matches("Oslo", c.answer)
+
+
+def test_a_value_written_in_the_question_is_checked_on_the_entity_asked_about(kg):
+    # the model looked at another country's population: the value is Norway's all the same
+    chosen = Fact(U("Sweden"), U("population"), next(kg.triples(U("Sweden"), U("population"), None))[2],
+                  "Sweden", "population", "10500000")
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Is the population of Norway 5550203?", chosen,
+                             [chosen], [U("Norway")], [U("Sweden")])
+    assert c.answer.startswith("The answer is yes") and "5550203" in c.answer
+    assert c.evidence[0].key()[:2] == (EX + "Norway", EX + "population")
+    # unnamed: the conversation's entity; a value it lacks is refuted with the one it has
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Is its population 42?", chosen, [chosen], [],
+                             [U("Norway")])
+    assert c.answer.startswith("The answer is no")
+    c = Composer(kg).compose(Intent("lookup", polar=True), "Does it have 385207 as its area?", chosen,
+                             [chosen], [], [U("Norway")])
+    assert c.answer.startswith("The answer is yes") and "385207" in c.answer
+
+
+def test_a_class_the_question_names_is_not_an_entity_asked_about(tmp_path):
+    path = tmp_path / "c.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:ana a ex:Person ; rdfs:label "Ana" ; ex:dept ex:ops . ex:ops a ex:Department ; rdfs:label "Operations" ;
+    ex:head ex:bo . ex:bo rdfs:label "Bo" . ex:Department rdfs:label "department" .
+ex:dept rdfs:label "department" . ex:head rdfs:label "head of department" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    chosen = Fact(U("ops"), U("head"), U("bo"), "Operations", "head of department", "Bo")
+    # the question names the linking predicate (the retriever's lexical match stands in here)
+    named = lambda question, p: 1.0 if p == U("dept") else 0.0
+    c = Composer(g, predicate_score=named).compose(
+        Intent("lookup", polar=True), "Is Operations its department?", chosen, [chosen],
+                            [U("ops"), U("Department")], [U("ana")])
+    assert c.answer.startswith("The answer is yes")
+    assert c.evidence[0].key() == (EX + "ana", EX + "dept", EX + "ops")

@@ -208,22 +208,42 @@ class Composer:
     # -- yes / no -------------------------------------------------------------------------
     def _verify(self, chosen: Fact | None, ranked: Sequence[Fact], named: Sequence[Node],
                 focus: Sequence[Node], question: str) -> Composed | None:
-        """Yes when a fact links the entity asked about with the one the question names, by
-        the predicate the model chose or one whose values are of the named entity's kind
-        ("Is it in Oceania?": continent, as Oceania is a continent); no otherwise, citing what
-        the graph says of the entity asked about on that predicate."""
-        entities = [e for e in named if isinstance(e, URIRef)]
+        """Yes when the graph holds what the question states: a value it writes ("Is its floor
+        25?") among the values of the entity asked about, or a fact linking that entity with the
+        one the question names, by the predicate the model chose or one whose values are of the
+        named entity's kind ("Is it in Oceania?": continent, as Oceania is a continent); no
+        otherwise, citing what the graph says of the entity asked about on that predicate.
+        A class the question names ("Is Operations its department?" links the class
+        "department") is a word for the predicate, not an entity asked about."""
+        entities = [e for e in named if isinstance(e, URIRef) and not self._is_class(e)]
+        others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
+        # a value written in the question: a literal of the entity asked about (the one the
+        # question names, else the conversation's) that the question names: a number or a
+        # date on any predicate (the chosen one first), a text only on the chosen predicate
+        for about in entities[:2] or others[:1]:
+            said = [(s, p, o) for s, p, o in self.kg.triples(about, None, None, limit=400)
+                    if isinstance(o, Literal) and not _bookkeeping(p) and matches(str(o), question)
+                    and (comparable(o) is not None or chosen is not None and p == chosen.p)]
+            if said:
+                said.sort(key=lambda t: chosen is None or t[1] != chosen.p)
+                return Composed(self.lex["verified"].format(
+                    yes=self.lex["yes"], sentence=self.sentence([self._fact(*said[0])], False)),
+                    [self._fact(*said[0])], [about])
         if chosen is not None and isinstance(chosen.o, Literal) and chosen.s in entities:
             # "Is the floor of Legal 25?": a value of the named entity the model looked at
             subject, targets = chosen.s, [e for e in entities if e != chosen.s]
         elif len(entities) >= 2:
             subject, targets = entities[0], entities[1:]
+        elif entities and chosen is not None and isinstance(chosen.o, Literal) and not others:
+            subject, targets = entities[0], []
         else:
-            others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
             subject = others[0] if others else (chosen.s if chosen is not None else None)
             targets = entities
         if subject is None:
             return None
+        # the chosen predicate decides where the chosen fact is about these entities at all,
+        # unless the question names the linking predicate itself
+        touches = chosen is not None and bool({chosen.s, chosen.o} & ({subject} | set(targets)))
         predicates: list[Node] = [chosen.p] if chosen is not None else []
         if chosen is None:  # the model chose no fact: what the graph's edges to the target say
             for t in targets:
@@ -232,13 +252,8 @@ class Composer:
         for t in targets:
             for s, p, o in list(self.kg.triples(subject, None, t, limit=20)) + list(
                     self.kg.triples(t, None, subject, limit=20)):
-                if not _bookkeeping(p) and (not predicates or p in predicates):
-                    links.append(self._fact(s, p, o))
-        # a value written in the question ("Was it founded in 1990?"): a literal of the
-        # subject (on the chosen predicate, when there is one) that the question names
-        if not targets:
-            for s, p, o in self.kg.triples(subject, chosen.p if chosen is not None else None, None, limit=400):
-                if isinstance(o, Literal) and not _bookkeeping(p) and matches(str(o), question):
+                if not _bookkeeping(p) and (not predicates or p in predicates or not touches
+                                            or self._names_predicate(question, p)):
                     links.append(self._fact(s, p, o))
         if links:
             return Composed(self.lex["verified"].format(yes=self.lex["yes"],
@@ -255,6 +270,13 @@ class Composer:
                                                                sentence=self.sentence(said, False)),
                                     said, [subject])
         return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [], [subject])
+
+    def _names_predicate(self, question: str, p: Node) -> bool:
+        return self.predicate_score is not None and self.predicate_score(question, p) >= 1.0
+
+    def _is_class(self, e: Node) -> bool:
+        """Is ``e`` a class (something is ``rdf:type`` it)?"""
+        return next(iter(self.kg.triples(None, RDF.type, e, limit=1)), None) is not None
 
     def _predicates_towards(self, subject: Node, target: Node) -> list[Node]:
         """The subject's predicates that lead to things like the target: those the graph

@@ -208,6 +208,7 @@ class Retriever:
         self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
+        self._label_stems: dict[Node, tuple[frozenset[str], ...]] = {}  # ... each label's stems
         self._phrasings: dict[tuple[Node, bool], tuple[frozenset[str], ...]] = {}
         self._preds_by_stem: dict[str, set[Node]] = {}
         self._subject_named: dict[Node, bool] = {}  # predicate labels like "capital of"
@@ -487,19 +488,29 @@ class Retriever:
     def _predicate_match(self, p: Node, q: Question, type_fits: bool | None = None) -> float:
         """How well the question's words cover the predicate's label: matched stems over
         the square root of the label's length, so "capital" fully matches "capital of".
+        Each of its labels (``rdfs:label``, ``skos:altLabel``, ...) is a whole name of its
+        own: the best of them counts ("What is its pay?" fully names a predicate labelled
+        "annual salary" with the alternative label "pay").
         A label only the answer-type word matches weighs ``TYPE_MISMATCH`` as much when
         ``type_fits`` is False (when other words match it too, the "type word" is likely
         part of the relation: "What *shares* border with Portugal?"). When no stem matches
         exactly, stems of which one begins the other ("discov" from "discovered" and
         "discoveri" from "location of discovery", "creat" and "creator") match at
         ``STEM_PREFIX_DISCOUNT``: the stemmer leaves such derivations apart."""
-        stems = self._predicate_stems(p)
+        self._predicate_stems(p)
+        best = 0.0
+        for i, stems in enumerate(self._label_stems[p]):
+            best = max(best, self._label_match(stems, (p, i), q, type_fits))
+        return best
+
+    @staticmethod
+    def _label_match(stems: frozenset[str], key, q: Question, type_fits: bool | None) -> float:
         hits = stems & q.content
         discount = 1.0
         if not hits:
-            related = q.prefix_related.get(p)
+            related = q.prefix_related.get(key)
             if related is None:
-                related = q.prefix_related[p] = frozenset(
+                related = q.prefix_related[key] = frozenset(
                     w for w in q.content if any(_stem_prefix(w, s) for s in stems))
             if not related:
                 return 0.0
@@ -532,12 +543,20 @@ class Retriever:
         return named
 
     def _predicate_stems(self, p: Node) -> frozenset[str]:
+        """The stems of all the predicate's labels together (each label's own are kept in
+        ``_label_stems``)."""
         stems = self._pred_stems.get(p)
         if stems is None:
             # every label in a wanted language, altLabels included: more ways to be asked
             texts = [t for t, lang in self.kg.labels(p) if lang in self.kg.langs or not lang]
-            words = {fold(w) for t in texts or [self._label(p)] for w in _WORD.findall(t)}
-            stems = frozenset(stem(w) for w in words if w not in NOT_PREDICATE_WORDS)
+            per_label = []
+            for t in dict.fromkeys(texts or [self._label(p)]):
+                label = frozenset(stem(fold(w)) for w in _WORD.findall(t)
+                                  if fold(w) not in NOT_PREDICATE_WORDS)
+                if label and label not in per_label:
+                    per_label.append(label)
+            stems = frozenset().union(*per_label) if per_label else frozenset()
+            self._label_stems[p] = tuple(per_label) or (stems,)
             self._pred_stems[p] = stems
             for w in stems:
                 self._preds_by_stem.setdefault(w, set()).add(p)
