@@ -332,3 +332,24 @@ ex:dept rdfs:label "department" . ex:head rdfs:label "head of department" .
                             [U("ops"), U("Department")], [U("ana")])
     assert c.answer.startswith("The answer is yes")
     assert c.evidence[0].key() == (EX + "ana", EX + "dept", EX + "ops")
+
+
+def test_a_text_value_counts_on_the_predicate_the_question_names(tmp_path):
+    path = tmp_path / "t.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:ana rdfs:label "Ana" ; ex:title "director" ; ex:motto "be a director" ; ex:boss ex:bo .
+ex:bo rdfs:label "Bo" ; ex:title "analyst" .
+ex:title rdfs:label "job title" . ex:motto rdfs:label "motto" . ex:boss rdfs:label "manager" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    names = lambda question, p: 1.0 if p == U("title") and "job title" in question else 0.0
+    composer = Composer(g, predicate_score=names)
+    # no fact chosen; "it" is Ana, though Bo (the last answer) is the foremost entity
+    c = composer.compose(Intent("lookup", polar=True), "Does it have director as job title?", None, [], [],
+                         [U("bo"), U("ana")])
+    assert c.answer.startswith("The answer is yes")
+    assert c.evidence[0].key() == (EX + "ana", EX + "title", "director")
+    # a text that only some other predicate holds is no value of the one asked about
+    assert composer.compose(Intent("lookup", polar=True), "Is its boss a director?", None, [], [],
+                            [U("ana")]) is None

@@ -218,12 +218,14 @@ class Composer:
         entities = [e for e in named if isinstance(e, URIRef) and not self._is_class(e)]
         others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
         # a value written in the question: a literal of the entity asked about (the one the
-        # question names, else the conversation's) that the question names: a number or a
-        # date on any predicate (the chosen one first), a text only on the chosen predicate
-        for about in entities[:2] or others[:1]:
+        # question names, else one of the conversation's two foremost: "it" may be either)
+        # that the question names: a number or a date on any predicate (the chosen one
+        # first), a text only on the chosen predicate or one the question names
+        for about in entities[:2] or others[:2]:
             said = [(s, p, o) for s, p, o in self.kg.triples(about, None, None, limit=400)
                     if isinstance(o, Literal) and not _bookkeeping(p) and matches(str(o), question)
-                    and (comparable(o) is not None or chosen is not None and p == chosen.p)]
+                    and (comparable(o) is not None or chosen is not None and p == chosen.p
+                         or self._names_predicate(question, p))]
             if said:
                 said.sort(key=lambda t: chosen is None or t[1] != chosen.p)
                 return Composed(self.lex["verified"].format(
