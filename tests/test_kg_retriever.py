@@ -396,3 +396,22 @@ def test_facts_reached_from_their_object_are_marked_inverse(kg):
     assert not by_p["capital"].inverse  # Norway . capital . Oslo, from Norway
     country = next(f for f in facts if f.p_label == "country" and f.s_label == "Oslo")
     assert country.inverse  # Oslo . country . Norway, reached from Norway
+
+
+def test_each_label_of_a_predicate_is_a_whole_name():
+    """"What is its pay?" names a predicate labelled "annual salary" with the alternative
+    label "pay" as fully as its main label would: each label is matched on its own."""
+    g = Graph().parse(data="""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+ex:ana rdfs:label "Ana Lind"@en ; ex:salary 54000 ; ex:title "engineer"@en ; ex:hired "2019"@en .
+ex:salary rdfs:label "annual salary"@en ; skos:altLabel "pay"@en, "yearly pay"@en .
+ex:title rdfs:label "job title"@en ; skos:altLabel "position"@en, "role"@en .
+ex:hired rdfs:label "hire date"@en .
+""", format="turtle")
+    r = Retriever(MemoryKG(g))
+    assert r.predicate_score("What is the pay of Ana Lind?", ex("salary")) == pytest.approx(1.0)
+    assert r.predicate_score("What is the annual salary of Ana Lind?", ex("salary")) == pytest.approx(2 ** 0.5)
+    assert r.predicate_score("And her position?", ex("title")) == pytest.approx(1.0)
+    assert r.predicate_score("And her position?", ex("salary")) == 0.0
+    assert r.retrieve("What is the position of Ana Lind?")[0].p == ex("title")

@@ -45,11 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(handler=cmd_show)
 
 
-def _reader_key(model_dir: str | None, adapter: str) -> str:
+def reader_key(model_dir: str | None, adapter: str) -> str:
     """What the cached features depend on: the base model and the adapter's LoRA weights."""
     import hashlib
 
-    digest = hashlib.sha256(str(model_dir or "default").encode())
+    from dialogqa.model.intent import INPUT
+
+    digest = hashlib.sha256((str(model_dir or "default") + INPUT).encode())
     weights = Path(adapter) / "adapter_model.safetensors"
     if weights.is_file():
         digest.update(weights.read_bytes())
@@ -71,7 +73,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     import torch
 
-    key = _reader_key(args.model, args.adapter)
+    key = reader_key(args.model, args.adapter)
     cache: dict = {}
     if args.cache and Path(args.cache).is_file():
         saved = torch.load(args.cache)

@@ -44,7 +44,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from dialogqa.commands.intent import _reader_key
+    from dialogqa.commands.intent import reader_key
     from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.model.loading import load_chat_model
@@ -64,7 +64,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise UserError("--data: no turn whose gold fact the retriever finds (do the transcripts "
                         "have expected_evidence?)")
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
-    key = _reader_key(args.model, args.adapter)
+    key = reader_key(args.model, args.adapter)
     cache: dict = {}
     if args.cache and Path(args.cache).is_file():
         saved = torch.load(args.cache)

@@ -138,7 +138,6 @@ class DialogueSession:
         self.max_new_tokens = max_new_tokens
         self.closed_book = closed_book  # baseline: no facts in the prompt
         self._abstain_token: int | None = None
-        self._many = False  # this turn's question asks for every value (question head)
         self.last_scored: tuple[list[float], list[Fact]] | None = None
         self._composer_cache: Composer | None = None
         self.history: list[Turn] = []
@@ -249,7 +248,7 @@ class DialogueSession:
         ms = lambda: (time.perf_counter() - t0) * 1000.0
         timings: dict[str, float] = {}
         intent = self._intent(question)
-        self._many = intent is not None and not intent.polar and intent.many
+        many = intent is not None and not intent.polar and intent.many  # every value is asked for
         if intent is not None:
             timings["intent_ms"] = ms()
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
@@ -294,7 +293,7 @@ class DialogueSession:
                 return
 
         pieces: list[str] = []
-        guide = self._guide(question, relevance, rendered.facts)
+        guide = self._guide(question, relevance, rendered.facts, many=many)
         grounding = self.grounding if guide else None
         # free decoding asked for, with a relevance head: the answer is held back until checked
         checked = self.free_decoding and not guide and ranked is not None
@@ -310,7 +309,7 @@ class DialogueSession:
         if checked:
             if not says_abstain(turn.answer) and not self._supported(turn.answer, ranked):
                 # graph text steered it, or it garbled a value: not shown; grounded decoding answers
-                turn.answer, grounding = self._grounded_answer(question, rendered, relevance)
+                turn.answer, grounding = self._grounded_answer(question, rendered, relevance, many)
         if held and intent is None:
             yield turn.answer
         if says_abstain(turn.answer):
@@ -422,13 +421,14 @@ class DialogueSession:
                 return True
         return False
 
-    def _grounded_answer(self, question: str, rendered, relevance) -> tuple[str, Grounding | None]:
+    def _grounded_answer(self, question: str, rendered, relevance,
+                         many: bool = False) -> tuple[str, Grounding | None]:
         """The answer grounded decoding gives this turn's prompt (the adapter's calibrated
         weights, else the defaults), for a free answer that failed ``_supported``; the
         abstention sentence where grounded decoding cannot run (no end-of-turn ids)."""
         saved = getattr(getattr(self.model, "head", None), "grounding", None)
         grounding = Grounding.from_json(saved) if saved else Grounding()
-        guide = self._guide(question, relevance, rendered.facts, grounding)
+        guide = self._guide(question, relevance, rendered.facts, grounding, many)
         if not guide:
             return ABSTAIN_TEXT, None
         self.model.prefill(rendered.input_ids, rendered.fact_ends)  # back to the prompt's end (cached)
@@ -467,14 +467,15 @@ class DialogueSession:
         return {"first_bias": {self._abstain_token: -self.abstain_bias}}
 
     def _guide(self, question: str, relevance, facts: Sequence[Fact],
-               grounding: Grounding | None = None) -> dict:
+               grounding: Grounding | None = None, many: bool = False) -> dict:
         """decode()'s keyword for grounded decoding (none without weights, a relevance head
-        or the model's end-of-turn ids). ``grounding``: weights other than the session's."""
+        or the model's end-of-turn ids). ``grounding``: weights other than the session's;
+        ``many``: the question head reads that every value is asked for."""
         grounding = grounding or self.grounding
         stop_ids = getattr(self.model, "stop_ids", None)
         if grounding is None or relevance is None or not facts or not stop_ids or self.closed_book:
             return {}
-        if grounding.group_mass and not self._many:
+        if grounding.group_mass and not many:
             # a list's values weigh together only where the question head reads that every
             # value is asked for ("List its skills.", "How many skills has it?"): "Who is the
             # king of Spain?" is not answered by Spain's five languages
