@@ -353,19 +353,3 @@ ex:title rdfs:label "job title" . ex:motto rdfs:label "motto" . ex:boss rdfs:lab
     # a text that only some other predicate holds is no value of the one asked about
     assert composer.compose(Intent("lookup", polar=True), "Is its boss a director?", None, [], [],
                             [U("ana")]) is None
-
-
-def test_the_head_reads_the_last_state_with_the_question_pooled_and_old_heads_still_load(tmp_path):
-    from dialogqa.model.intent import INPUT_LAST, features
-
-    hidden = torch.arange(12.0).reshape(4, 3)  # 4 tokens, the first one the prefix
-    pooled = features(hidden, skip=1)
-    assert pooled.tolist() == [9.0, 10.0, 11.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
-    assert features(hidden, pooled=False).tolist() == [9.0, 10.0, 11.0]
-    IntentHead(9).save(tmp_path / "new")
-    assert IntentHead.load(tmp_path / "new", hidden_size=3).pooled
-    IntentHead(3, input=INPUT_LAST).save(tmp_path / "old")  # fitted before pooling
-    old = IntentHead.load(tmp_path / "old", hidden_size=3)
-    assert not old.pooled and old.dim == 3
-    with pytest.raises(Exception, match="another base model"):
-        IntentHead.load(tmp_path / "old", hidden_size=9)

@@ -49,9 +49,7 @@ def reader_key(model_dir: str | None, adapter: str) -> str:
     """What the cached features depend on: the base model and the adapter's LoRA weights."""
     import hashlib
 
-    from dialogqa.model.intent import INPUT
-
-    digest = hashlib.sha256((str(model_dir or "default") + INPUT).encode())
+    digest = hashlib.sha256(str(model_dir or "default").encode())
     weights = Path(adapter) / "adapter_model.safetensors"
     if weights.is_file():
         digest.update(weights.read_bytes())

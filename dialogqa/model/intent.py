@@ -30,11 +30,7 @@ from dialogqa.errors import UserError
 WEIGHTS_FILE = "intent_head.safetensors"
 CONFIG_FILE = "intent_head.json"
 OPS = ("lookup", "count", "compare", "superlative", "path")
-# what the head reads: the question's last final state, and the mean and the maximum of the
-# question's own tokens' final states (the prefix left out); heads fitted before session 14
-# read the last state alone (INPUT_LAST) and still load
-INPUT = "final_norm_hidden_state@last_token+mean+max of the question side pass"
-INPUT_LAST = "final_norm_hidden_state@last_token of the question side pass"
+INPUT = "final_norm_hidden_state@last_token of the question side pass"
 MAX_QUESTION_TOKENS = 96
 PREFIX = "Question: "
 FLAGS = ("polar", "less", "date", "many")
@@ -45,38 +41,23 @@ def question_ids(tokenizer, question: str) -> list[int]:
     return list(ids[:MAX_QUESTION_TOKENS])
 
 
-def features(hidden: torch.Tensor, pooled: bool = True, skip: int = 0) -> torch.Tensor:
-    """(tokens, hidden) final states -> the head's input. The last token's state has read the
-    whole question, but in a 135M model it blurs a comparative met several tokens earlier
-    ("Is its hire date *earlier* than that of Peha Nena?" read as asking for the later one);
-    ``pooled`` adds the mean and the element-wise maximum of the question's own states (the
-    first ``skip``, the prefix, left out), where that word's reading survives. Pooled states
-    alone carry the entities' names, and which operation a question asks for does not depend
-    on them (with the mean alone, "Which has more inhabitants, Panama or Liechtenstein?" read
-    as asking for the smaller value): the last state stays first. Held-out company questions
-    (``training/intent.sh``): 0.924 with the last state alone, 0.96 pooled."""
-    last = hidden[-1].float()
-    if not pooled:
-        return last
-    body = hidden[skip:].float() if len(hidden) > skip else hidden.float()
-    return torch.cat([last, body.mean(0), body.max(0).values])
+def features(hidden: torch.Tensor) -> torch.Tensor:
+    """(tokens, hidden) final states -> (hidden,): the last token's, which has read the whole
+    question. Not the mean over the tokens: that carries the entities' names, and which
+    operation a question asks for does not depend on them (with the mean, "Which has more
+    inhabitants, Panama or Liechtenstein?" read as asking for the smaller value)."""
+    return hidden[-1].float()
 
 
 class IntentHead(nn.Module):
-    def __init__(self, dim: int, ops: Sequence[str] = OPS, flags: Sequence[str] = FLAGS,
-                 input: str = INPUT):
+    def __init__(self, dim: int, ops: Sequence[str] = OPS, flags: Sequence[str] = FLAGS):
         super().__init__()
         self.ops = tuple(ops)
         self.flags = tuple(flags)
         self.dim = dim
-        self.input = input
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
         self.linear = nn.Linear(dim, len(self.ops) + len(self.flags))
-
-    @property
-    def pooled(self) -> bool:
-        return self.input == INPUT
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear((x.float() - self.mean) / self.scale)
@@ -131,7 +112,7 @@ class IntentHead(nn.Module):
         out.mkdir(parents=True, exist_ok=True)
         save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
                   str(out / WEIGHTS_FILE))
-        config = {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": self.input,
+        config = {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": INPUT,
                   "prefix": PREFIX, **(extra or {})}
         (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
 
@@ -146,15 +127,14 @@ class IntentHead(nn.Module):
             return None
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
-            head = cls(int(config["dim"]), config["ops"], config.get("flags", FLAGS[:2]),
-                       config.get("input", INPUT))
+            head = cls(int(config["dim"]), config["ops"], config.get("flags", FLAGS[:2]))
             head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
         except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
             raise UserError(f"{path / WEIGHTS_FILE}: not a question head ({exc})") from exc
-        if head.input not in (INPUT, INPUT_LAST):
+        if config.get("input") != INPUT:
             raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {INPUT!r}: "
                             "fit it again (dialogqa intent fit)")
-        if hidden_size is not None and head.dim != hidden_size * (3 if head.pooled else 1):
+        if hidden_size is not None and head.dim != hidden_size:
             raise UserError(f"{path / WEIGHTS_FILE}: expects features of {head.dim}, the model gives "
                             f"{hidden_size}: was it fitted on another base model?")
         unknown = (set(head.ops) - set(OPS)) | (set(head.flags) - set(FLAGS))
@@ -163,20 +143,9 @@ class IntentHead(nn.Module):
         return head.eval()
 
 
-def read_question(model, question: str, pooled: bool | None = None) -> torch.Tensor:
-    """The feature vector of one question, from the chat model's side pass; ``pooled``: as
-    the model's question head reads (model.intent), else as new heads do."""
-    if pooled is None:
-        head = getattr(model, "intent", None)
-        pooled = head is None or getattr(head, "pooled", True)
-    ids = question_ids(model.tokenizer, question)
-    return features(model.read(ids), pooled, _prefix_length(model.tokenizer) if pooled else 0)
-
-
-def _prefix_length(tokenizer) -> int:
-    """Tokens of ``PREFIX`` before the question's own ("Question:"; its space goes with the
-    question's first word)."""
-    return len(tokenizer(PREFIX.rstrip(), add_special_tokens=False)["input_ids"])
+def read_question(model, question: str) -> torch.Tensor:
+    """The feature vector of one question, from the chat model's side pass."""
+    return features(model.read(question_ids(model.tokenizer, question)))
 
 
 OPTION_PROMPT = "{question}\nTo answer, compare their"

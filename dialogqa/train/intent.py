@@ -73,7 +73,7 @@ def _numbers_only(values) -> bool:
 def featurise(model, questions: Sequence[str], progress: Callable[[int], None] | None = None) -> torch.Tensor:
     rows = []
     for q in questions:
-        rows.append(read_question(model, q, pooled=True))
+        rows.append(read_question(model, q))
         if progress:
             progress(1)
     return torch.stack(rows) if rows else torch.empty(0)
