@@ -353,3 +353,21 @@ ex:title rdfs:label "job title" . ex:motto rdfs:label "motto" . ex:boss rdfs:lab
     # a text that only some other predicate holds is no value of the one asked about
     assert composer.compose(Intent("lookup", polar=True), "Is its boss a director?", None, [], [],
                             [U("ana")]) is None
+
+
+def test_a_count_is_about_the_entity_not_the_class_the_question_names(tmp_path):
+    path = tmp_path / "d.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:ana a ex:Person ; rdfs:label "Ana" ; ex:dept ex:ops . ex:cy a ex:Person ; rdfs:label "Cy" ; ex:dept ex:ops .
+ex:bo a ex:Person ; rdfs:label "Bo" ; ex:dept ex:ops .
+ex:ops a ex:Department ; rdfs:label "Operations" ; ex:head ex:bo . ex:Department rdfs:label "department" .
+ex:dept rdfs:label "department" . ex:head rdfs:label "head of department" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    chosen = Fact(U("ops"), U("head"), U("bo"), "Operations", "head of department", "Bo")  # the model's pick
+    members = lambda question, options: [0.0] * len(options)
+    c = Composer(g, members=members).compose(
+        Intent("count", many=True), "How many employees share the department Operations?", chosen, [chosen],
+        [U("Department"), U("ops")], [])
+    assert c.answer.startswith("3") and {f.s for f in c.evidence} == {U("ana"), U("bo"), U("cy")}

@@ -99,7 +99,11 @@ class Composer:
         """``chosen``: the fact the model answered from (None when it abstained); ``ranked``:
         the candidates best first by the model's relevance; ``named``: entities the question
         names, in the order it names them; ``focus``: the conversation's entities, best first;
-        ``answer``: the model's own answer (which side of the chosen fact it named)."""
+        ``answer``: the model's own answer (which side of the chosen fact it named).
+        A class the question names is a word for a kind of thing, not an entity it is about
+        ("How many employees share the department Research?" links the class "department"
+        before Research; "Is Operations its department?")."""
+        named = [e for e in named if not (isinstance(e, URIRef) and self._is_class(e))]
         if intent.op == "compare":
             return self._compare(intent, question, ranked, named, focus, chosen)
         if intent.op == "superlative":
@@ -212,10 +216,8 @@ class Composer:
         25?") among the values of the entity asked about, or a fact linking that entity with the
         one the question names, by the predicate the model chose or one whose values are of the
         named entity's kind ("Is it in Oceania?": continent, as Oceania is a continent); no
-        otherwise, citing what the graph says of the entity asked about on that predicate.
-        A class the question names ("Is Operations its department?" links the class
-        "department") is a word for the predicate, not an entity asked about."""
-        entities = [e for e in named if isinstance(e, URIRef) and not self._is_class(e)]
+        otherwise, citing what the graph says of the entity asked about on that predicate."""
+        entities = [e for e in named if isinstance(e, URIRef)]
         others = [e for e in focus if isinstance(e, URIRef) and e not in entities]
         # a value written in the question: a literal of the entity asked about (the one the
         # question names, else one of the conversation's two foremost: "it" may be either)
