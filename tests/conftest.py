@@ -155,3 +155,20 @@ def silent_listener():
     for conn in accepted:
         conn.close()
     server.close()
+
+
+@pytest.fixture(scope="module")
+def tok():
+    """The tiny BPE tokenizer of tests/tiny_llama.py (modules built on another tiny tokenizer,
+    scripted.py's or train_fixtures.py's, define their own ``tok``)."""
+    from tests.tiny_llama import tiny_tokenizer
+
+    return tiny_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def model(tok):
+    """A 2-layer model built from a config, sized to ``tok`` (a test module may define its own)."""
+    from tests.tiny_llama import tiny_llama
+
+    return tiny_llama(len(tok))

@@ -8,17 +8,7 @@ import torch
 from dialogqa.model.fast import FastChatModel, FastLlama, UnsupportedModel, common_prefix
 from dialogqa.model.hf import HFChatModel
 from dialogqa.model.relevance import RelevanceHead
-from tiny_llama import tiny_llama, tiny_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return tiny_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    return tiny_llama(len(tok))
+from tiny_llama import tiny_llama
 
 
 def prompt(n: int = 40, seed: int = 1) -> list[int]:

@@ -12,19 +12,9 @@ from dialogqa.model.fast import FastChatModel
 from dialogqa.model.hf import HFChatModel
 from dialogqa.model.rerank import RerankHead, branch_text, prompt_text, read_candidates, rerank
 from dialogqa.records import Fact
-from tiny_llama import tiny_llama, tiny_tokenizer
+from tiny_llama import tiny_llama
 
 EX = "http://example.org/"
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return tiny_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    return tiny_llama(len(tok))
 
 
 def facts():
