@@ -371,25 +371,3 @@ ex:dept rdfs:label "department" . ex:head rdfs:label "head of department" .
         Intent("count", many=True), "How many employees share the department Operations?", chosen, [chosen],
         [U("Department"), U("ops")], [])
     assert c.answer.startswith("3") and {f.s for f in c.evidence} == {U("ana"), U("bo"), U("cy")}
-
-
-
-def test_a_count_counts_the_group_whose_property_the_question_names(tmp_path):
-    path = tmp_path / "s.ttl"
-    path.write_text("""@prefix ex: <http://example.org/> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-ex:liv rdfs:label "Liv" ; ex:skill ex:python, ex:welding .
-ex:ana rdfs:label "Ana" ; ex:boss ex:liv . ex:bo rdfs:label "Bo" ; ex:boss ex:liv . ex:cy rdfs:label "Cy" ; ex:boss ex:liv .
-ex:python rdfs:label "Python" . ex:welding rdfs:label "Welding" .
-ex:skill rdfs:label "skill" . ex:boss rdfs:label "manager" .
-""", encoding="utf-8")
-    g = MemoryKG.from_files([str(path)])
-    chosen = Fact(U("ana"), U("boss"), U("liv"), "Ana", "manager", "Liv")  # the model looked at a report
-    members = lambda question, options: [1.0 if o in ("Ana", "Bo", "Cy") else 0.0 for o in options]
-    question = "What is the number of skills of Liv?"
-    c = Composer(g, members=members).compose(Intent("count"), question, chosen, [chosen], [U("liv")], [])
-    assert c.answer.startswith("3")  # the model's reading of the members alone: her reports
-    named = lambda q, p: 1.0 if p == U("skill") else 0.0
-    c = Composer(g, members=members, predicate_score=named).compose(Intent("count"), question, chosen, [chosen],
-                                                                     [U("liv")], [])
-    assert c.answer.startswith("2") and {f.o for f in c.evidence} == {U("python"), U("welding")}

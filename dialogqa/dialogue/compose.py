@@ -145,8 +145,8 @@ class Composer:
     def _count_group(self, question: str, chosen: Fact, inverse: bool, ranked: Sequence[Fact],
                      topic: Node) -> tuple[Fact, bool]:
         """What a count counts: among the groups of entities around the topic that the
-        candidates show (its neighbours, its cities, ...), the one whose property the question
-        names, else the one whose members the model finds fit the question ("How many neighbouring countries ...? One of them is China"
+        candidates show (its neighbours, its cities, ...), the one whose members the model
+        finds fit the question ("How many neighbouring countries ...? One of them is China"
         rather than "... Pokhara"). Number-valued facts are not counted."""
         groups: dict[tuple[Node, bool], Fact] = {(chosen.p, inverse): chosen}
         around = [(t, False) for t in self.kg.triples(topic, None, None, limit=400)] + \
@@ -167,13 +167,6 @@ class Composer:
         if len(groups) < 2:
             return next(iter(groups.values())), next(iter(groups))[1]
         keys = list(groups)
-        # a group whose property the question names ("What is the number of skills of X?")
-        # is what it counts; the model's reading of the members decides only otherwise
-        if self.predicate_score is not None:
-            named = [k for k in keys if self.predicate_score(question, k[0]) >= 1.0]
-            if named:
-                best = max(named, key=lambda k: self.predicate_score(question, k[0]))
-                return groups[best], best[1]
         members = [groups[k].s_label if k[1] else groups[k].o_label for k in keys]
         scores = self.members(question, members)
         best = keys[max(range(len(keys)), key=lambda i: scores[i])]
