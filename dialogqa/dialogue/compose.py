@@ -47,6 +47,7 @@ SHOWN = 25  # values a list sentence names; the rest are counted ("and 12 more")
 MAX_PATH = 3  # facts in a path answer
 PATH_FANOUT = 60  # neighbours per entity when looking for a path
 MAX_COUNT_GROUPS = 12  # groups around an entity a count chooses among
+CLASS_CACHE = 4096  # entities whose being a class is remembered
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Composer:
         self.choose = choose
         # the model's scores of one member of each group for a question: what a count counts
         self.members = members
+        self._classes: dict[Node, bool] = {}  # _is_class, per entity
 
     # -- entry ----------------------------------------------------------------------------
     def compose(self, intent: Intent, question: str, chosen: Fact | None, ranked: Sequence[Fact],
@@ -233,16 +235,7 @@ class Composer:
                 return Composed(self.lex["verified"].format(
                     yes=self.lex["yes"], sentence=self.sentence([self._fact(*said[0])], False)),
                     [self._fact(*said[0])], [about])
-        if chosen is not None and isinstance(chosen.o, Literal) and chosen.s in entities:
-            # "Is the floor of Legal 25?": a value of the named entity the model looked at
-            subject, targets = chosen.s, [e for e in entities if e != chosen.s]
-        elif len(entities) >= 2:
-            subject, targets = entities[0], entities[1:]
-        elif entities and chosen is not None and isinstance(chosen.o, Literal) and not others:
-            subject, targets = entities[0], []
-        else:
-            subject = others[0] if others else (chosen.s if chosen is not None else None)
-            targets = entities
+        subject, targets = _asked_about(chosen, entities, others)
         if subject is None:
             return None
         # the chosen predicate decides where the chosen fact is about these entities at all,
@@ -279,8 +272,15 @@ class Composer:
         return self.predicate_score is not None and self.predicate_score(question, p) >= 1.0
 
     def _is_class(self, e: Node) -> bool:
-        """Is ``e`` a class (something is ``rdf:type`` it)?"""
-        return next(iter(self.kg.triples(None, RDF.type, e, limit=1)), None) is not None
+        """Is ``e`` a class (something is ``rdf:type`` it)? Cached: one backend call an
+        entity, not one a turn (an endpoint answers each over the network)."""
+        known = self._classes.get(e)
+        if known is None:
+            known = next(iter(self.kg.triples(None, RDF.type, e, limit=1)), None) is not None
+            if len(self._classes) >= CLASS_CACHE:
+                self._classes.clear()
+            self._classes[e] = known
+        return known
 
     def _predicates_towards(self, subject: Node, target: Node) -> list[Node]:
         """The subject's predicates that lead to things like the target: those the graph
@@ -446,6 +446,22 @@ def _of_kind(predicates: Sequence[Node], facts: dict[Node, Fact], intent: Intent
     if intent.date is None:
         return list(predicates)
     return [p for p in predicates if is_date(facts[p].o) == intent.date]
+
+
+def _asked_about(chosen: Fact | None, entities: Sequence[Node],
+                 others: Sequence[Node]) -> tuple[Node | None, list[Node]]:
+    """A yes/no question's (entity asked about, entities it is asked to be linked with), from
+    the entities the question names (``entities``), the conversation's (``others``) and the
+    fact the model chose."""
+    if chosen is not None and isinstance(chosen.o, Literal) and chosen.s in entities:
+        # "Is the floor of Legal 25?": a value of the named entity the model looked at
+        return chosen.s, [e for e in entities if e != chosen.s]
+    if len(entities) >= 2:
+        return entities[0], list(entities[1:])
+    if entities and chosen is not None and isinstance(chosen.o, Literal) and not others:
+        return entities[0], []
+    subject = others[0] if others else (chosen.s if chosen is not None else None)
+    return subject, list(entities)
 
 
 def _bookkeeping(p: Node) -> bool:
