@@ -497,11 +497,8 @@ class Retriever:
         exactly, stems of which one begins the other ("discov" from "discovered" and
         "discoveri" from "location of discovery", "creat" and "creator") match at
         ``STEM_PREFIX_DISCOUNT``: the stemmer leaves such derivations apart."""
-        self._predicate_stems(p)
-        best = 0.0
-        for i, stems in enumerate(self._label_stems[p]):
-            best = max(best, self._label_match(stems, (p, i), q, type_fits))
-        return best
+        return max((self._label_match(stems, (p, i), q, type_fits)
+                    for i, stems in enumerate(self._predicate_labels(p))), default=0.0)
 
     @staticmethod
     def _label_match(stems: frozenset[str], key, q: Question, type_fits: bool | None) -> float:
@@ -542,6 +539,11 @@ class Retriever:
             named = self._subject_named[p] = bool(words) and words[-1] == "of"
         return named
 
+    def _predicate_labels(self, p: Node) -> tuple[frozenset[str], ...]:
+        """Each of the predicate's labels as its stems."""
+        self._predicate_stems(p)
+        return self._label_stems[p]
+
     def _predicate_stems(self, p: Node) -> frozenset[str]:
         """The stems of all the predicate's labels together (each label's own are kept in
         ``_label_stems``)."""
@@ -555,8 +557,8 @@ class Retriever:
                                   if fold(w) not in NOT_PREDICATE_WORDS)
                 if label and label not in per_label:
                     per_label.append(label)
-            stems = frozenset().union(*per_label) if per_label else frozenset()
-            self._label_stems[p] = tuple(per_label) or (stems,)
+            stems = frozenset().union(*per_label)
+            self._label_stems[p] = tuple(per_label)
             self._pred_stems[p] = stems
             for w in stems:
                 self._preds_by_stem.setdefault(w, set()).add(p)
