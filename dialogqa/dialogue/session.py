@@ -47,6 +47,7 @@ from dialogqa.errors import UserError
 from dialogqa.records import Fact
 from dialogqa.kg.base import MAX_QUESTION_CHARS, KnowledgeGraph
 from dialogqa.model.intent import MEMBER_PROMPT, option_scores, read_question
+from dialogqa.model.cross import cross_rerank
 from dialogqa.model.rerank import rerank
 from dialogqa.records import Turn
 
@@ -253,8 +254,14 @@ class DialogueSession:
             timings["intent_ms"] = ms()
         facts: list[Fact] = [] if self.closed_book else self.retriever.retrieve(question, self.history)
         timings["retrieve_ms"] = ms()
+        cross = getattr(self.model, "cross", None)
         reranker = getattr(self.model, "rerank", None)
-        if reranker is not None and facts and not self.top_fact:
+        if cross is not None and facts and not self.top_fact:
+            # the model's top layers read the question, then each of the best facts whole:
+            # their scores, and so grounding's prior and its abstention, read the question
+            facts = cross_rerank(self.model, cross, question, facts, self.history[-1].user if self.history else "")
+            timings["rerank_ms"] = ms() - timings["retrieve_ms"]
+        elif reranker is not None and facts and not self.top_fact:
             # the model reads the question, then each of the best facts' properties: their
             # scores, and so the prompt's hint and grounding's prior, read the question
             facts = rerank(self.model, reranker, question, facts, self.history[-1].user if self.history else "")

@@ -266,8 +266,14 @@ class FastLlama:
         return other
 
     @torch.inference_mode()
-    def forward(self, ids: Sequence[int] | torch.Tensor, start: int) -> torch.Tensor:
-        """Final (normed) hidden states, fp32, shape (len(ids), hidden)."""
+    def forward(self, ids: Sequence[int] | torch.Tensor, start: int, stop: int | None = None,
+                positions: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Final (normed) hidden states, fp32, shape (len(ids), hidden). ``stop``: the
+        residual stream entering layer ``stop`` instead (not normed; the cache is written for
+        the layers below it only): what the cross rerank's own top layers read.
+        ``positions`` (len(ids),) and ``mask`` (len(ids), start + len(ids)), bool, True where a
+        token may look): several short texts read at once after a shared prefix, each at the
+        positions it would have alone (the cache slots stay start..); default causal."""
         ids = torch.as_tensor(ids, dtype=torch.long)
         n = ids.shape[0]
         end = start + n
@@ -275,16 +281,20 @@ class FastLlama:
             raise ValueError(f"{end} tokens exceed the context length {self.context_length}")
         nh, nkv, hd = self.n_heads, self.n_kv, self.head_dim
         qk_heads, q_dim, kv_dim = nh + nkv, nh * hd, nkv * hd
-        cos = self.cos[start:end, None]
-        sin = self.sin[start:end, None]
-        mask = None
+        at = slice(start, end) if positions is None else positions
+        cos = self.cos[at, None]
+        sin = self.sin[at, None]
         group = nh // nkv
-        if n > 1:  # causal, offset by the cached prefix
+        if mask is None and n > 1:  # causal, offset by the cached prefix
             mask = torch.arange(end)[None, :] <= torch.arange(start, end)[:, None]
+        if mask is not None:
             small_mask = ~mask.repeat(group, 1)  # rows of the stacked (group * n) queries
+        packed = positions is not None
         act, eps, hs = self.act, self.eps, (self.hidden_size,)
         x = self.embed[ids]
         for i, layer in enumerate(self.layers):
+            if i == stop:
+                return x.float()
             h = F.rms_norm(x, hs, layer.ln1, eps).to(act)
             qkv = layer.qkv(h).float()  # rope and attention in fp32
             qk = qkv[:, :q_dim + kv_dim].view(n, qk_heads, hd)
@@ -307,7 +317,8 @@ class FastLlama:
                 # scale=1: the 1/sqrt(head_dim) is already folded into the q weights. From
                 # position 0 the built-in causal mask is faster than an explicit one.
                 att = F.scaled_dot_product_attention(
-                    q, k[None], v[None], attn_mask=None if start == 0 else mask, is_causal=start == 0,
+                    q, k[None], v[None], attn_mask=None if start == 0 and not packed else mask,
+                    is_causal=start == 0 and not packed,
                     scale=1.0, enable_gqa=nkv != nh)[0].transpose(0, 1).reshape(n, q_dim)
             x = x + layer.o(att.to(act))
             h = F.rms_norm(x, hs, layer.ln2, eps).to(act)
@@ -447,6 +458,7 @@ class FastChatModel:
         self.threads = None
         self.intent = None  # the question head (model/intent.py), set by the loader
         self.rerank = None  # the rerank head (model/rerank.py), set by the loader
+        self.cross = None  # the cross rerank (model/cross.py), set by the loader
         self._side: FastLlama | None = None
 
     def read(self, ids: Sequence[int]) -> torch.Tensor:
@@ -468,6 +480,33 @@ class FastChatModel:
         first = self._side.forward(prefix, 0)[-1]
         room = SIDE_LENGTH - len(prefix)
         return first, [self._side.forward([int(t) for t in ids][:room], len(prefix)) for ids in branches]
+
+    def read_lower(self, prefix: Sequence[int], branches: Sequence[Sequence[int]], stop: int
+                   ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """As ``read_branches``, the residual streams entering layer ``stop``: (prefix's
+        (len, hidden), each branch's (len, hidden)). The cross rerank (model/cross.py)."""
+        if self._side is None:
+            self._side = self.net.side(SIDE_LENGTH)
+        prefix = [int(t) for t in prefix][: SIDE_LENGTH // 2]
+        first = self._side.forward(prefix, 0, stop)
+        p = len(prefix)
+        lines = [[int(t) for t in ids][: SIDE_LENGTH - p] for ids in branches]
+        out: list[torch.Tensor] = []
+        i = 0
+        while i < len(lines):  # as many lines at once as the side cache holds
+            group, used = [], 0
+            while i < len(lines) and (not group or used + len(lines[i]) <= SIDE_LENGTH - p):
+                group.append(lines[i])
+                used += len(lines[i])
+                i += 1
+            sizes = [len(x) for x in group]
+            positions = torch.cat([torch.arange(p, p + k) for k in sizes])
+            owner = torch.cat([torch.full((k,), j) for j, k in enumerate(sizes)])
+            own = (owner[None, :] == owner[:, None]) & (positions[None, :] <= positions[:, None])
+            mask = torch.cat([torch.ones(used, p, dtype=torch.bool), own], 1)
+            x = self._side.forward([t for ids in group for t in ids], p, stop, positions, mask)
+            out += list(torch.split(x, sizes))
+        return first, out
 
     def lm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """fp32 next-token logits for final states (rows, hidden)."""

@@ -346,6 +346,7 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
     chat = FastChatModel(net, load_tokenizer(path), head)
     chat.intent = load_intent_head(heads_dir, net.hidden_size)
     chat.rerank = load_rerank_head(heads_dir, net.hidden_size)
+    chat.cross = load_cross_rerank(heads_dir, net)
     return chat
 
 
@@ -402,6 +403,16 @@ def load_intent_head(adapter_dir, hidden_size: int):
     from dialogqa.model.intent import IntentHead
 
     return IntentHead.load(adapter_dir, hidden_size=hidden_size)
+
+
+def load_cross_rerank(adapter_dir, net):
+    """The cross rerank saved with the adapter (model/cross.py), or None. It runs on the fast
+    forward's own layers, so the plain transformers backend goes without it."""
+    if adapter_dir is None:
+        return None
+    from dialogqa.model.cross import CrossRerank
+
+    return CrossRerank.load(adapter_dir, net)
 
 
 def load_rerank_head(adapter_dir, hidden_size: int):
