@@ -134,3 +134,13 @@ def test_the_head_does_not_learn_that_a_number_lookup_is_not_a_count(tmp_path):
     path.write_text(json.dumps({"id": "c", "turns": turns}) + "\n", encoding="utf-8")
     assert dict(labelled_questions([path])) == {"What is its capital?": "lookup",
                                                 "How many neighbours has it?": "count"}
+
+
+def test_intent_text_round_trips():
+    from dialogqa.datasets.typed import format_intent
+
+    for text in ("compare?<@", "compare<", "superlative@", "lookup*", "lookup?", "count", "path"):
+        assert format_intent(*parse_intent(text)) == text
+    # direction and dates say nothing of a lookup, every value nothing of a comparison
+    assert format_intent("lookup", less=True, date=True) == "lookup"
+    assert format_intent("compare", many=True) == "compare"

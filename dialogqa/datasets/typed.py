@@ -319,21 +319,20 @@ class TypedSynthesizer:
         if bare:
             adj = rng.choice((BARE_DATE_LESS if less else BARE_DATE_MORE) if date
                              else (BARE_LESS if less else BARE_MORE))
-        when = "@" if date else ""
         names = {"a": self.name(s), "b": self.name(b), "p": label, "adj": adj}
         if polar:
             pronoun = rng.random() < 0.5
             table = COMPARE_BARE_POLAR if bare else (COMPARE_POLAR_PRONOUN if pronoun else COMPARE_POLAR)
             user = rng.choice(table).format(**names)
             yes, no = ("yes", "no") if a_wins else ("no", "yes")
-            return self._turn("comparison", user, [yes], "compare?" + ("<" if less else "") + when, reject=[no],
+            return self._turn("comparison", user, [yes], format_intent("compare", True, less, date), reject=[no],
                               expected_evidence=_facts(compared))
         if rng.random() < 0.5:
             names["a"], names["b"] = names["b"], names["a"]
         table = COMPARE_BARE_WHICH if bare else COMPARE_WHICH
         user = rng.choice(table).format(**names)
         winner, loser = (self.name(s), self.name(b)) if a_wins else (self.name(b), self.name(s))
-        return self._turn("comparison", user, [winner], "compare" + ("<" if less else "") + when, reject=[loser],
+        return self._turn("comparison", user, [winner], format_intent("compare", False, less, date), reject=[loser],
                           expected_evidence=_facts(compared))
 
     def _reverse(self, state, rng) -> dict | None:
@@ -394,7 +393,7 @@ class TypedSynthesizer:
         else:
             user = rng.choice(SUPERLATIVE).format(adj=adj, p=self.plabel(p, rng))
         return self._turn("superlative", user, [self.name(best)],
-                          "superlative" + ("<" if less else "") + ("@" if date else ""))
+                          format_intent("superlative", less=less, date=date))
 
     def _path(self, state, rng) -> dict | None:
         s = state["s"]
@@ -449,6 +448,16 @@ def _plural(label: str) -> str:
 def synthesize_typed(kg: KnowledgeGraph, config: TypedConfig = TypedConfig(),
                      kg_paths: Sequence[str] = ()) -> Iterator[dict]:
     return TypedSynthesizer(kg, config).conversations(kg_paths)
+
+
+def format_intent(op: str, polar: bool = False, less: bool = False, date: bool = False,
+                  many: bool = False) -> str:
+    """The transcript's ``intent`` text, ``parse_intent``'s inverse: ("compare", polar, less,
+    date) -> "compare?<@"; direction and dates belong to comparisons and superlatives only,
+    ``many`` (every value) to the other operations."""
+    compared = op in ("compare", "superlative")
+    return (op + ("?" if polar else "") + ("<" if less and compared else "")
+            + ("@" if date and compared else "") + ("*" if many and not compared else ""))
 
 
 def parse_intent(text: str) -> tuple[str, bool, bool, bool, bool]:

@@ -37,6 +37,7 @@ from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.dialogue.matching import matches
 from dialogqa.kg.base import KnowledgeGraph
+from dialogqa.kg.retriever import NAMES_PREDICATE
 from dialogqa.kg.labels import is_label_predicate
 from dialogqa.lexicon import join_values, lexicon, relational
 from dialogqa.records import Fact, Turn
@@ -269,7 +270,7 @@ class Composer:
         return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [], [subject])
 
     def _names_predicate(self, question: str, p: Node) -> bool:
-        return self.predicate_score is not None and self.predicate_score(question, p) >= 1.0
+        return self.predicate_score is not None and self.predicate_score(question, p) >= NAMES_PREDICATE
 
     def _is_class(self, e: Node) -> bool:
         """Is ``e`` a class (something is ``rdf:type`` it)? Cached: one backend call an

@@ -35,6 +35,7 @@ decodes freely.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -130,19 +131,22 @@ def answer_options(question: str, facts: Sequence[Fact],
     return out
 
 
+def _group_keys(f: Fact) -> tuple[tuple, tuple]:
+    """The two groups ``f`` belongs to: the facts sharing its predicate and object (their
+    subjects answer one question together), and those sharing its subject and predicate
+    (their objects do)."""
+    return ("s", f.p, f.o), ("o", f.s, f.p)
+
+
 def _group(f: Fact, is_near: int) -> tuple:
     """The values answering with ``f``'s far end shares a question with: the same subject and
     predicate (its objects), or, answering with its subject, the same predicate and object."""
     subject_end = bool(f.inverse) != bool(is_near)  # the label is the fact's subject
-    return ("s", f.p, f.o) if subject_end else ("o", f.s, f.p)
+    return _group_keys(f)[0 if subject_end else 1]
 
 
 def _group_sizes(facts: Sequence[Fact]) -> dict[tuple, int]:
-    sizes: dict[tuple, int] = {}
-    for f in facts:
-        for key in (("s", f.p, f.o), ("o", f.s, f.p)):
-            sizes[key] = sizes.get(key, 0) + 1
-    return sizes
+    return Counter(key for f in facts for key in _group_keys(f))
 
 
 def logit(p: float) -> float:

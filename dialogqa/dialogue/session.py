@@ -38,6 +38,7 @@ from pathlib import Path
 
 from rdflib.term import Literal, Node
 
+from dialogqa.datasets.typed import format_intent
 from dialogqa.dialogue.compose import NOT_IN_GRAPH, Composer, Intent
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
@@ -359,9 +360,7 @@ class DialogueSession:
         """Let the graph compute what the question head says the question asks for (a list,
         a count, yes or no, a comparison, ...) from the fact the model chose: the answer
         becomes that sentence and its evidence every fact it used (dialogue/compose.py)."""
-        compared = intent.op in ("compare", "superlative")  # direction and dates mean nothing else
-        turn.intent = (intent.op + ("?" if intent.polar else "") + ("<" if intent.less and compared else "")
-                       + ("@" if intent.date and compared else "") + ("*" if intent.many and not compared else ""))
+        turn.intent = format_intent(intent.op, intent.polar, intent.less, intent.date, intent.many)
         if intent.op in ("lookup", "count") and not intent.polar and turn.abstained:
             return
         chosen = turn.evidence[0] if turn.evidence and not turn.abstained else None

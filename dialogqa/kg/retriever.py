@@ -67,6 +67,9 @@ CITED_PENALTY = 0.6  # a fact a recent turn answered from is rarely what the nex
 # the other countries that drive on the right are rarely the next question.
 SIBLING_PENALTY = 0.3
 HOP2_DISCOUNT = 0.5
+# the predicate score (``predicate_score``) from which the question names the predicate: as
+# much as one word matching a one-word label ("In what country?" names "country")
+NAMES_PREDICATE = 1.0
 STEM_PREFIX_DISCOUNT = 0.75  # a label stem matched only by a prefix relation ("discov"/"discoveri")
 STEM_PREFIX_MIN = 5  # the shorter stem of such a pair has at least this many letters
 PHRASINGS_LIMIT = 200  # question phrasings read per predicate and direction
@@ -529,7 +532,7 @@ class Retriever:
     def names_predicate(self, question: str, p: Node) -> bool:
         """Whether the question's words cover the predicate's label ("In what country?" names
         "country"); question phrasings do not count, they are too loose for this."""
-        return self._predicate_match(p, self._question(question)) >= 1.0
+        return self._predicate_match(p, self._question(question)) >= NAMES_PREDICATE
 
     def _names_subject(self, p: Node) -> bool:
         """Whether the label names its subject ("capital of", "part of"), not its object."""
