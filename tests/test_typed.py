@@ -5,7 +5,8 @@ import json
 
 from rdflib import URIRef
 
-from dialogqa.datasets.typed import TypedConfig, parse_intent, synthesize_typed
+from dialogqa.datasets.typed import TypedConfig, synthesize_typed
+from dialogqa.dialogue.compose import parse_intent
 from dialogqa.dialogue.matching import answer_correct
 from dialogqa.dialogue.replay import compute_metrics
 from dialogqa.dialogue.transcript import Conversation, conversation_from_dict, dumps
@@ -137,7 +138,7 @@ def test_the_head_does_not_learn_that_a_number_lookup_is_not_a_count(tmp_path):
 
 
 def test_intent_text_round_trips():
-    from dialogqa.datasets.typed import format_intent
+    from dialogqa.dialogue.compose import format_intent
 
     for text in ("compare?<@", "compare<", "superlative@", "lookup*", "lookup?", "count", "path"):
         assert format_intent(*parse_intent(text)) == text

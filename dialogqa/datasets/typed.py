@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from rdflib.namespace import RDF, SKOS
 from rdflib.term import Literal, Node, URIRef
 
-from dialogqa.dialogue.compose import comparable, is_date
-from dialogqa.datasets.synth import (GraphIndex, SynthConfig, _capital, _relational, ask_inverse,
+from dialogqa.dialogue.compose import comparable, format_intent, is_date
+from dialogqa.datasets.synth import (GraphIndex, _capital, _relational, ask_inverse,
                                      ask_named, ask_pronoun)
 from dialogqa.errors import UserError
 from dialogqa.kg.base import KnowledgeGraph
@@ -448,21 +448,3 @@ def _plural(label: str) -> str:
 def synthesize_typed(kg: KnowledgeGraph, config: TypedConfig = TypedConfig(),
                      kg_paths: Sequence[str] = ()) -> Iterator[dict]:
     return TypedSynthesizer(kg, config).conversations(kg_paths)
-
-
-def format_intent(op: str, polar: bool = False, less: bool = False, date: bool = False,
-                  many: bool = False) -> str:
-    """The transcript's ``intent`` text, ``parse_intent``'s inverse: ("compare", polar, less,
-    date) -> "compare?<@"; direction and dates belong to comparisons and superlatives only,
-    ``many`` (every value) to the other operations."""
-    compared = op in ("compare", "superlative")
-    return (op + ("?" if polar else "") + ("<" if less and compared else "")
-            + ("@" if date and compared else "") + ("*" if many and not compared else ""))
-
-
-def parse_intent(text: str) -> tuple[str, bool, bool, bool, bool]:
-    """"compare?<@" -> ("compare", True, True, True, False): the operation, whether the question
-    wants yes or no, whether the smaller (earlier) value wins, whether the values compared are
-    dates, whether a lookup asks for every value ("lookup*": a list)."""
-    op = text.rstrip("?<@*")
-    return op, "?" in text, "<" in text, "@" in text, "*" in text

@@ -72,6 +72,24 @@ class Composed:
     topic: list[Node] = field(default_factory=list)  # what it is about, the one asked about first
 
 
+def format_intent(op: str, polar: bool = False, less: bool = False, date: bool = False,
+                  many: bool = False) -> str:
+    """The transcript's ``intent`` text, ``parse_intent``'s inverse: ("compare", polar, less,
+    date) -> "compare?<@"; direction and dates belong to comparisons and superlatives only,
+    ``many`` (every value) to the other operations."""
+    compared = op in ("compare", "superlative")
+    return (op + ("?" if polar else "") + ("<" if less and compared else "")
+            + ("@" if date and compared else "") + ("*" if many and not compared else ""))
+
+
+def parse_intent(text: str) -> tuple[str, bool, bool, bool, bool]:
+    """"compare?<@" -> ("compare", True, True, True, False): the operation, whether the question
+    wants yes or no, whether the smaller (earlier) value wins, whether the values compared are
+    dates, whether a lookup asks for every value ("lookup*": a list)."""
+    op = text.rstrip("?<@*")
+    return op, "?" in text, "<" in text, "@" in text, "*" in text
+
+
 # the operation applies but the graph lacks what it needs ("Which is older?" where only
 # populations are known): the answer is the abstention sentence, not the model's label
 NOT_IN_GRAPH = Composed("", [])

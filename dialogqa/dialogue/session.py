@@ -38,8 +38,7 @@ from pathlib import Path
 
 from rdflib.term import Literal, Node
 
-from dialogqa.datasets.typed import format_intent
-from dialogqa.dialogue.compose import NOT_IN_GRAPH, Composer, Intent
+from dialogqa.dialogue.compose import NOT_IN_GRAPH, Composer, Intent, format_intent
 from dialogqa.dialogue.grounding import Grounding, answer_guide
 from dialogqa.dialogue.matching import matches
 from dialogqa.dialogue.render import ABSTAIN_TEXT, clean_text, render

@@ -31,18 +31,16 @@ frozen weights are not saved (they are the chat model's, read back at load).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dialogqa.errors import UserError
+from dialogqa.model.headfiles import read_head, save_head
 from dialogqa.records import Fact
 
 WEIGHTS_FILE = "cross_rerank.safetensors"
@@ -161,34 +159,20 @@ class CrossRerank(nn.Module):
 
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
-                  str(out / WEIGHTS_FILE))
-        config = {"top": self.top, "rank": self.rank, "alpha": self.alpha, "candidates": TOP,
-                  "prompt": PREVIOUS + PROMPT, **(extra or {})}
-        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE,
+                  {"top": self.top, "rank": self.rank, "alpha": self.alpha, "candidates": TOP,
+                   "prompt": PREVIOUS + PROMPT, **(extra or {})})
 
     @classmethod
     def load(cls, directory: str | os.PathLike, net) -> CrossRerank | None:
         """The cross saved in ``directory`` on top of ``net`` (the fast forward), or None."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path = Path(directory)
-        if not (path / WEIGHTS_FILE).is_file():
-            return None
-        try:
-            config = json.loads((path / CONFIG_FILE).read_text())
+        def build(config: dict) -> CrossRerank:
             if config.get("prompt") != PREVIOUS + PROMPT:
                 raise ValueError(f"reads {config.get('prompt')!r}: fit it again (dialogqa rerank cross)")
-            cross = cls(net, int(config["top"]), int(config["rank"]), float(config["alpha"]))
-            cross.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-            raise UserError(f"{path / WEIGHTS_FILE}: not a cross rerank for this model ({exc})") from exc
-        return cross.eval()
+            return cls(net, int(config["top"]), int(config["rank"]), float(config["alpha"]))
+
+        read = read_head(directory, WEIGHTS_FILE, CONFIG_FILE, build, "a cross rerank for this model")
+        return None if read is None else read[0].eval()
 
 
 def cross_rerank(model, cross: CrossRerank, question: str, facts: Sequence[Fact],

@@ -17,7 +17,6 @@ minutes on two cores: ``fit`` trains it on typed questions synthesised from seve
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from dialogqa.errors import UserError
+from dialogqa.model.headfiles import read_head, save_head
 
 WEIGHTS_FILE = "intent_head.safetensors"
 CONFIG_FILE = "intent_head.json"
@@ -106,31 +106,19 @@ class IntentHead(nn.Module):
 
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
-                  str(out / WEIGHTS_FILE))
-        config = {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": INPUT,
-                  "prefix": PREFIX, **(extra or {})}
-        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE,
+                  {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": INPUT,
+                   "prefix": PREFIX, **(extra or {})})
 
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> IntentHead | None:
         """The head saved in ``directory``, or None when there is none."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = Path(directory)
-        if not (path / WEIGHTS_FILE).is_file():
+        read = read_head(path, WEIGHTS_FILE, CONFIG_FILE,
+                         lambda c: cls(int(c["dim"]), c["ops"], c.get("flags", FLAGS[:2])), "a question head")
+        if read is None:
             return None
-        try:
-            config = json.loads((path / CONFIG_FILE).read_text())
-            head = cls(int(config["dim"]), config["ops"], config.get("flags", FLAGS[:2]))
-            head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-            raise UserError(f"{path / WEIGHTS_FILE}: not a question head ({exc})") from exc
+        head, config = read
         if config.get("input") != INPUT:
             raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {INPUT!r}: "
                             "fit it again (dialogqa intent fit)")

@@ -18,7 +18,6 @@ Saved beside the LoRA adapter as ``relevance_head.safetensors`` plus a small
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 
 from dialogqa.errors import UserError
+from dialogqa.model.headfiles import read_head, save_head
 
 WEIGHTS_FILE = "relevance_head.safetensors"
 CONFIG_FILE = "relevance_head.json"
@@ -83,12 +83,6 @@ class RelevanceHead(nn.Module):
             return torch.sigmoid(self.fact_logits(hidden, fact_ends).float()).tolist()
 
     def save(self, directory: str | os.PathLike) -> None:
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(tensors, str(out / WEIGHTS_FILE))
         config = {"hidden_size": self.hidden_size, "pair_dim": self.pair_dim, "input": INPUT,
                   "query": QUERY, "format": 2}
         if self.threshold is not None:
@@ -97,28 +91,26 @@ class RelevanceHead(nn.Module):
             config["abstain_bias"] = self.abstain_bias
         if self.grounding:
             config["grounding"] = dict(self.grounding)
-        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE, config)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> RelevanceHead | None:
         """The head saved in ``directory``, or None when there is none."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = Path(directory)
-        if not (path / WEIGHTS_FILE).is_file():
-            return None
-        try:
-            config = json.loads((path / CONFIG_FILE).read_text())
-            size = int(config["hidden_size"])
-            head = cls(size, pair_dim=int(config.get("pair_dim", 0)))
-            head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
+
+        def build(config: dict) -> RelevanceHead:
+            head = cls(int(config["hidden_size"]), pair_dim=int(config.get("pair_dim", 0)))
             threshold = config.get("threshold")
             head.threshold = None if threshold is None else float(threshold)
             head.abstain_bias = float(config.get("abstain_bias", 0.0))
             head.grounding = config.get("grounding")
-        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-            raise UserError(f"{path / WEIGHTS_FILE}: not a relevance head ({exc})") from exc
+            return head
+
+        read = read_head(path, WEIGHTS_FILE, CONFIG_FILE, build, "a relevance head")
+        if read is None:
+            return None
+        head, config = read
+        size = head.hidden_size
         if config.get("input", INPUT) != INPUT:
             raise UserError(f"{path / CONFIG_FILE}: head reads {config['input']!r}, expected {INPUT!r}")
         if hidden_size is not None and size != hidden_size:

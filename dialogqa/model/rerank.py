@@ -26,7 +26,6 @@ it, so the conversation's cached prompt is untouched.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from dialogqa.errors import UserError
+from dialogqa.model.headfiles import read_head, save_head
 from dialogqa.records import Fact
 
 WEIGHTS_FILE = "rerank_head.safetensors"
@@ -97,30 +97,17 @@ class RerankHead(nn.Module):
 
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().float().contiguous() for k, v in self.state_dict().items()},
-                  str(out / WEIGHTS_FILE))
-        config = {"dim": self.dim, "input": INPUT, "prompt": PREVIOUS + PROMPT, "top": TOP, **(extra or {})}
-        (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE,
+                  {"dim": self.dim, "input": INPUT, "prompt": PREVIOUS + PROMPT, "top": TOP, **(extra or {})})
 
     @classmethod
     def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> RerankHead | None:
         """The head saved in ``directory``, or None when there is none."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = Path(directory)
-        if not (path / WEIGHTS_FILE).is_file():
+        read = read_head(path, WEIGHTS_FILE, CONFIG_FILE, lambda c: cls(int(c["dim"])), "a rerank head")
+        if read is None:
             return None
-        try:
-            config = json.loads((path / CONFIG_FILE).read_text())
-            head = cls(int(config["dim"]))
-            head.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-            raise UserError(f"{path / WEIGHTS_FILE}: not a rerank head ({exc})") from exc
+        head, config = read
         if config.get("input") != INPUT or config.get("prompt") != PREVIOUS + PROMPT:
             raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r} after "
                             f"{config.get('prompt')!r}: fit it again (dialogqa rerank fit)")

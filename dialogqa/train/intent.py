@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from dialogqa.datasets.typed import INTENT, parse_intent
+from dialogqa.datasets.typed import INTENT
+from dialogqa.dialogue.compose import parse_intent
 from dialogqa.errors import UserError
 from dialogqa.model.intent import OPS, IntentHead, read_question
 
