@@ -95,3 +95,26 @@ def test_saved_and_loaded_it_scores_the_same(chat, tmp_path):
 
 def test_no_cross_saved_is_none(chat, tmp_path):
     assert CrossRerank.load(tmp_path, chat.net) is None
+
+
+# -- the question head on top layers of its own (model/intent.py, train/intent.py) --------
+
+def test_question_head_trained_through_its_own_top_layers(chat, tmp_path):
+    from dialogqa.model.intent import IntentHead, read_question
+    from dialogqa.train.intent import fit_through_layers, read_features
+
+    questions = ["How many rivers are there?", "Which is larger, A or B?", "What is the capital?",
+                 "Does it border B?"] * 4
+    intents = ["count", "compare", "lookup", "lookup?"] * 4
+    cache: dict = {}
+    head = fit_through_layers(chat, questions, intents, top=1, rank=4, epochs=20, lr=1e-2, batch=4, cache=cache)
+    assert head.layers is not None and len(cache) == 4  # each question read once below
+    x = read_features(chat, head, questions[:4], cache)
+    assert [head.predict(row)[0] for row in x] == ["count", "compare", "lookup", "lookup"]
+    assert head.predict(x[3])[1]  # polar
+    head.save(tmp_path)
+    loaded = IntentHead.load(tmp_path, net=chat.net)
+    chat.intent = loaded
+    # in the session the side pass reads the question, the head's own layers read it again
+    assert torch.allclose(read_question(chat, questions[1]), x[1], atol=1e-4)
+    assert IntentHead.load(tmp_path) is None  # its layers run on the fast forward only

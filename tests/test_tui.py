@@ -549,3 +549,24 @@ async def test_the_header_names_the_adapter_given(graph_file):
     async with app.run_test(size=SIZE):
         assert str(app.query_one("#header").content) == \
             "dialogqa · memory: tiny.ttl · 11 triples · adapter: mine (adapted to tiny.ttl)"
+
+
+@app_test
+async def test_the_app_quits_when_its_terminal_is_gone(graph_file, monkeypatch):
+    """A terminal window closed under "make chat" hangs up make, not the app: left running, it
+    would read a terminal that is gone. Once its input is no terminal any more, it quits."""
+    import dialogqa.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "ORPHAN_CHECK_S", 0.05)
+    terminal = [True]
+    monkeypatch.setattr(app_module, "_on_terminal", lambda: terminal[0])
+    app = create_app(make_session(graph_file, CAPITAL))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert app.is_running  # still on its terminal: stays
+        terminal[0] = False
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if not app.is_running:
+                break
+        assert not app.is_running

@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--cache", metavar="FILE.pt",
                    help="keep the questions' features here: a refit with the same base model and "
                         "LoRA weights reads only new questions (another LoRA reads them all again)")
+    f.add_argument("--layers", type=int, default=0, metavar="N",
+                   help="train the model's top N layers with a LoRA of the head's own together with "
+                        "it (default 0: a linear head on the frozen final state)")
+    f.add_argument("--epochs", type=int, default=3, help="epochs with --layers (default 3)")
+    f.add_argument("--lr", type=float, default=3e-4, help="learning rate with --layers (default 3e-4)")
     f.set_defaults(handler=cmd_fit)
 
     s = sub.add_parser("show", help="what the head reads in questions (one a line on stdin, or given)")
@@ -71,6 +76,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     import torch
 
+    if args.layers:
+        return _fit_through_layers(args, model, train, held)
     key = reader_key(args.model, args.adapter)
     cache: dict = {}
     if args.cache and Path(args.cache).is_file():
@@ -110,4 +117,35 @@ def cmd_show(args: argparse.Namespace) -> int:
         op, polar, less, scores = model.intent.predict(read_question(model, q))
         print(json.dumps({"question": q, "op": op, "polar": polar, "less": less, "scores": scores},
                          ensure_ascii=False))
+    return 0
+
+
+def _fit_through_layers(args: argparse.Namespace, model, train, held) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from dialogqa.train.intent import accuracy, fit_through_layers, read_features
+
+    key = (reader_key(args.model, args.adapter), "lower", args.layers)
+    cache: dict = {}
+    if args.cache and Path(args.cache).is_file():
+        saved = torch.load(args.cache)
+        if isinstance(saved, dict) and saved.get("reader") == key:  # else stale: read again
+            cache = saved["lower"]
+    with tqdm(total=len(train), desc="reading questions", unit="q", disable=not sys.stderr.isatty()) as progress:
+        head = fit_through_layers(model, [q for q, _ in train], [i for _, i in train], top=args.layers,
+                                  epochs=args.epochs, lr=args.lr, seed=args.seed, cache=cache,
+                                  progress=progress.update, log=lambda m: print(m, file=sys.stderr, flush=True))
+    report = {"train": accuracy(head, read_features(model, head, [q for q, _ in train], cache),
+                                [i for _, i in train])}
+    if held:
+        report["held_out"] = accuracy(head, read_features(model, head, [q for q, _ in held], cache),
+                                      [i for _, i in held])
+    if args.cache:
+        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"reader": key, "lower": cache}, args.cache)
+    head.save(args.adapter, extra={"fitted_on": [str(p) for p in args.data],
+                                   "held_out": [str(p) for p in args.eval], "report": report,
+                                   "epochs": args.epochs, "lr": args.lr})
+    print(json.dumps(report, indent=1))
     return 0

@@ -79,8 +79,10 @@ def read_lower(model, top: int, question: str, facts: Sequence[Fact], previous: 
     return model.read_lower(prefix, lines, stop)
 
 
-class CrossRerank(nn.Module):
-    """The top ``top`` layers of the chat model, a LoRA on them and a scoring head."""
+class TopLayers(nn.Module):
+    """The top ``top`` layers of the chat model (fp32, its LoRA merged, not saved) and a LoRA
+    of their own (saved): they read again what the chat model's lower layers read
+    (``read_lower``), with gradients. The cross rerank and the question head run on them."""
 
     def __init__(self, net, top: int = 3, rank: int = 8, alpha: float = 16.0):
         super().__init__()
@@ -88,9 +90,9 @@ class CrossRerank(nn.Module):
         self.top, self.rank, self.alpha = top, rank, alpha
         self.n_heads, self.n_kv, self.head_dim, self.eps = cfg.n_heads, cfg.n_kv, cfg.head_dim, cfg.eps
         self.hidden = cfg.hidden_size
-        first = cfg.n_layers - top
+        self.stop = cfg.n_layers - top  # the first layer run here
         frozen = {}
-        for j, layer in enumerate(net.layers[first:]):
+        for j, layer in enumerate(net.layers[self.stop:]):
             for part in PARTS:
                 linear = getattr(layer, part)
                 w = linear.dense().float()
@@ -112,18 +114,14 @@ class CrossRerank(nn.Module):
                 nn.init.kaiming_uniform_(a, a=math.sqrt(5))
                 self.lora_a[f"{j}_{part}"] = nn.Parameter(a)
                 self.lora_b[f"{j}_{part}"] = nn.Parameter(torch.zeros(out_f, rank))
-        self.head = nn.Linear(self.hidden, 1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+
+    def config(self) -> dict:
+        return {"top": self.top, "rank": self.rank, "alpha": self.alpha}
 
     def _linear(self, x: torch.Tensor, j: int, part: str) -> torch.Tensor:
         y = x @ self.frozen[f"{j}.{part}"].t()
         a, b = self.lora_a[f"{j}_{part}"], self.lora_b[f"{j}_{part}"]
         return y + (x @ a.t()) @ b.t() * (self.alpha / self.rank)
-
-    def forward(self, prefix: torch.Tensor, lines: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Corrections (n,), retriever units, for the fact lines read after ``prefix``."""
-        return self.head(self.encode(prefix, lines))[:, 0]
 
     def encode(self, prefix: torch.Tensor, lines: Sequence[torch.Tensor]) -> torch.Tensor:
         """The final (normed) state at each fact line's last token: (n, hidden)."""
@@ -157,10 +155,29 @@ class CrossRerank(nn.Module):
         ends = torch.tensor([p + sum(sizes[: i + 1]) - 1 for i in range(len(sizes))])
         return F.rms_norm(x[ends], hs, self.frozen["norm"], self.eps)
 
+
+class CrossRerank(nn.Module):
+    """``TopLayers`` and a scoring head on each fact line's last state."""
+
+    def __init__(self, net, top: int = 3, rank: int = 8, alpha: float = 16.0):
+        super().__init__()
+        self.layers = TopLayers(net, top, rank, alpha)
+        self.top = top
+        self.head = nn.Linear(self.layers.hidden, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, prefix: torch.Tensor, lines: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Corrections (n,), retriever units, for the fact lines read after ``prefix``."""
+        return self.head(self.encode(prefix, lines))[:, 0]
+
+    def encode(self, prefix: torch.Tensor, lines: Sequence[torch.Tensor]) -> torch.Tensor:
+        return self.layers.encode(prefix, lines)
+
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
         save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE,
-                  {"top": self.top, "rank": self.rank, "alpha": self.alpha, "candidates": TOP,
+                  {**self.layers.config(), "candidates": TOP,
                    "prompt": PREVIOUS + PROMPT, **(extra or {})})
 
     @classmethod

@@ -31,6 +31,7 @@ WEIGHTS_FILE = "intent_head.safetensors"
 CONFIG_FILE = "intent_head.json"
 OPS = ("lookup", "count", "compare", "superlative", "path")
 INPUT = "final_norm_hidden_state@last_token of the question side pass"
+INPUT_LAYERS = INPUT + ", its top layers read again with the head's own LoRA"
 MAX_QUESTION_TOKENS = 96
 PREFIX = "Question: "
 FLAGS = ("polar", "less", "date", "many")
@@ -49,12 +50,22 @@ def features(hidden: torch.Tensor) -> torch.Tensor:
     return hidden[-1].float()
 
 
+class _NeedsNet(Exception):
+    """A head with layers of its own, loaded without the fast forward they run on."""
+
+
 class IntentHead(nn.Module):
-    def __init__(self, dim: int, ops: Sequence[str] = OPS, flags: Sequence[str] = FLAGS):
+    """``layers``: the chat model's top layers with a LoRA of the head's own
+    (model/cross.py ``TopLayers``), trained with the head (``train/intent.py``
+    ``fit_through_layers``); the features are then their final state at the question's last
+    token. None: the chat model's own final state, frozen."""
+
+    def __init__(self, dim: int, ops: Sequence[str] = OPS, flags: Sequence[str] = FLAGS, layers=None):
         super().__init__()
         self.ops = tuple(ops)
         self.flags = tuple(flags)
         self.dim = dim
+        self.layers = layers
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
         self.linear = nn.Linear(dim, len(self.ops) + len(self.flags))
@@ -106,20 +117,38 @@ class IntentHead(nn.Module):
 
     # -- files ----------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike, extra: dict | None = None) -> None:
-        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE,
-                  {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags), "input": INPUT,
-                   "prefix": PREFIX, **(extra or {})})
+        config = {"dim": self.dim, "ops": list(self.ops), "flags": list(self.flags),
+                  "input": INPUT if self.layers is None else INPUT_LAYERS, "prefix": PREFIX}
+        if self.layers is not None:
+            config["layers"] = self.layers.config()
+        save_head(self, directory, WEIGHTS_FILE, CONFIG_FILE, {**config, **(extra or {})})
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, hidden_size: int | None = None) -> IntentHead | None:
-        """The head saved in ``directory``, or None when there is none."""
+    def load(cls, directory: str | os.PathLike, hidden_size: int | None = None, net=None) -> IntentHead | None:
+        """The head saved in ``directory``, or None when there is none. A head with layers of
+        its own runs on the fast forward ``net`` (the chat model's lower layers read for it):
+        without one, None."""
+        from dialogqa.model.cross import TopLayers
+
         path = Path(directory)
-        read = read_head(path, WEIGHTS_FILE, CONFIG_FILE,
-                         lambda c: cls(int(c["dim"]), c["ops"], c.get("flags", FLAGS[:2])), "a question head")
+
+        def build(c: dict) -> IntentHead:
+            layers = None
+            if "layers" in c:
+                if net is None:
+                    raise _NeedsNet
+                layers = TopLayers(net, int(c["layers"]["top"]), int(c["layers"]["rank"]),
+                                   float(c["layers"]["alpha"]))
+            return cls(int(c["dim"]), c["ops"], c.get("flags", FLAGS[:2]), layers)
+
+        try:
+            read = read_head(path, WEIGHTS_FILE, CONFIG_FILE, build, "a question head")
+        except _NeedsNet:
+            return None
         if read is None:
             return None
         head, config = read
-        if config.get("input") != INPUT:
+        if config.get("input") != (INPUT if head.layers is None else INPUT_LAYERS):
             raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {INPUT!r}: "
                             "fit it again (dialogqa intent fit)")
         if hidden_size is not None and head.dim != hidden_size:
@@ -132,8 +161,22 @@ class IntentHead(nn.Module):
 
 
 def read_question(model, question: str) -> torch.Tensor:
-    """The feature vector of one question, from the chat model's side pass."""
-    return features(model.read(question_ids(model.tokenizer, question)))
+    """The feature vector of one question, from the chat model's side pass (and the
+    question head's own top layers where it has them)."""
+    ids = question_ids(model.tokenizer, question)
+    layers = getattr(getattr(model, "intent", None), "layers", None)
+    if layers is None:
+        return features(model.read(ids))
+    prefix, last = read_question_lower(model, ids, layers.stop)
+    with torch.inference_mode():
+        return layers.encode(prefix, [last])[0]
+
+
+def read_question_lower(model, ids: Sequence[int], stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The residual streams entering layer ``stop``: (the question but its last token, its last
+    token), for a head with top layers of its own."""
+    prefix, lines = model.read_lower(ids[:-1], [ids[-1:]], stop)
+    return prefix, lines[0]
 
 
 OPTION_PROMPT = "{question}\nTo answer, compare their"

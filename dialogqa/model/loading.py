@@ -344,7 +344,7 @@ def _fast_chat_model(path: Path, adapter_dir, weights: str, context_length: int 
     if adapter_dir is not None:
         head = RelevanceHead.load(adapter_dir, hidden_size=net.hidden_size)
     chat = FastChatModel(net, load_tokenizer(path), head)
-    chat.intent = load_intent_head(heads_dir, net.hidden_size)
+    chat.intent = load_intent_head(heads_dir, net.hidden_size, net)
     chat.rerank = load_rerank_head(heads_dir, net.hidden_size)
     chat.cross = load_cross_rerank(heads_dir, net)
     return chat
@@ -396,13 +396,18 @@ def load_chat_model(model_dir: str | os.PathLike | None = None,
     return chat
 
 
-def load_intent_head(adapter_dir, hidden_size: int):
-    """The question head saved with the adapter (model/intent.py), or None."""
+def load_intent_head(adapter_dir, hidden_size: int, net=None):
+    """The question head saved with the adapter (model/intent.py), or None. One with top
+    layers of its own runs on the fast forward ``net``; the plain transformers backend goes
+    without it."""
     if adapter_dir is None:
         return None
     from dialogqa.model.intent import IntentHead
 
-    return IntentHead.load(adapter_dir, hidden_size=hidden_size)
+    head = IntentHead.load(adapter_dir, hidden_size=hidden_size, net=net)
+    if head is None and net is None and (Path(adapter_dir) / "intent_head.safetensors").is_file():
+        log.warning("the question head runs on the fast backend: without it, questions are lookups")
+    return head
 
 
 def load_cross_rerank(adapter_dir, net):

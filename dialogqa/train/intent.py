@@ -119,3 +119,73 @@ def accuracy(head: IntentHead, x: torch.Tensor, intents: Sequence[str]) -> dict:
         by_op[key][1] += 1
     return {"accuracy": round(right / max(1, len(intents)), 4), "questions": len(intents),
             "by_intent": {k: f"{r}/{n}" for k, (r, n) in sorted(by_op.items())}}
+
+
+def fit_through_layers(model, questions: Sequence[str], intents: Sequence[str], top: int = 3,
+                       rank: int = 8, epochs: int = 3, lr: float = 3e-4, batch: int = 32,
+                       seed: int = 0, cache: dict | None = None,
+                       progress: Callable[[int], None] | None = None,
+                       log: Callable[[str], None] | None = None) -> IntentHead:
+    """The question head with the chat model's top ``top`` layers and a LoRA of its own,
+    trained together. The lower layers read each question once (``cache``: question ->
+    what they read); the head is first fitted on the top layers' frozen reading (the plain
+    head), then head and LoRA train together, minibatches of ``batch`` questions."""
+    from dialogqa.model.cross import TopLayers
+    from dialogqa.model.intent import question_ids, read_question_lower
+
+    cache = {} if cache is None else cache
+    layers = TopLayers(model.net, top, rank)
+    for q in dict.fromkeys(questions):
+        if q not in cache:
+            cache[q] = read_question_lower(model, question_ids(model.tokenizer, q), layers.stop)
+        if progress:
+            progress(1)
+    torch.manual_seed(seed)
+
+    def read(qs, grad: bool) -> torch.Tensor:
+        with torch.set_grad_enabled(grad):
+            return torch.stack([layers.encode(cache[q][0], [cache[q][1]])[0] for q in qs])
+
+    with torch.no_grad():
+        x = read(questions, False)
+    head = IntentHead(x.shape[1], layers=layers)
+    plain = fit_head(x, intents, seed)
+    head.load_state_dict({**head.state_dict(), **plain.state_dict()})
+    params = [p for n, p in head.named_parameters() if n.startswith(("layers.lora", "linear"))]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    n = len(head.ops)
+    ce, bce = torch.nn.CrossEntropyLoss(), torch.nn.BCEWithLogitsLoss(reduction="none")
+    order = list(range(len(questions)))
+    head.train()
+    for epoch in range(epochs):
+        random.Random(seed + epoch).shuffle(order)
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            op, polar, less, mask, date, many, many_mask = targets([intents[j] for j in idx])
+            out = head(read([questions[j] for j in idx], True))
+            loss = ce(out[:, :n], op) + bce(out[:, n], polar.float()).mean()
+            if mask.sum() > 0:
+                loss = loss + ((bce(out[:, n + 1], less.float()) + bce(out[:, n + 2], date.float())) * mask).sum() / mask.sum()
+            if many_mask.sum() > 0:
+                loss = loss + (bce(out[:, n + 3], many.float()) * many_mask).sum() / many_mask.sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if log:
+            log(f"epoch {epoch + 1}/{epochs}: last batch loss {float(loss.detach()):.4f}")
+    return head.eval()
+
+
+def read_features(model, head: IntentHead, questions: Sequence[str], cache: dict) -> torch.Tensor:
+    """The features ``head`` reads of ``questions`` (its own top layers where it has them)."""
+    if head.layers is None:
+        return featurise(model, questions)
+    from dialogqa.model.intent import question_ids, read_question_lower
+
+    rows = []
+    with torch.no_grad():
+        for q in questions:
+            if q not in cache:
+                cache[q] = read_question_lower(model, question_ids(model.tokenizer, q), head.layers.stop)
+            rows.append(head.layers.encode(cache[q][0], [cache[q][1]])[0])
+    return torch.stack(rows)

@@ -12,6 +12,8 @@ start-up load of graph and model in a daemon thread.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -45,6 +47,16 @@ GraphOpener = Callable[..., Any]  # open_kg(files=..., store=..., endpoint=...) 
 
 WELCOME = "Ask a question about the graph. /help lists the commands and keys."
 NEIGHBOURS = 15  # out-edges and in-edges each, shown for a focus entity
+ORPHAN_CHECK_S = 2.0  # how often the app checks that its terminal is still there
+
+
+def _on_terminal() -> bool:
+    """Is the app's input a terminal? (False once a closed window has hung it up.)"""
+    stdin = sys.__stdin__
+    try:
+        return stdin is not None and os.isatty(stdin.fileno())
+    except (OSError, ValueError):
+        return False
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
@@ -138,6 +150,11 @@ class ChatApp(App):
         yield Footer(show_command_palette=False)
 
     async def on_mount(self) -> None:
+        # A terminal window closed under "make chat" hangs up make, not this process: the app
+        # would go on reading a terminal that is gone, holding a core. Quit once the terminal
+        # it started on is no terminal any more.
+        self._on_terminal = _on_terminal()
+        self.set_interval(ORPHAN_CHECK_S, self._quit_if_terminal_gone)
         self.set_class(not self.show_evidence, "-hide-evidence")
         self.query_one("#prompt", PromptArea).focus()
         # Stay scrolled to the newest message while it grows, until the person scrolls up.
@@ -151,6 +168,10 @@ class ChatApp(App):
             # A plain daemon thread, not a worker: loading a model cannot be interrupted, and
             # a worker thread would hold Ctrl+Q until the load finished (10 s and more).
             threading.Thread(target=self._load, name="dialogqa-load", daemon=True).start()
+
+    def _quit_if_terminal_gone(self) -> None:
+        if self._on_terminal and not _on_terminal():
+            self.exit()
 
     # ---- start-up -------------------------------------------------------------------
 
