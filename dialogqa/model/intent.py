@@ -148,8 +148,9 @@ class IntentHead(nn.Module):
         if read is None:
             return None
         head, config = read
-        if config.get("input") != (INPUT if head.layers is None else INPUT_LAYERS):
-            raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {INPUT!r}: "
+        expected = INPUT if head.layers is None else INPUT_LAYERS
+        if config.get("input") != expected:
+            raise UserError(f"{path / CONFIG_FILE}: head reads {config.get('input')!r}, expected {expected!r}: "
                             "fit it again (dialogqa intent fit)")
         if hidden_size is not None and head.dim != hidden_size:
             raise UserError(f"{path / WEIGHTS_FILE}: expects features of {head.dim}, the model gives "
