@@ -371,3 +371,28 @@ ex:dept rdfs:label "department" . ex:head rdfs:label "head of department" .
         Intent("count", many=True), "How many employees share the department Operations?", chosen, [chosen],
         [U("Department"), U("ops")], [])
     assert c.answer.startswith("3") and {f.s for f in c.evidence} == {U("ana"), U("bo"), U("cy")}
+
+
+def test_a_count_counts_the_topics_own_values_of_the_property_the_question_names(tmp_path):
+    """"How many skills does Lisa have?" counts her skills, not the people she manages, even
+    where the model's reading of the members prefers the people; a property reached backwards
+    ("the manager of" Bo and Cy) is not named by the question's words."""
+    path = tmp_path / "c.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:lisa rdfs:label "Lisa" ; ex:skill ex:py, ex:stats .
+ex:bo rdfs:label "Bo" ; ex:manager ex:lisa . ex:cy rdfs:label "Cy" ; ex:manager ex:lisa .
+ex:al rdfs:label "Al" ; ex:manager ex:lisa .
+ex:py rdfs:label "Python" . ex:stats rdfs:label "Statistics" .
+ex:skill rdfs:label "skill" . ex:manager rdfs:label "manager" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    chosen = Fact(U("bo"), U("manager"), U("lisa"), "Bo", "manager", "Lisa", inverse=True)  # the model's pick
+    people_first = lambda question, options: [1.0 if o in ("Bo", "Cy", "Al") else 0.0 for o in options]
+    c = Composer(g, members=people_first, predicate_score=lambda q, p: 1.0 if p == U("skill") else 0.0).compose(
+        Intent("count"), "How many skills does Lisa have?", chosen, [chosen], [U("lisa")], [])
+    assert c.answer.startswith("2") and {f.o for f in c.evidence} == {U("py"), U("stats")}
+    # a question naming no property of hers leaves the choice to the model's reading
+    c = Composer(g, members=people_first, predicate_score=lambda q, p: 0.0).compose(
+        Intent("count"), "How many people report to Lisa?", chosen, [chosen], [U("lisa")], [])
+    assert c.answer.startswith("3")

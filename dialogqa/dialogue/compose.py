@@ -187,6 +187,13 @@ class Composer:
             groups = {k: f for k, f in groups.items() if sizes[k] >= 2}
         if len(groups) < 2:
             return next(iter(groups.values())), next(iter(groups))[1]
+        # the topic's own values of a property the question names ("How many skills does
+        # Lisri Liska have?": her skills, not the people she manages); not a property reached
+        # backwards, which names what the topic is to the members ("How many neighbouring
+        # countries ...?" names the "country" of its cities)
+        named = [k for k in groups if not k[1] and self._names_predicate(question, k[0])]
+        if len(named) == 1:
+            return groups[named[0]], False
         keys = list(groups)
         members = [groups[k].s_label if k[1] else groups[k].o_label for k in keys]
         scores = self.members(question, members)
