@@ -61,6 +61,26 @@ def reader_key(model_dir: str | None, adapter: str) -> str:
     return digest.hexdigest()
 
 
+def load_cache(path: str | None, key, field: str) -> dict:
+    """What a run with the same reader (``key``: base model, LoRA weights, ...) kept in
+    ``path`` under ``field``; empty when there is none or it was read by another (stale)."""
+    import torch
+
+    if path and Path(path).is_file():
+        saved = torch.load(path)
+        if isinstance(saved, dict) and saved.get("reader") == key:
+            return saved[field]
+    return {}
+
+
+def save_cache(path: str | None, key, field: str, data: dict) -> None:
+    import torch
+
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"reader": key, field: data}, path)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
     from dialogqa.train.intent import accuracy, featurise, fit_head, labelled_questions
@@ -79,21 +99,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.layers:
         return _fit_through_layers(args, model, train, held)
     key = reader_key(args.model, args.adapter)
-    cache: dict = {}
-    if args.cache and Path(args.cache).is_file():
-        saved = torch.load(args.cache)
-        # features of another base model or LoRA are stale: read every question again
-        if isinstance(saved, dict) and saved.get("reader") == key:
-            cache = saved["features"]
+    # features of another base model or LoRA are stale: read every question again
+    cache = load_cache(args.cache, key, "features")
     wanted = [q for q, _ in train + held]
     new = [q for q in dict.fromkeys(wanted) if q not in cache]
     with tqdm(total=len(new), desc="reading questions", unit="q",
               disable=not sys.stderr.isatty()) as progress:
         for q, row in zip(new, featurise(model, new, progress.update)):
             cache[q] = row
-    if args.cache:
-        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"reader": key, "features": {q: cache[q] for q in dict.fromkeys(wanted)}}, args.cache)
+    save_cache(args.cache, key, "features", {q: cache[q] for q in dict.fromkeys(wanted)})
     x = torch.stack([cache[q] for q, _ in train])
     xh = torch.stack([cache[q] for q, _ in held]) if held else None
     head = fit_head(x, [i for _, i in train], args.seed)
@@ -121,17 +135,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _fit_through_layers(args: argparse.Namespace, model, train, held) -> int:
-    import torch
     from tqdm import tqdm
 
     from dialogqa.train.intent import accuracy, fit_through_layers, read_features
 
     key = (reader_key(args.model, args.adapter), "lower", args.layers)
-    cache: dict = {}
-    if args.cache and Path(args.cache).is_file():
-        saved = torch.load(args.cache)
-        if isinstance(saved, dict) and saved.get("reader") == key:  # else stale: read again
-            cache = saved["lower"]
+    cache = load_cache(args.cache, key, "lower")
     with tqdm(total=len(train), desc="reading questions", unit="q", disable=not sys.stderr.isatty()) as progress:
         head = fit_through_layers(model, [q for q, _ in train], [i for _, i in train], top=args.layers,
                                   epochs=args.epochs, lr=args.lr, seed=args.seed, cache=cache,
@@ -141,9 +150,7 @@ def _fit_through_layers(args: argparse.Namespace, model, train, held) -> int:
     if held:
         report["held_out"] = accuracy(head, read_features(model, head, [q for q, _ in held], cache),
                                       [i for _, i in held])
-    if args.cache:
-        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"reader": key, "lower": cache}, args.cache)
+    save_cache(args.cache, key, "lower", cache)
     head.save(args.adapter, extra={"fitted_on": [str(p) for p in args.data],
                                    "held_out": [str(p) for p in args.eval], "report": report,
                                    "epochs": args.epochs, "lr": args.lr})

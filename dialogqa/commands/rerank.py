@@ -25,15 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "head on the turns whose gold fact is among them and save it into the "
                                    "adapter folder (rerank_head.safetensors). Each conversation's graph "
                                    "comes from its 'kg' files.")
-    f.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="training transcripts")
-    f.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
-                   help="held-out transcripts (another graph) to report on")
+    _dialogue_arguments(f)
     f.add_argument("--per-file", type=int, default=None, metavar="N",
                    help="conversations read per training file at most (default all)")
-    f.add_argument("--skip", nargs="*", default=[], metavar="ID", help="conversation ids left out of training")
-    f.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
-    f.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
-    f.add_argument("--seed", type=int, default=0)
     f.add_argument("--cache", metavar="FILE.pt",
                    help="keep what the model read here: a refit with the same base model and LoRA "
                         "weights reads only new turns")
@@ -45,11 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "model's lower layers, train the top layers' own LoRA and a scoring head "
                                    "listwise against the calibrated abstention (model/cross.py), and save "
                                    "them into the adapter folder (cross_rerank.safetensors).")
-    c.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="training transcripts")
-    c.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl", help="held-out transcripts to report on")
-    c.add_argument("--skip", nargs="*", default=[], metavar="ID", help="conversation ids left out of training")
-    c.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
-    c.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
+    _dialogue_arguments(c)
     c.add_argument("--top", type=int, default=3, help="top layers run again with the cross's LoRA (default 3)")
     c.add_argument("--rank", type=int, default=8, help="LoRA rank (default 8)")
     c.add_argument("--epochs", type=int, default=1)
@@ -57,17 +47,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--gold-removed", type=float, default=0.15,
                    help="share of answerable turns shown without their gold fact (abstaining is right)")
     c.add_argument("--max-minutes", type=float, default=None, help="stop training after this long")
-    c.add_argument("--seed", type=int, default=0)
     c.add_argument("--cache", metavar="FILE.pt", help="keep what the lower layers read here")
     c.add_argument("--no-save", action="store_true", help="report only")
     c.set_defaults(handler=cmd_cross)
 
 
+def _dialogue_arguments(p: argparse.ArgumentParser) -> None:
+    """What both reranks train on and into: dialogues with gold evidence, an adapter."""
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE.jsonl", help="training transcripts")
+    p.add_argument("--eval", nargs="*", default=[], metavar="FILE.jsonl",
+                   help="held-out transcripts (another graph) to report on")
+    p.add_argument("--skip", nargs="*", default=[], metavar="ID", help="conversation ids left out of training")
+    p.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder: read with it, save into it")
+    p.add_argument("--model", metavar="DIR", help="base model directory (default: SmolLM2-135M-Instruct)")
+    p.add_argument("--seed", type=int, default=0)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
-    from dialogqa.commands.intent import reader_key
+    from dialogqa.commands.intent import load_cache, reader_key, save_cache
     from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.model.loading import load_chat_model
@@ -88,17 +87,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
                         "have expected_evidence?)")
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     key = reader_key(args.model, args.adapter)
-    cache: dict = {}
-    if args.cache and Path(args.cache).is_file():
-        saved = torch.load(args.cache)
-        if isinstance(saved, dict) and saved.get("reader") == key:  # else stale: read again
-            cache = saved["read"]
+    cache = load_cache(args.cache, key, "read")  # another reader's is stale: read again
     with tqdm(total=len(train) + len(held), desc="reading turns", unit="turn",
               disable=not sys.stderr.isatty()) as progress:
         read_all(model, train + held, cache, progress.update)
-    if args.cache:
-        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"reader": key, "read": cache}, args.cache)
+    save_cache(args.cache, key, "read", cache)
     head = fit_head(train, args.seed)
     report = {"train": accuracy(head, train)}
     if held:
@@ -113,7 +106,7 @@ def cmd_cross(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from dialogqa.commands.intent import reader_key
+    from dialogqa.commands.intent import load_cache, reader_key, save_cache
     from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.dialogue.grounding import Grounding
     from dialogqa.dialogue.transcript import read_transcripts
@@ -142,17 +135,11 @@ def cmd_cross(args: argparse.Namespace) -> int:
         raise UserError("--data: no turn to train on (do the transcripts have expected_evidence?)")
     model = load_chat_model(model_dir=args.model, adapter_dir=args.adapter, question_head=False)
     key = (reader_key(args.model, args.adapter), args.top)
-    cache: dict = {}
-    if args.cache and Path(args.cache).is_file():
-        saved = torch.load(args.cache)
-        if isinstance(saved, dict) and saved.get("reader") == key:
-            cache = saved["read"]
+    cache = load_cache(args.cache, key, "read")  # another reader's is stale: read again
     with tqdm(total=len(train) + len(held), desc="reading turns", unit="turn",
               disable=not sys.stderr.isatty()) as progress:
         read_all(model, args.top, train + held, cache, progress.update)
-    if args.cache:
-        Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"reader": key, "read": cache}, args.cache)
+    save_cache(args.cache, key, "read", cache)
     del cache
     torch.manual_seed(args.seed)
     cross = CrossRerank(model.net, top=args.top, rank=args.rank)
