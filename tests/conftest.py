@@ -172,3 +172,16 @@ def model(tok):
     from tests.tiny_llama import tiny_llama
 
     return tiny_llama(len(tok))
+
+
+# -- the retriever's sentence encoder ----------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _word_match_in_fast_tests(request, monkeypatch):
+    """The fast tier retrieves by words only, so its results do not depend on whether the
+    encoder's wheel is installed (tests/test_kg_semantic.py tests the encoder with a tiny
+    model and a scripted one); the slow tier runs what the bot runs, the installed encoder."""
+    from dialogqa.kg import semantic
+
+    if not (request.node.get_closest_marker("slow") or request.node.get_closest_marker("integration")):
+        monkeypatch.setattr(semantic, "_enabled", False)

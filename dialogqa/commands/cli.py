@@ -78,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if getattr(args, "word_match", False):
+        from dialogqa.kg.semantic import use_encoder
+
+        use_encoder(False)
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:

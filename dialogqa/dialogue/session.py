@@ -505,9 +505,9 @@ class DialogueSession:
         return {fact.key()}
 
     def _make_retriever(self, kg: KnowledgeGraph):
-        from dialogqa.kg.retriever import Retriever
+        from dialogqa.kg.retriever import make_retriever
 
-        return Retriever(kg, k=self.k)
+        return make_retriever(kg, k=self.k)
 
     def _set_kg_files(self, files: Sequence[str | Path]) -> None:
         self._kg_files = [Path(f).resolve() for f in files]

@@ -27,6 +27,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import snowballstemmer
 from rdflib import XSD
@@ -38,6 +39,9 @@ from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
 from dialogqa.records import Turn
+
+if TYPE_CHECKING:
+    from dialogqa.kg.semantic import SentenceEncoder
 
 _WORD = re.compile(r"\w+")
 _STEM = snowballstemmer.stemmer("english")
@@ -77,6 +81,12 @@ PHRASINGS_LIMIT = 200  # question phrasings read per predicate and direction
 # has "What country is … in?" for "located in the administrative territorial entity",
 # so "In which country is Kisoji Beer?" tied that predicate with "country").
 LABEL_BONUS = 0.05
+# A question close in meaning to a predicate's label names it as a label match of
+# SEMANTIC_SCALE x (cosine - SEMANTIC_FLOOR) would (kg/semantic.py): about 0.2 is what
+# unrelated short texts reach; chosen on dev dialogues (KGConv dev plain, synthetic world and
+# typed graphs; training/README.md "Session 16").
+SEMANTIC_FLOOR = 0.25
+SEMANTIC_SCALE = 3.0
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -127,15 +137,22 @@ class Question:
     prefix_related: dict = field(default_factory=dict, compare=False, repr=False)
     # (predicate, forward) -> how well the predicate's question phrasings match, per question
     phrased: dict = field(default_factory=dict, compare=False, repr=False)
+    # what the sentence encoder reads: the question with the names it links said as "it" and
+    # without its answer-type word (their meaning is not the relation's: "And Finland?" and
+    # "Which countries ...?" are close to "continent"); empty when no word of it may name a
+    # relation ("And Sweden?")
+    semantic_text: str = ""
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
         words, content, relation, terms = [], set(), set(), []
         type_term: frozenset[str] = frozenset()
         kept: list[int] = []  # indexes into words of the content words
+        places: list[tuple[int, int]] = []  # each word's span in the text
         for m in _WORD.finditer(text):
             w = fold(m.group())
             words.append(w)
+            places.append(m.span())
             if any(s <= m.start() < e for s, e in skip_spans) or w in NOT_PREDICATE_WORDS or w.isdigit():
                 continue
             kept.append(len(words) - 1)
@@ -155,7 +172,15 @@ class Question:
                 relation |= stems
                 terms.append(stems)
         joined = " ".join(words)
+        edits = [(start, end, "it") for start, end in skip_spans]
+        if type_at is not None and type_at in kept:  # "Which countries border it?" is near "continent"
+            edits.append((*places[type_at], ""))
+        semantic = text
+        for start, end, replacement in sorted(edits, reverse=True):
+            semantic = semantic[:start] + replacement + semantic[end:]
+        semantic = " ".join(semantic.split())
         return cls(text, words, content, answer_type=frozenset(content - relation),
+                   semantic_text=semantic.strip() if terms else "",
                    terms=tuple(terms), type_term=type_term,
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
@@ -198,7 +223,7 @@ class Retriever:
 
     def __init__(self, kg: KnowledgeGraph, k: int = 30, per_entity: int = 100,
                  max_anchors: int = 10, history_turns: int = 8, hop2: int = 3,
-                 cache_size: int = 4096):
+                 cache_size: int = 4096, encoder: SentenceEncoder | None = None):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         self.kg = kg
@@ -207,10 +232,12 @@ class Retriever:
         self.max_anchors = max_anchors
         self.history_turns = history_turns
         self.hop2 = hop2  # first-hop facts whose far end gets a second hop
+        self.encoder = encoder  # meaning as well as words names a predicate (kg/semantic.py)
         self._neighbours: OrderedDict[Node, list[tuple[Triple, float]]] = OrderedDict()
         self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
+        self._label_texts: dict[Node, tuple[str, ...]] = {}  # ... and its labels' texts
         self._label_stems: dict[Node, tuple[frozenset[str], ...]] = {}  # ... each label's stems
         self._phrasings: dict[tuple[Node, bool], tuple[frozenset[str], ...]] = {}
         self._preds_by_stem: dict[str, set[Node]] = {}
@@ -253,11 +280,13 @@ class Retriever:
             previous = self._question(history[-1].user)
             matches = [CARRY_DISCOUNT * self._fact_match(t, previous, e, named)
                        for e, _, t in edges]
+        semantic = self._semantic_matches(q, {t[1] for _, _, t in edges})
         scored: dict[Triple, float] = {}
         inverse: dict[Triple, bool] = {}  # reached from its object by its best score
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         for (entity, weight, triple), match in zip(edges, matches):
-            score = self._score(triple, match, weight, q, cited, cited_po, carry)
+            named_by = max(match, semantic.get(triple[1], 0.0))
+            score = self._score(triple, named_by, weight, q, cited, cited_po, carry)
             if score > scored.get(triple, -math.inf):
                 scored[triple] = score
                 inverse[triple] = triple[0] != entity
@@ -421,6 +450,26 @@ class Retriever:
 
     # -- scoring ----------------------------------------------------------------------
 
+    def _semantic_matches(self, q: Question, predicates: set[Node]) -> dict[Node, float]:
+        """How strongly the question's meaning names each predicate (the best of its labels),
+        on the scale of a label match; {} without an encoder or a relation word."""
+        if self.encoder is None or not q.semantic_text or not predicates:
+            return {}
+        ordered = list(predicates)
+        texts = [self._predicate_label_texts(p) for p in ordered]
+        flat = [t for ts in texts for t in ts]
+        sims = iter(self.encoder.similarity(q.semantic_text, flat))
+        out = {}
+        for p, ts in zip(ordered, texts):
+            best = max(next(sims) for _ in ts)
+            if best > SEMANTIC_FLOOR:
+                out[p] = SEMANTIC_SCALE * (best - SEMANTIC_FLOOR)
+        return out
+
+    def _predicate_label_texts(self, p: Node) -> tuple[str, ...]:
+        self._predicate_stems(p)
+        return self._label_texts[p]
+
     def _score(self, triple: Triple, match: float, weight: float, q: Question,
                cited: set[Triple], cited_po: set[tuple[Node, Node]], carry: set[Node]) -> float:
         score = W_PREDICATE * match + W_ENTITY * weight
@@ -562,6 +611,7 @@ class Retriever:
                     per_label.append(label)
             stems = frozenset().union(*per_label)
             self._label_stems[p] = tuple(per_label)
+            self._label_texts[p] = tuple(dict.fromkeys(texts or [self._label(p)]))
             self._pred_stems[p] = stems
             for w in stems:
                 self._preds_by_stem.setdefault(w, set()).add(p)
@@ -618,3 +668,10 @@ def _put(cache: OrderedDict, key, value, size: int) -> None:
     cache[key] = value
     if len(cache) > size:
         cache.popitem(last=False)
+
+
+def make_retriever(kg: KnowledgeGraph, k: int = 30) -> Retriever:
+    """The retriever the bot uses: with the installed sentence encoder (kg/semantic.py)."""
+    from dialogqa.kg.semantic import default_encoder
+
+    return Retriever(kg, k=k, encoder=default_encoder())

