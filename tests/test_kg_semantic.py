@@ -86,7 +86,8 @@ def _tiny_wheel_zip(path):
     return model
 
 
-def test_encoder_loads_from_the_zip_and_gives_unit_vectors(tmp_path):
+def test_encoder_loads_from_the_zip_and_gives_unit_vectors(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIALOGQA_CACHE", str(tmp_path / "cache"))
     _tiny_wheel_zip(tmp_path / "model.zip")
     enc = SentenceEncoder.from_zip(tmp_path / "model.zip")
     vectors = enc.embed(["where is it ?", "capital", "where is it ?"])
@@ -98,9 +99,22 @@ def test_encoder_loads_from_the_zip_and_gives_unit_vectors(tmp_path):
     assert torch.allclose(alone, vectors[1], atol=1e-5)
     sims = enc.similarity("capital", ["capital", "country"])
     assert sims[0] == pytest.approx(1.0, abs=1e-5) and sims[1] < 1.0
+    # the weights were extracted once into the cache, and a later load reads them from there
+    cached = list((tmp_path / "cache" / "encoder").iterdir())
+    assert len(cached) == 1 and cached[0].suffix == ".safetensors"
 
 
-def test_encoder_cache_stays_bounded(tmp_path):
+def test_encoder_loads_from_the_zip_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("DIALOGQA_CACHE", str(blocked))
+    model = _tiny_wheel_zip(tmp_path / "model.zip")
+    enc = SentenceEncoder.from_zip(tmp_path / "model.zip")
+    assert torch.equal(enc.model.embeddings.word_embeddings.weight, model.embeddings.word_embeddings.weight)
+
+
+def test_encoder_cache_stays_bounded(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIALOGQA_CACHE", str(tmp_path / "cache"))
     _tiny_wheel_zip(tmp_path / "model.zip")
     enc = SentenceEncoder.from_zip(tmp_path / "model.zip")
     enc._cache_size = 2

@@ -85,8 +85,11 @@ LABEL_BONUS = 0.05
 # SEMANTIC_SCALE x (cosine - SEMANTIC_FLOOR) would (kg/semantic.py): about 0.2 is what
 # unrelated short texts reach; chosen on dev dialogues (KGConv dev plain, synthetic world and
 # typed graphs; training/README.md "Session 16").
-SEMANTIC_FLOOR = 0.25
-SEMANTIC_SCALE = 3.0
+SEMANTIC_FLOOR = 0.35
+SEMANTIC_SCALE = 4.0
+# a question with no relation word is read when this many words are left of it ("It was named
+# for whom?"; "name", "for" say nothing to word matching), not "And Finland?", "What about it?"
+SEMANTIC_MIN_WORDS = 4
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -180,7 +183,7 @@ class Question:
             semantic = semantic[:start] + replacement + semantic[end:]
         semantic = " ".join(semantic.split())
         return cls(text, words, content, answer_type=frozenset(content - relation),
-                   semantic_text=semantic.strip() if terms else "",
+                   semantic_text=semantic if terms or len(semantic.split()) >= SEMANTIC_MIN_WORDS else "",
                    terms=tuple(terms), type_term=type_term,
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined

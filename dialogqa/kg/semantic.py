@@ -21,6 +21,9 @@ import functools
 import importlib.metadata
 import json
 import logging
+import os
+import shutil
+import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -60,13 +63,15 @@ class SentenceEncoder:
     @classmethod
     def from_zip(cls, path: str | Path) -> "SentenceEncoder":
         from safetensors.torch import load as load_safetensors
+        from safetensors.torch import load_file
         from tokenizers import Tokenizer
         from transformers import BertConfig, BertModel
 
         with zipfile.ZipFile(path) as z:
             config = BertConfig(**json.loads(z.read("config.json")))
-            state = load_safetensors(z.read("model.safetensors"))
             tokenizer = Tokenizer.from_str(z.read("tokenizer.json").decode("utf-8"))
+            cached = _extracted(z, Path(path))
+            state = load_file(cached) if cached else load_safetensors(z.read("model.safetensors"))
         model = BertModel(config, add_pooling_layer=False)
         state = {k.removeprefix("bert."): v for k, v in state.items()
                  if not k.endswith("position_ids") and not k.startswith("pooler.")}
@@ -99,6 +104,32 @@ class SentenceEncoder:
             return []
         vectors = self.embed([text, *others])
         return (vectors[1:] @ vectors[0]).tolist()
+
+
+def _extracted(z: zipfile.ZipFile, path: Path) -> Path | None:
+    """The zip's weights as a file of their own under the model cache, extracted once: loading
+    them from there maps the file instead of holding the zip's bytes and a copy (about 300 MB
+    more at the peak). None when the cache cannot be written (the zip is read then)."""
+    from dialogqa.model.loading import cache_root
+
+    info = z.getinfo("model.safetensors")
+    target = cache_root() / "encoder" / f"{path.parent.name}-{info.CRC:08x}-{info.file_size}.safetensors"
+    if target.is_file() and target.stat().st_size == info.file_size:
+        return target
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp, \
+                z.open(info) as source:
+            shutil.copyfileobj(source, tmp, 1 << 20)
+        os.chmod(tmp.name, 0o644)  # an ordinary cache file, not a private temporary one
+        os.replace(tmp.name, target)
+    except OSError as exc:
+        log.warning("cannot cache the encoder's weights in %s (%s)", target.parent, exc)
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)
+        return None
+    return target
 
 
 _enabled = True
