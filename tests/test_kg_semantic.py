@@ -138,3 +138,23 @@ def test_installed_encoder_knows_paraphrases():
     sims = enc.similarity("What is the name of it's aerodrome?",
                           ["place served by transport hub", "lowest point", "driving side"])
     assert sims[0] > SEMANTIC_FLOOR + 0.1 and sims[0] == max(sims)
+
+
+def test_word_match_flag_reaches_the_encoder_switch(monkeypatch):
+    from dialogqa.commands import cli
+
+    monkeypatch.setattr(semantic, "_enabled", True)
+    args = cli.build_parser().parse_args(["replay", "x.jsonl", "--word-match"])
+    assert args.word_match
+    monkeypatch.setattr(cli, "build_parser", lambda: _Parsed(args))
+    args.handler = lambda a: 0
+    assert cli.main([]) == 0
+    assert semantic._enabled is False
+
+
+class _Parsed:
+    def __init__(self, args):
+        self.args = args
+
+    def parse_args(self, argv):
+        return self.args
