@@ -46,6 +46,9 @@ def test_question_is_read_without_the_names_it_links_and_the_answer_type():
     q = Question.parse(text, [(start, start + len("Ireland"))])
     assert q.semantic_text == "Which serves it?"  # "airport" says what the answer is
     assert Question.parse("What is the capital?").semantic_text == "What is the capital?"
+    # a name inside a longer one ("York" in "New York City") is said once, with the longer one
+    text = "Is New York City in York?"
+    assert Question.parse(text, [(3, 16), (7, 11), (20, 24)]).semantic_text == "Is it in it?"
     assert Question.parse("And Ireland?", [(4, 11)]).semantic_text == ""  # no relation word
 
 

@@ -175,7 +175,7 @@ class Question:
                 relation |= stems
                 terms.append(stems)
         joined = " ".join(words)
-        edits = [(start, end, "it") for start, end in skip_spans]
+        edits = [(start, end, "it") for start, end in _outermost(skip_spans)]
         if type_at is not None and type_at in kept:  # "Which countries border it?" is near "continent"
             edits.append((*places[type_at], ""))
         semantic = text
@@ -648,6 +648,17 @@ class Retriever:
             text = str(term) if isinstance(term, Literal) else self.kg.label(term)
             _put(self._labels, term, text, self._cache_size * 4)
         return text
+
+
+def _outermost(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans not inside or overlapping an earlier, longer one ("Guinea" in "Equatorial
+    Guinea"), so replacing them one by one keeps the others' offsets right."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans, key=lambda x: (x[0], -x[1])):
+        if out and s < out[-1][1]:
+            continue
+        out.append((s, e))
+    return out
 
 
 def _stem_prefix(a: str, b: str) -> bool:
