@@ -21,9 +21,7 @@ import functools
 import importlib.metadata
 import json
 import logging
-import os
 import shutil
-import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from dialogqa.paths import cache_root
+from dialogqa.paths import cache_root, write_cached
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +116,17 @@ def _extracted(z: zipfile.ZipFile, path: Path) -> Path | None:
     target = cache_root() / "encoder" / f"{path.parent.name}-{info.CRC:08x}-{info.file_size}.safetensors"
     if target.is_file() and target.stat().st_size == info.file_size:
         return target
-    tmp = None
+
+    def extract(tmp: Path) -> None:
+        with z.open(info) as source, open(tmp, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp, \
-                z.open(info) as source:
-            shutil.copyfileobj(source, tmp, 1 << 20)
-        os.chmod(tmp.name, 0o644)  # an ordinary cache file, not a private temporary one
-        os.replace(tmp.name, target)
     except OSError as exc:
         log.warning("cannot cache the encoder's weights in %s (%s)", target.parent, exc)
-        if tmp is not None:
-            Path(tmp.name).unlink(missing_ok=True)
         return None
-    return target
+    return target if write_cached(target, extract, "the encoder's weights") else None
 
 
 _enabled = True

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogqa.errors import UserError
-from dialogqa.paths import cache_root
+from dialogqa.paths import cache_root, write_cached
 
 # What loading has to tell a person (a one-time conversion, a cache it cannot write) goes to
 # this logger; the commands show it on stderr (commands/cli.py), the core never prints.
@@ -257,14 +257,9 @@ def load_fast_net(model_dir: Path, weights: str = "int4", context_length: int | 
     model, _ = load_base_for_training(model_dir)
     config, state = pack_hf_model(model, weights)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
-                  metadata={"config": json.dumps(asdict(config))})
-        tmp.replace(path)  # atomic: a concurrent start sees the old file or the whole new one
-    except OSError as exc:  # a read-only cache only costs the next start some seconds
-        log.warning(f"cannot cache packed weights in {path.parent} ({exc})")
-        tmp.unlink(missing_ok=True)
+    write_cached(path, lambda tmp: save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
+                                             metadata={"config": json.dumps(asdict(config))}),
+                 "packed weights")
     return FastLlama(config, state, context_length)
 
 
