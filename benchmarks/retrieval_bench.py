@@ -6,10 +6,12 @@ its peak memory is its own.
     python benchmarks/retrieval_bench.py                       # world.jsonl and company-typed
     python benchmarks/retrieval_bench.py transcripts/world.jsonl --threads 1
 
-Each conversation is replayed with its gold answers and evidence as history (no model), so
-only retrieval runs. The first pass over the questions is timed (labels embedded as they are
-met, as in a fresh chat); then a second pass over the same questions (labels cached).
+Each conversation is replayed as `dialogqa kg recall` replays it (dialogue/recall.py: gold
+answers and evidence as history, no model), so only retrieval runs; unanswerable turns are
+left out. The first pass over the questions is timed (labels embedded as they are met, as in
+a fresh chat); then a second pass over the same questions (labels cached).
 
+  recall@1       the gold fact ranked first
   load s         opening the graphs, plus loading the encoder where used
   p50/p95 ms     one retrieve() call, first pass
   again p50 ms   the same questions again
@@ -41,10 +43,10 @@ def _peak_mb() -> float:
 def _child(files: list[str], semantic: bool, threads: int) -> dict:
     import torch
 
+    from dialogqa.dialogue.recall import RecallStats, replay_recall
     from dialogqa.dialogue.transcript import read_transcripts
     from dialogqa.kg.base import open_kg
     from dialogqa.kg.retriever import Retriever
-    from dialogqa.records import Turn
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
@@ -53,34 +55,24 @@ def _child(files: list[str], semantic: bool, threads: int) -> dict:
         from dialogqa.kg.semantic import default_encoder
 
         encoder = default_encoder()
-    conversations = [c for f in files for c in read_transcripts(f)]
-    retrievers = {}
-    for conv in conversations:
-        key = tuple(str(p) for p in conv.kg_paths())
-        if key not in retrievers:
-            retrievers[key] = Retriever(open_kg(files=list(key)), encoder=encoder)
+    by_graph: dict[tuple[str, ...], list] = {}
+    for f in files:
+        for conv in read_transcripts(f):
+            by_graph.setdefault(tuple(str(p) for p in conv.kg_paths()), []).append(conv)
+    retrievers = {key: Retriever(open_kg(files=list(key)), encoder=encoder) for key in by_graph}
     load = time.perf_counter() - t0
 
-    def one_pass() -> list[float]:
-        times = []
-        for conv in conversations:
-            r = retrievers[tuple(str(p) for p in conv.kg_paths())]
-            history: list[Turn] = []
-            for t in conv.turns:
-                start = time.perf_counter()
-                facts = r.retrieve(t.user, history)
-                times.append((time.perf_counter() - start) * 1000)
-                gold = {tuple(x) for x in t.expected_evidence}
-                history.append(Turn(t.user, answer=t.expected[0] if t.expected else "",
-                                    evidence=[f for f in facts if f.key() in gold][:1]))
-        return sorted(times)
+    def one_pass() -> dict:
+        stats = RecallStats(k=30)
+        for key, conversations in by_graph.items():
+            replay_recall(retrievers[key], conversations, stats)
+        return stats.metrics()
 
     first, again = one_pass(), one_pass()
-    pick = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
-    return {"retrieval": "words + encoder" if semantic else "words only", "questions": len(first),
-            "load s": round(load, 2), "p50 ms": round(pick(first, 0.5), 1),
-            "p95 ms": round(pick(first, 0.95), 1), "again p50 ms": round(pick(again, 0.5), 1),
-            "peak MB": round(_peak_mb())}
+    return {"retrieval": "words + encoder" if semantic else "words only", "questions": first["turns"],
+            "recall@1": first["recall_at"]["1"], "load s": round(load, 2),
+            "p50 ms": round(first["latency_ms"]["p50"], 1), "p95 ms": round(first["latency_ms"]["p95"], 1),
+            "again p50 ms": round(again["latency_ms"]["p50"], 1), "peak MB": round(_peak_mb())}
 
 
 def main() -> None:
