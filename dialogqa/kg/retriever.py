@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import snowballstemmer
-from rdflib import XSD
+from rdflib import RDF, XSD
 from rdflib.term import Literal, Node
 
 from dialogqa.lexicon import lexicon
@@ -81,6 +81,15 @@ PHRASINGS_LIMIT = 200  # question phrasings read per predicate and direction
 # has "What country is … in?" for "located in the administrative territorial entity",
 # so "In which country is Kisoji Beer?" tied that predicate with "country").
 LABEL_BONUS = 0.05
+# Classes say what a question asks without a word of the relation's label (measured on four
+# graphs written apart from the project, training/README.md "Session 17"): the answer-type
+# word is the class of the end that would be the answer ("Which *bands* is Tess in?" -> Tess
+# member of Copper Meridian, a band), counted like a label match of CLASS_MATCH; a fact between
+# two things the question names ("Is Kofi a nurse?" -> Kofi type nurse) counts BOTH_NAMED;
+# and a linked class that is only the answer-type word is not the question's topic.
+CLASS_MATCH = 0.75
+BOTH_NAMED = 0.5
+TYPE_LINK_DISCOUNT = 0.3
 # A question close in meaning to a predicate's label names it as a label match of
 # SEMANTIC_SCALE x (cosine - SEMANTIC_FLOOR) would (kg/semantic.py): about 0.2 is what
 # unrelated short texts reach; chosen on dev dialogues (KGConv dev plain, synthetic world and
@@ -247,6 +256,7 @@ class Retriever:
         self._subject_named: dict[Node, bool] = {}  # predicate labels like "capital of"
         self._saturated: set[Node] = set()  # hubs whose neighbour list was cut
         self._search: OrderedDict[str, list] = OrderedDict()
+        self._classes: OrderedDict[Node, frozenset[str]] = OrderedDict()  # stems of its classes' labels
         self._cache_size = cache_size
 
     # -- public -----------------------------------------------------------------------
@@ -289,6 +299,16 @@ class Retriever:
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         for (entity, weight, triple), match in zip(edges, matches):
             named_by = max(match, semantic.get(triple[1], 0.0))
+            if CLASS_MATCH and q.type_term:
+                # "Which *band* recorded it?": the end that would be the answer is a band
+                answer = triple[2] if triple[0] == entity else triple[0]
+                if (answer not in named and not isinstance(answer, Literal) and triple[1] != RDF.type
+                        and q.type_term & self._class_stems(answer)):
+                    named_by = max(named_by, CLASS_MATCH)
+            if BOTH_NAMED and triple[0] != triple[2] and triple[0] in named and triple[2] in named:
+                # "Is Kofi a nurse?", "Does Norway border Sweden?": the fact between two
+                # things the question names is what it asks about, whatever the relation's label
+                named_by = max(named_by, BOTH_NAMED)
             score = self._score(triple, named_by, weight, q, cited, cited_po, carry)
             if score > scored.get(triple, -math.inf):
                 scored[triple] = score
@@ -344,7 +364,11 @@ class Retriever:
         q = self._question(question)
         for m in matches:
             a = anchors.setdefault(m.entity, _Anchor())
-            a.weight += LINK_WEIGHT * m.score
+            weight = LINK_WEIGHT * m.score
+            if q.type_term and {stem(w) for w in _WORD.findall(fold(self._label(m.entity)))} <= q.type_term:
+                # "Which *bands* is Tess in?" names what the answer is (the class), not a topic
+                weight *= TYPE_LINK_DISCOUNT
+            a.weight += weight
             a.linked = True
 
         # An entity's focus is its strongest mention, not the sum of them: summed, the
@@ -641,6 +665,15 @@ class Retriever:
         else:
             self._neighbours.move_to_end(entity)
         return edges
+
+    def _class_stems(self, term: Node) -> frozenset[str]:
+        """The stems of the labels of ``term``'s classes (rdf:type), cached."""
+        stems = self._classes.get(term)
+        if stems is None:
+            stems = frozenset(stem(w) for _, _, c in self.kg.triples(term, RDF.type, None, limit=8)
+                              for w in _WORD.findall(fold(self._label(c))))
+            _put(self._classes, term, stems, self._cache_size * 4)
+        return stems
 
     def _label(self, term: Node) -> str:
         text = self._labels.get(term)
