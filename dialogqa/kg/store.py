@@ -179,7 +179,7 @@ class StoreKG(LocalGraph):
         owner = f"{os.getpid()}@{socket.gethostname()}-"
         work = Path(tempfile.mkdtemp(prefix=_loading_prefix(target) + owner, dir=target.parent))
         try:
-            meta = build_store(files, work, fmt, progress)
+            build_store(files, work, fmt, progress)
             if target.exists():
                 shutil.rmtree(target)
             os.replace(work, target)

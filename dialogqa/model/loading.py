@@ -22,10 +22,13 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialogqa.errors import UserError
 from dialogqa.paths import cache_root, write_cached
+
+if TYPE_CHECKING:
+    import torch
 
 # What loading has to tell a person (a one-time conversion, a cache it cannot write) goes to
 # this logger; the commands show it on stderr (commands/cli.py), the core never prints.

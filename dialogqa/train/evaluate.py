@@ -72,7 +72,7 @@ def replay_scores(cfg, data, adapter_dir: Path) -> dict:
     replayed = replay([conv for conv, _ in data.val], make_session)
     m = compute_metrics(replayed)
     samples = turn_samples(replayed)
-    del model
+    model = None  # the closure above holds it: drop it before the caller's next step
     gc.collect()
     out = {key: m.get(key) for key in ("answer_accuracy", "evidence_recall", "abstention",
                                         "false_abstention")}
