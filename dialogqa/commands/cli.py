@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dialogqa.commands import adapt, calibrate, chat, dialogue, imports, intent, kg, rerank, sessions, train
+from dialogqa.commands import adapt, calibrate, chat, dialogue, encoder, imports, intent, kg, rerank, sessions, train
 from dialogqa.errors import UserError
 from dialogqa.visible import visible
 
@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     sessions,  # sessions list/show/search/export
     train,  # data, train
     intent,  # intent fit/show
+    encoder,  # encoder fit: the retriever's sentence encoder
     rerank,  # rerank fit
     calibrate,  # calibrate: grounded decoding and abstention bias on held-out dialogues
     adapt,  # adapt: the whole recipe on one graph

