@@ -396,3 +396,35 @@ ex:skill rdfs:label "skill" . ex:manager rdfs:label "manager" .
     c = Composer(g, members=people_first, predicate_score=lambda q, p: 0.0).compose(
         Intent("count"), "How many people report to Lisa?", chosen, [chosen], [U("lisa")], [])
     assert c.answer.startswith("3")
+
+
+YEARS = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:Larks rdfs:label "The Velvet Larks" ; ex:formed "1998"^^xsd:gYear ; ex:tracks 11 .
+ex:Foxes rdfs:label "The Paper Foxes" ; ex:formed "2004"^^xsd:gYear ; ex:tracks 9 .
+ex:Harriet rdfs:label "Harriet Quayle" ; ex:born 1978 ; ex:height 170 .
+ex:Dominic rdfs:label "Dominic Ashworth" ; ex:born 1971 ; ex:height 182 .
+ex:formed rdfs:label "formed in" . ex:born rdfs:label "birth year" .
+ex:tracks rdfs:label "number of tracks" . ex:height rdfs:label "height" .
+"""
+
+
+def test_years_compare_as_dates(tmp_path):
+    from dialogqa.dialogue.compose import comparable, is_date
+
+    path = tmp_path / "y.ttl"
+    path.write_text(YEARS, encoding="utf-8")
+    kg = MemoryKG.from_files([str(path)])
+    formed = next(kg.triples(U("Larks"), U("formed"), None))[2]
+    assert is_date(formed) and comparable(formed) < comparable(next(kg.triples(U("Foxes"), U("formed"), None))[2])
+    # "Which band has been around longer?": an xsd:gYear is a date; the earlier one wins
+    c = Composer(kg).compose(Intent("compare", less=True, date=True), "Which has been around longer, "
+                             "The Paper Foxes or The Velvet Larks?", None, [], [U("Foxes"), U("Larks")], [])
+    assert c.answer.startswith("The Velvet Larks") and {f.p for f in c.evidence} == {U("formed")}
+    # "Who is older?" where the graph keeps a birth year as a plain number: the number that
+    # reads as a year is compared, not the height
+    c = Composer(kg).compose(Intent("compare", less=True, date=True), "Who is older, Harriet Quayle or "
+                             "Dominic Ashworth?", None, [], [U("Harriet"), U("Dominic")], [])
+    assert c.answer.startswith("Dominic Ashworth") and {f.p for f in c.evidence} == {U("born")}

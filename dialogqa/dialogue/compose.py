@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import networkx as nx
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, XSD
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.dialogue.matching import matches
@@ -471,7 +472,11 @@ def _of_kind(predicates: Sequence[Node], facts: dict[Node, Fact], intent: Intent
     them when the head does not say (one fitted before it could)."""
     if intent.date is None:
         return list(predicates)
-    return [p for p in predicates if is_date(facts[p].o) == intent.date]
+    kind = [p for p in predicates if is_date(facts[p].o) == intent.date]
+    if intent.date and not kind:
+        # "Who is older?" on a graph that keeps a birth *year* as a plain number
+        kind = [p for p in predicates if _year_like(facts[p].o)]
+    return kind
 
 
 def _asked_about(chosen: Fact | None, entities: Sequence[Node],
@@ -518,12 +523,13 @@ def _number(o: Node) -> float | None:
 
 
 def comparable(o: Node):
-    """A literal's value as something ordered: a float for numbers, an ordinal for dates."""
+    """A literal's value as something ordered: a float for numbers, an ordinal for dates
+    (a year or a year and month, xsd:gYear and xsd:gYearMonth, as its first day)."""
     n = _number(o)
     if n is not None:
         return n
     if isinstance(o, Literal):
-        value = o.toPython()
+        value = _partial_date(o) or o.toPython()
         if isinstance(value, dt.datetime):
             return float(value.date().toordinal())
         if isinstance(value, dt.date):
@@ -532,8 +538,31 @@ def comparable(o: Node):
 
 
 def is_date(o: Node) -> bool:
-    """Is a literal's value a date (or a date and time)?"""
-    return isinstance(o, Literal) and isinstance(o.toPython(), (dt.date, dt.datetime))
+    """Is a literal's value a date (or a date and time, or a year: xsd:gYear)?"""
+    return isinstance(o, Literal) and (_partial_date(o) is not None
+                                       or isinstance(o.toPython(), (dt.date, dt.datetime)))
+
+
+_PARTIAL = re.compile(r"(\d{4})(?:-(\d{2}))?")
+
+
+def _partial_date(o: Literal) -> dt.date | None:
+    """An xsd:gYear or xsd:gYearMonth as its first day (rdflib leaves them unparsed)."""
+    if o.datatype not in (XSD.gYear, XSD.gYearMonth):
+        return None
+    m = _PARTIAL.match(str(o))
+    if m is None:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2) or 1), 1)
+    except ValueError:
+        return None
+
+
+def _year_like(o: Node) -> bool:
+    """A whole number that reads as a year (1000 to 2100)."""
+    n = _number(o)
+    return n is not None and n == int(n) and 1000 <= n <= 2100 and not isinstance(o.toPython(), float)
 
 
 def _lower_first(text: str) -> str:
