@@ -428,3 +428,35 @@ def test_years_compare_as_dates(tmp_path):
     c = Composer(kg).compose(Intent("compare", less=True, date=True), "Who is older, Harriet Quayle or "
                              "Dominic Ashworth?", None, [], [U("Harriet"), U("Dominic")], [])
     assert c.answer.startswith("Dominic Ashworth") and {f.p for f in c.evidence} == {U("born")}
+
+
+BAND = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Album rdfs:label "album" . ex:Musician rdfs:label "musician" .
+ex:Larks rdfs:label "The Velvet Larks" .
+ex:Harriet a ex:Musician ; rdfs:label "Harriet Quayle" ; ex:memberOf ex:Larks .
+ex:Dominic a ex:Musician ; rdfs:label "Dominic Ashworth" ; ex:memberOf ex:Larks .
+ex:Nell a ex:Musician ; rdfs:label "Nell Fairbairn" ; ex:memberOf ex:Larks .
+ex:Lanterns a ex:Album ; rdfs:label "Paper Lanterns" ; ex:albumBy ex:Larks .
+ex:Weather a ex:Album ; rdfs:label "Glass Weather" ; ex:albumBy ex:Larks .
+ex:memberOf rdfs:label "member of" . ex:albumBy rdfs:label "album by" .
+"""
+
+
+def test_a_count_counts_the_group_whose_class_the_question_names(tmp_path):
+    path = tmp_path / "band.ttl"
+    path.write_text(BAND, encoding="utf-8")
+    kg = MemoryKG.from_files([str(path)])
+    # the model's pick (here a member) and its own scoring of the groups both say "people":
+    # the class the question names wins
+    chosen = Fact(U("Harriet"), U("memberOf"), U("Larks"), "Harriet Quayle", "member of",
+                  "The Velvet Larks", inverse=True)
+    composer = Composer(kg, members=lambda question, labels: [1.0 if "Quayle" in x else 0.0 for x in labels])
+    c = composer.compose(Intent("count"), "How many albums have The Velvet Larks made?", chosen, [chosen],
+                         [U("Larks")], [])
+    assert c.answer.startswith("2") and {f.p for f in c.evidence} == {U("albumBy")}
+    # no class named: the model's scoring decides, as before
+    c = composer.compose(Intent("count"), "How many people are in The Velvet Larks?", chosen, [chosen],
+                         [U("Larks")], [])
+    assert c.answer.startswith("3") and {f.p for f in c.evidence} == {U("memberOf")}
