@@ -90,6 +90,7 @@ LABEL_BONUS = 0.05
 CLASS_MATCH = 0.75
 BOTH_NAMED = 0.5
 TYPE_LINK_DISCOUNT = 0.3
+CLASS_LOOKUPS = 64  # answer ends a question looks up the classes of, besides those cached
 # A question close in meaning to a predicate's label names it as a label match of
 # SEMANTIC_SCALE x (cosine - SEMANTIC_FLOOR) would (kg/semantic.py): about 0.2 is what
 # unrelated short texts reach; chosen on dev dialogues (KGConv dev plain, synthetic world and
@@ -297,14 +298,17 @@ class Retriever:
         scored: dict[Triple, float] = {}
         inverse: dict[Triple, bool] = {}  # reached from its object by its best score
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
+        looked: set[Node] = set()  # answer ends whose classes this question looked up
         for (entity, weight, triple), match in zip(edges, matches):
             named_by = max(match, semantic.get(triple[1], 0.0))
             if CLASS_MATCH and q.type_term:
                 # "Which *band* recorded it?": the end that would be the answer is a band
                 answer = triple[2] if triple[0] == entity else triple[0]
                 if (answer not in named and not isinstance(answer, Literal) and triple[1] != RDF.type
-                        and q.type_term & self._class_stems(answer)):
-                    named_by = max(named_by, CLASS_MATCH)
+                        and (answer in self._classes or len(looked) < CLASS_LOOKUPS)):
+                    looked.add(answer)  # a remote graph answers each lookup over the network
+                    if q.type_term & self._class_stems(answer):
+                        named_by = max(named_by, CLASS_MATCH)
             if BOTH_NAMED and triple[0] != triple[2] and triple[0] in named and triple[2] in named:
                 # "Is Kofi a nurse?", "Does Norway border Sweden?": the fact between two
                 # things the question names is what it asks about, whatever the relation's label
