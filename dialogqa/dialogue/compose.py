@@ -38,8 +38,7 @@ from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.dialogue.matching import matches
 from dialogqa.kg.base import KnowledgeGraph
-from dialogqa.kg.linker import fold
-from dialogqa.kg.retriever import NAMES_PREDICATE, stem
+from dialogqa.kg.retriever import NAMES_PREDICATE, word_stems
 from dialogqa.kg.labels import is_label_predicate
 from dialogqa.lexicon import join_values, lexicon, relational
 from dialogqa.records import Fact, Turn
@@ -199,7 +198,7 @@ class Composer:
         keys = list(groups)
         # "How many *albums* have they made?": the one group whose members are of a class
         # the question names (the albums by the band, not its members)
-        asked = {stem(w) for w in re.findall(r"\w+", fold(question))}
+        asked = word_stems(question)
         typed = [k for k in keys if self._class_named(asked, groups[k].s if k[1] else groups[k].o)]
         if len(typed) == 1:
             return groups[typed[0]], typed[0][1]
@@ -208,11 +207,11 @@ class Composer:
         best = keys[max(range(len(keys)), key=lambda i: scores[i])]
         return groups[best], best[1]
 
-    def _class_named(self, asked: set[str], member: Node) -> bool:
+    def _class_named(self, asked: frozenset[str], member: Node) -> bool:
         """Does the question (``asked``: its words' stems) name a class of ``member``, every
         word of the class's label?"""
         for _, _, c in self.kg.triples(member, RDF.type, None, limit=8):
-            words = {stem(w) for w in re.findall(r"\w+", fold(self.kg.label(c)))}
+            words = word_stems(self.kg.label(c))
             if words and words <= asked:
                 return True
         return False

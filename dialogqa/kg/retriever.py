@@ -130,6 +130,11 @@ def stem(word: str) -> str:
     return _STEM.stemWord(word)
 
 
+def word_stems(text: str) -> frozenset[str]:
+    """The stems of a text's words, folded ("Record Labels" -> {"record", "label"})."""
+    return frozenset(stem(w) for w in _WORD.findall(fold(text)))
+
+
 @dataclass
 class Question:
     """The words of a question, as the scorer needs them."""
@@ -369,7 +374,7 @@ class Retriever:
         for m in matches:
             a = anchors.setdefault(m.entity, _Anchor())
             weight = LINK_WEIGHT * m.score
-            if q.type_term and {stem(w) for w in _WORD.findall(fold(self._label(m.entity)))} <= q.type_term:
+            if q.type_term and word_stems(self._label(m.entity)) <= q.type_term:
                 # "Which *bands* is Tess in?" names what the answer is (the class), not a topic
                 weight *= TYPE_LINK_DISCOUNT
             a.weight += weight
@@ -674,8 +679,8 @@ class Retriever:
         """The stems of the labels of ``term``'s classes (rdf:type), cached."""
         stems = self._classes.get(term)
         if stems is None:
-            stems = frozenset(stem(w) for _, _, c in self.kg.triples(term, RDF.type, None, limit=8)
-                              for w in _WORD.findall(fold(self._label(c))))
+            stems = frozenset().union(*(word_stems(self._label(c))
+                                        for _, _, c in self.kg.triples(term, RDF.type, None, limit=8)))
             _put(self._classes, term, stems, self._cache_size * 4)
         return stems
 

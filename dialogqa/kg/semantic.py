@@ -104,13 +104,8 @@ class SentenceEncoder:
         found = {t: self._cache[t] for t in texts if t in self._cache}
         new = [t for t in dict.fromkeys(texts) if t not in found]
         if new:
-            encoded = self.tokenizer.encode_batch(new)
-            ids = torch.tensor([e.ids for e in encoded])
-            mask = torch.tensor([e.attention_mask for e in encoded])
             with torch.inference_mode():
-                states = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-            found.update(zip(new, torch.nn.functional.normalize(pooled, dim=-1)))
+                found.update(zip(new, mean_pooled(self.model, self.tokenizer, new)))
         for text in found:  # most recently used last; the oldest go first
             self._cache[text] = found[text]
             self._cache.move_to_end(text)
@@ -124,6 +119,17 @@ class SentenceEncoder:
             return []
         vectors = self.embed([text, *others])
         return (vectors[1:] @ vectors[0]).tolist()
+
+
+def mean_pooled(model, tokenizer, texts: Sequence[str]) -> torch.Tensor:
+    """Unit vectors of ``texts``: the BERT states mean-pooled over the real tokens, as the
+    sentence-transformers model was trained (gradients flow when the caller allows them)."""
+    encoded = tokenizer.encode_batch(list(texts))
+    ids = torch.tensor([e.ids for e in encoded])
+    mask = torch.tensor([e.attention_mask for e in encoded])
+    states = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 def _extracted(z: zipfile.ZipFile, path: Path) -> Path | None:

@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 
 from dialogqa.errors import UserError
+from dialogqa.kg.semantic import mean_pooled
 
 SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss
 ABSOLUTE_WEIGHT = 5.0  # the hinge terms that set the cosines' level (``fit``)
@@ -72,16 +73,6 @@ def held_out(label: str, share: float) -> bool:
     return zlib.crc32(label.encode("utf-8")) % 1000 < share * 1000
 
 
-def embed(model, tokenizer, texts: Sequence[str]) -> torch.Tensor:
-    """Unit vectors of ``texts``, mean-pooled as kg/semantic.py does, with gradients."""
-    encoded = tokenizer.encode_batch(list(texts))
-    ids = torch.tensor([e.ids for e in encoded])
-    mask = torch.tensor([e.attention_mask for e in encoded])
-    states = model(input_ids=ids, attention_mask=mask).last_hidden_state
-    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-    return torch.nn.functional.normalize(pooled, dim=-1)
-
-
 def top1(model, tokenizer, pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> float:
     """Share of ``pairs`` whose question is nearest its own label among ``labels``."""
     if not pairs:
@@ -89,12 +80,12 @@ def top1(model, tokenizer, pairs: Sequence[tuple[str, str]], labels: Sequence[st
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        vectors = torch.cat([embed(model, tokenizer, labels[i:i + 256])
+        vectors = torch.cat([mean_pooled(model, tokenizer, labels[i:i + 256])
                              for i in range(0, len(labels), 256)])
         right = 0
         for i in range(0, len(pairs), 256):
             chunk = pairs[i:i + 256]
-            best = (embed(model, tokenizer, [q for q, _ in chunk]) @ vectors.T).argmax(1)
+            best = (mean_pooled(model, tokenizer, [q for q, _ in chunk]) @ vectors.T).argmax(1)
             right += sum(labels[b] == label for b, (_, label) in zip(best.tolist(), chunk))
     model.train(was_training)
     return right / len(pairs)
@@ -158,8 +149,8 @@ def fit(encoder, pairs: Sequence[tuple[str, str]], *, epochs: int = 2, lr: float
             asked = [label for _, label in batch]
             others = [label for label in negatives if label not in set(asked)]
             extra = rng.sample(others, min(len(others), batch_size))
-            q = embed(model, tokenizer, [question for question, _ in batch])
-            v = embed(model, tokenizer, asked + extra)
+            q = mean_pooled(model, tokenizer, [question for question, _ in batch])
+            v = mean_pooled(model, tokenizer, asked + extra)
             sims = q @ v.T
             loss = torch.nn.functional.cross_entropy(SCALE * sims, torch.arange(len(batch)))
             # the retriever reads the cosine against one floor: lift a question's own label
