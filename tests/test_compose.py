@@ -5,7 +5,7 @@ import re
 
 import pytest
 import torch
-from rdflib import URIRef
+from rdflib import RDF, URIRef
 
 from dialogqa.dialogue.compose import Composer, Intent
 from dialogqa.dialogue.matching import matches
@@ -460,3 +460,38 @@ def test_a_count_counts_the_group_whose_class_the_question_names(tmp_path):
     c = composer.compose(Intent("count"), "How many people are in The Velvet Larks?", chosen, [chosen],
                          [U("Larks")], [])
     assert c.answer.startswith("3") and {f.p for f in c.evidence} == {U("memberOf")}
+
+
+def test_yes_no_on_what_kind_of_thing_it_is(tmp_path):
+    path = tmp_path / "k.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:kofi a ex:Nurse ; rdfs:label "Kofi" ; ex:ward ex:heron ; ex:boss ex:owen .
+ex:owen a ex:Consultant ; rdfs:label "Owen" ; ex:ward ex:heron .
+ex:heron a ex:Ward ; rdfs:label "Heron Ward" .
+ex:Nurse rdfs:label "nurse" . ex:Doctor rdfs:label "doctor" . ex:Ward rdfs:label "ward" .
+ex:Consultant rdfs:label "consultant" ; rdfs:subClassOf ex:Senior . ex:Senior rdfs:subClassOf ex:Doctor .
+ex:ward rdfs:label "works in" . ex:boss rdfs:label "supervisor" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    composer = Composer(g, predicate_score=lambda question, p: 0.0)
+    polar = Intent("lookup", polar=True)
+    # the model chose a fact linking Owen with the ward in focus: not what is asked
+    chosen = Fact(U("owen"), U("ward"), U("heron"), "Owen", "works in", "Heron Ward")
+    c = composer.compose(polar, "Is Owen one of the nurses?", chosen, [chosen], [U("owen"), U("Nurse")],
+                         [U("heron")])
+    assert c.answer.startswith("The answer is no") and "consultant" in c.answer
+    assert [f.key() for f in c.evidence] == [(EX + "owen", str(RDF.type), EX + "Consultant")]
+    # a subclass's member is a member
+    c = composer.compose(polar, "Is Owen a doctor?", None, [], [U("owen"), U("Doctor")], [])
+    assert c.answer.startswith("The answer is yes")
+    # "he": the conversation's foremost entity
+    c = composer.compose(polar, "Is he a nurse?", None, [], [U("Nurse")], [U("kofi"), U("heron")])
+    assert c.answer.startswith("The answer is yes") and c.evidence[0].o == U("Nurse")
+    # two things named: a link between them is asked for, as before
+    c = composer.compose(polar, "Does Kofi report to Owen, the doctor?", None, [], [U("kofi"), U("owen"), U("Doctor")], [])
+    assert c is not None and c.evidence[0].p == U("boss")
+    # a question naming a relation of the one in focus asks for that relation
+    names = Composer(g, predicate_score=lambda question, p: 1.0 if p == U("ward") else 0.0)
+    c = names.compose(polar, "Is Heron Ward his ward?", None, [], [U("heron"), U("Ward")], [U("kofi")])
+    assert c.answer.startswith("The answer is yes") and c.evidence[0].p == U("ward")

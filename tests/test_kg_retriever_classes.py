@@ -78,3 +78,23 @@ def test_the_fact_between_two_named_things_comes_first(kg, monkeypatch):
     # the type fact has no other way up: its label is "type", its object a class
     monkeypatch.setattr(R, "BOTH_NAMED", 0.0)
     assert scores(typed[0])[typed[1]] < before[typed[0]][typed[1]]
+
+
+def test_the_class_named_after_a_definite_article_is_the_one_talked_about(kg):
+    from dialogqa.records import Fact, Turn
+    from rdflib import URIRef
+
+    r = Retriever(kg)
+    copper, origin = URIRef(EX + "copper"), URIRef(EX + "origin")
+    leeds = URIRef(EX + "leeds")
+    history = [Turn("Where are Copper Meridian from?", answer="Leeds",
+                    evidence=[Fact(copper, origin, leeds, "Copper Meridian", "origin city", "Leeds")])]
+    # "the band" is Copper Meridian: no entity of its own, its weight on the band in focus
+    assert r.linked("Who is in the band?") == []
+    facts = r.retrieve("Who is in the band?", history)
+    assert facts[0].s == copper or facts[0].o == copper
+    assert all(f.s != URIRef(EX + "Band") for f in facts[:3])
+    # a plural or an indefinite article names the class; so does the answer's type word
+    assert URIRef(EX + "Band") in r.linked("Is Tess Okafor in any of the bands?")
+    assert URIRef(EX + "Band") in r.linked("Is Copper Meridian a band?")
+    assert URIRef(EX + "Album") in r.linked("Which album is the album by Copper Meridian?")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import networkx as nx
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from dialogqa.dialogue.matching import matches
@@ -125,7 +125,8 @@ class Composer:
         A class the question names is a word for a kind of thing, not an entity it is about
         ("How many employees share the department Research?" links the class "department"
         before Research; "Is Operations its department?")."""
-        named = [e for e in named if not (isinstance(e, URIRef) and self._is_class(e))]
+        classes = [e for e in named if isinstance(e, URIRef) and self._is_class(e)]
+        named = [e for e in named if e not in classes]
         if intent.op == "compare":
             return self._compare(intent, question, ranked, named, focus, chosen)
         if intent.op == "superlative":
@@ -133,7 +134,8 @@ class Composer:
         if intent.op == "path":
             return self._path(named, focus)
         if intent.polar:
-            return self._verify(chosen, ranked, named, focus, question)
+            return (self._membership(classes, named, focus, question)
+                    or self._verify(chosen, ranked, named, focus, question))
         if chosen is None:
             return None
         # around the entity the question is about (named, else the conversation's focus): a
@@ -310,15 +312,60 @@ class Composer:
                                     said, [subject])
         return Composed(self.lex["refuted_bare"].format(no=self.lex["no"]), [], [subject])
 
+    def _membership(self, classes: Sequence[Node], named: Sequence[Node], focus: Sequence[Node],
+                    question: str) -> Composed | None:
+        """"Is Kofi a nurse?", "Is he one of the doctors?": a yes/no question that names one
+        class and at most one thing is asked whether that thing is of the class: yes when the
+        graph types it so (or with a subclass of it), no, citing what the graph types it as,
+        when it types it as something else. Not where the question names a relation of the
+        things it is about ("Is Operations its department?" asks for the department of the
+        one in focus, which is a department whatever the answer)."""
+        entities = [e for e in named if isinstance(e, URIRef)]
+        if len(classes) != 1 or len(entities) > 1:
+            return None
+        thing = entities[0] if entities else next((e for e in focus if isinstance(e, URIRef)), None)
+        if thing is None or self._is_class(thing):
+            return None
+        types = [o for _s, _p, o in self.kg.triples(thing, RDF.type, None, limit=20) if isinstance(o, URIRef)]
+        if not types:
+            return None
+        around = [thing] + [e for e in focus[:1] if isinstance(e, URIRef) and e != thing]
+        for e in around:
+            if any(not _bookkeeping(p) and self._names_predicate(question, p)
+                   for _s, p, _o in self.kg.triples(e, None, None, limit=400)):
+                return None
+        wanted = classes[0]
+        for t in types:
+            if t == wanted or wanted in self._superclasses(t):
+                fact = self._fact(thing, RDF.type, t)
+                return Composed(self.lex["verified"].format(yes=self.lex["yes"], sentence=self.sentence([fact], False)),
+                                [fact], [thing])
+        said = [self._fact(thing, RDF.type, t) for t in types]
+        return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(said, False)),
+                        said, [thing])
+
+    def _superclasses(self, c: Node, depth: int = 4) -> set[Node]:
+        """``c``'s superclasses (rdfs:subClassOf), ``depth`` steps up at most."""
+        out: set[Node] = set()
+        frontier = {c}
+        for _ in range(depth):
+            frontier = {o for f in frontier for _s, _p, o in self.kg.triples(f, RDFS.subClassOf, None, limit=20)
+                        if o not in out}
+            if not frontier:
+                break
+            out |= frontier
+        return out
+
     def _names_predicate(self, question: str, p: Node) -> bool:
         return self.predicate_score is not None and self.predicate_score(question, p) >= NAMES_PREDICATE
 
     def _is_class(self, e: Node) -> bool:
-        """Is ``e`` a class (something is ``rdf:type`` it)? Cached: one backend call an
+        """Is ``e`` a class (something is ``rdf:type`` it, or it has a sub- or superclass)? Cached: one backend call an
         entity, not one a turn (an endpoint answers each over the network)."""
         known = self._classes.get(e)
         if known is None:
-            known = next(iter(self.kg.triples(None, RDF.type, e, limit=1)), None) is not None
+            known = any(next(iter(self.kg.triples(*pattern, limit=1)), None) is not None
+                        for pattern in ((None, RDF.type, e), (None, RDFS.subClassOf, e), (e, RDFS.subClassOf, None)))
             if len(self._classes) >= CLASS_CACHE:
                 self._classes.clear()
             self._classes[e] = known

@@ -116,6 +116,7 @@ ANSWER_WEIGHT = 0.8  # what it answered with
 LOCATIVES = frozenset(_LEX["locatives"])
 LOCATIVE_ANSWER_WEIGHT = 1.1
 DEMONSTRATIVES = frozenset(_LEX["demonstratives"])
+DEFINITE = frozenset(_LEX["definite"])  # "the band", "that album": one already talked about
 
 
 def _demonstrative(words: Sequence[str]) -> bool:
@@ -263,6 +264,7 @@ class Retriever:
         self._saturated: set[Node] = set()  # hubs whose neighbour list was cut
         self._search: OrderedDict[str, list] = OrderedDict()
         self._classes: OrderedDict[Node, frozenset[str]] = OrderedDict()  # stems of its classes' labels
+        self._class_of: OrderedDict[Node, bool] = OrderedDict()  # whether something is rdf:type it
         self._cache_size = cache_size
 
     # -- public -----------------------------------------------------------------------
@@ -354,11 +356,33 @@ class Retriever:
         for m in hits:
             if m.start >= 0 and any(m.start < e and b < m.end for b, e in spans):
                 continue  # inside a longer name already taken ("Guinea" in "Equatorial Guinea")
-            if m.entity not in out:
+            if m.entity not in out and not self._refers(question, m, self._question(question)):
                 out.append(m.entity)
                 if m.start >= 0:
                     spans.append((m.start, m.end))
         return out
+
+    def _refers(self, question: str, m, q: Question) -> bool:
+        """Is mention ``m`` a class named as one thing already talked about ("Who's in *the
+        band*?", "Is she in *the band* too?"): the singular, after a definite article, and
+        not the answer's type ("Which album ...")? A plural or indefinite one is the class
+        ("Is Owen one of *the nurses*?", "Is Kofi *a nurse*?")."""
+        if m.start < 0:
+            return False
+        before = fold(question[:m.start]).split()
+        stems = word_stems(self._label(m.entity))
+        return (bool(before) and before[-1] in DEFINITE and bool(stems)
+                and not (q.type_term and stems <= q.type_term)
+                and fold(question[m.start:m.end]) == fold(self._label(m.entity))
+                and self._is_class(m.entity))
+
+    def _is_class(self, e: Node) -> bool:
+        """Does anything have ``e`` as its rdf:type? Cached."""
+        known = self._class_of.get(e)
+        if known is None:
+            known = next(iter(self.kg.triples(None, RDF.type, e, limit=1)), None) is not None
+            _put(self._class_of, e, known, self._cache_size * 4)
+        return known
 
     def predicate_score(self, question: str, p: Node) -> float:
         """How well the question's words name predicate ``p`` (0: not at all)."""
@@ -392,6 +416,18 @@ class Retriever:
                 focus[entity] = max(focus.get(entity, 0.0), decay * role)
         for entity, weight in focus.items():
             anchors.setdefault(entity, _Anchor()).weight += weight
+        # "Who's in *the band*?" after The Velvet Larks: a class named with a definite
+        # article, not as the answer's type, means the conversation's member of that class
+        for m in matches:
+            if not self._refers(question, m, q):
+                continue
+            stems = word_stems(self._label(m.entity))
+            member = max((e for e in focus if e != m.entity and not isinstance(e, Literal)
+                          and stems <= self._class_stems(e)), key=focus.get, default=None)
+            if member is not None:
+                moved = anchors[m.entity].weight * (1 - TYPE_LINK_DISCOUNT)
+                anchors[m.entity].weight -= moved
+                anchors[member].weight += moved
 
         # A question naming a focus entity by part of its label ("Solberg" for "Erna
         # Solberg") or a word of it points at that entity even when linking missed it.
