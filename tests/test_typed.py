@@ -145,3 +145,27 @@ def test_intent_text_round_trips():
     # direction and dates say nothing of a lookup, every value nothing of a comparison
     assert format_intent("lookup", less=True, date=True) == "lookup"
     assert format_intent("compare", many=True) == "compare"
+
+
+def test_time_comparisons_are_also_asked_with_a_verb_and_an_adverb(tmp_path):
+    # "Who started first, A or B?", "Which has been around longer?": no property named, the
+    # adverb says which way (first, earlier, longer: the earlier date wins)
+    from dialogqa.datasets.typed import TIME_LESS, TIME_MORE
+
+    path = tmp_path / "g.ttl"
+    path.write_text(TTL + 'ex:Finland ex:founded "1917-12-06"^^xsd:date .\n', encoding="utf-8")
+    kg = MemoryKG.from_files([str(path)])
+    convs = synthesize_typed(kg, TypedConfig(conversations=120, seed=5, turns=4, types=("comparison",)))
+    dated = [t for c in convs for t in c["turns"]
+             if t["type"] == "comparison" and parse_intent(t["intent"])[3] and not parse_intent(t["intent"])[1]]
+    verbs = [t for t in dated if "founding" not in t["user"] and any(
+        f" {adv}," in t["user"] or t["user"].endswith(f" {adv}?") for adv in TIME_LESS + TIME_MORE + ("longer",))]
+    assert verbs
+    dates = {"Norway": "0872-01-01", "Sweden": "1523-06-06", "Finland": "1917-12-06"}
+    for t in verbs:
+        less = parse_intent(t["intent"])[2]
+        earlier = any(w in t["user"] for w in (" first", " earlier", " sooner", " longer"))
+        assert less == earlier, t["user"]
+        # the gold winner is the earlier date exactly when the question asks for it
+        winner, loser = t["expected"][0], t["reject"][0]
+        assert (dates[winner] < dates[loser]) == less, t["user"]

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The question head (dialogqa/model/intent.py), fitted into the shipped adapter: ~15 minutes
 # on 2 cores (the lower layers read ~7,500 questions once, ~5 min; then the top 3 layers, with a
-# LoRA of the head's own, train with the head: 3 epochs, ~2.5 min each).
+# LoRA of the head's own, train with the head: 4 epochs, ~2.5 min each).
 #
 #   sh training/intent.sh [ADAPTER_DIR]        (default: dialogqa/adapters/default)
 #
@@ -30,4 +30,4 @@ $DQ intent fit --adapter "$ADAPTER" \
            runs/intent/world.jsonl runs/intent/kgconv.jsonl runs/intent/films-compare.jsonl \
            runs/intent/library-compare.jsonl runs/intent/clubs-compare.jsonl runs/intent/world-compare.jsonl \
            runs/data/kgconv-dev-plain/dev-country.jsonl runs/data/kgconv-dev-plain/dev-food.jsonl \
-    --eval runs/intent/company-heldout.jsonl --layers 3 --cache runs/intent/lower3.pt
+    --eval runs/intent/company-heldout.jsonl --layers 3 --cache runs/intent/lower3.pt --epochs 4 --seed 1

@@ -41,7 +41,8 @@ LIST_PRONOUN = ("What are all its {p}?", "List its {p}.", "Name all of its {p}."
 LIST_INVERSE = ("Which {t} have {o} as their {p}?", "List the {t} whose {p} is {o}.",
                 "Name all {t} with the {p} {o}.", "What are the {t} that have {o} as {p}?")
 COUNT_NAMED = ("How many {p} does {s} have?", "What is the number of {p} of {s}?", "Count the {p} of {s}.",
-               "How many {p} are listed for {s}?", "How many different {p} has {s} got?")
+               "How many {p} are listed for {s}?", "How many different {p} has {s} got?",
+               "And how many {p} does {s} have?", "And {s}, how many {p}?")
 COUNT_PRONOUN = ("How many {p} does it have?", "How many {p} are there?", "And how many {p}?",
                  "What's the number of its {p}?", "Count its {p}.")
 COUNT_INVERSE = ("How many {t} have {o} as their {p}?", "How many {t} share the {p} {o}?",
@@ -68,6 +69,15 @@ COMPARE_BARE_POLAR = ("Is it {adj} than {b}?", "Is {a} {adj} than {b}?")
 DATE_MORE, DATE_LESS = ("later", "more recent"), ("earlier", "older")
 # comparatives about time that name no property ("Which is older, A or B?"): dates are compared
 BARE_DATE_MORE, BARE_DATE_LESS = ("newer", "younger", "more recent"), ("older",)
+# ... or that say it with a verb and an adverb ("Who started first, A or B?", "Which opened
+# later?"): the verb is any verb of time, the adverb says which way
+TIME_VERBS = ("came", "started", "began", "happened", "appeared", "opened", "joined", "arrived",
+              "was founded", "was released", "was made", "got going", "showed up")
+TIME_MORE, TIME_LESS = ("later", "last", "more recently", "second"), ("first", "earlier", "sooner")
+COMPARE_TIME_WHICH = ("Which {verb} {adv}, {a} or {b}?", "Who {verb} {adv}, {a} or {b}?",
+                      "Which of {a} and {b} {verb} {adv}?", "{a} or {b}: which {verb} {adv}?")
+COMPARE_LONGER_WHICH = ("Which has been around longer, {a} or {b}?", "Who has been there longer, {a} or {b}?",
+                        "Which of {a} and {b} has existed longer?", "Who has been here longer, {a} or {b}?")
 SUPERLATIVE = ("Which of them has the {adj} {p}?", "Which one has the {adj} {p}?",
                "Of those, which has the {adj} {p}?", "Which of these has the {adj} {p}?")
 SUP_MORE, SUP_LESS = ("highest", "largest", "greatest", "biggest", "most"), ("lowest", "smallest", "least")
@@ -331,6 +341,12 @@ class TypedSynthesizer:
             names["a"], names["b"] = names["b"], names["a"]
         table = COMPARE_BARE_WHICH if bare else COMPARE_WHICH
         user = rng.choice(table).format(**names)
+        if date and rng.random() < 0.4:  # a verb of time says which way, no property named
+            if less and rng.random() < 0.3:
+                user = rng.choice(COMPARE_LONGER_WHICH).format(**names)
+            else:
+                user = rng.choice(COMPARE_TIME_WHICH).format(
+                    verb=rng.choice(TIME_VERBS), adv=rng.choice(TIME_LESS if less else TIME_MORE), **names)
         winner, loser = (self.name(s), self.name(b)) if a_wins else (self.name(b), self.name(s))
         return self._turn("comparison", user, [winner], format_intent("compare", False, less, date), reject=[loser],
                           expected_evidence=_facts(compared))
