@@ -298,8 +298,6 @@ def test_abstain_bias_lowers_the_abstention_first_token(kg):
 
 
 def test_first_bias_changes_only_the_first_token(tmp_path):
-    import torch
-
     fast = pytest.importorskip("dialogqa.model.fast")
     tiny = pytest.importorskip("tiny_llama")
     tok = tiny.tiny_tokenizer()

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import URIRef
 
 from dialogue_fixtures import EX, open_graph, write_graph
 from dialogqa.commands.cli import main
