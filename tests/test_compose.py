@@ -495,3 +495,28 @@ ex:ward rdfs:label "works in" . ex:boss rdfs:label "supervisor" .
     names = Composer(g, predicate_score=lambda question, p: 1.0 if p == U("ward") else 0.0)
     c = names.compose(polar, "Is Heron Ward his ward?", None, [], [U("heron"), U("Ward")], [U("kofi")])
     assert c.answer.startswith("The answer is yes") and c.evidence[0].p == U("ward")
+
+
+def test_a_count_or_list_keeps_the_members_of_the_class_the_question_names(tmp_path):
+    path = tmp_path / "w.ttl"
+    path.write_text("""@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:kofi a ex:Nurse ; rdfs:label "Kofi" ; ex:ward ex:heron .
+ex:ana a ex:Nurse ; rdfs:label "Ana" ; ex:ward ex:heron .
+ex:owen a ex:Doctor ; rdfs:label "Owen" ; ex:ward ex:heron .
+ex:heron a ex:Ward ; rdfs:label "Heron Ward" .
+ex:Nurse rdfs:label "nurse" . ex:Doctor rdfs:label "doctor" . ex:Ward rdfs:label "ward" .
+ex:ward rdfs:label "works in" .
+""", encoding="utf-8")
+    g = MemoryKG.from_files([str(path)])
+    chosen = Fact(U("owen"), U("ward"), U("heron"), "Owen", "works in", "Heron Ward", inverse=True)
+    composer = Composer(g)
+    c = composer.compose(Intent("count"), "How many nurses work in Heron Ward?", chosen, [chosen],
+                         [U("Nurse"), U("heron")], [])
+    assert c.answer.startswith("2") and {f.s for f in c.evidence} == {U("kofi"), U("ana")}
+    c = composer.compose(Intent("lookup", many=True), "Which doctors work in Heron Ward?", chosen, [chosen],
+                         [U("Doctor"), U("heron")], [])
+    assert [f.s for f in c.evidence] == [U("owen")]
+    # no class named: every one
+    c = composer.compose(Intent("count"), "How many people work in Heron Ward?", chosen, [chosen], [U("heron")], [])
+    assert c.answer.startswith("3")

@@ -159,6 +159,12 @@ class Composer:
         group = self.group(chosen, inverse)
         if not group:
             return None
+        if len(classes) == 1 and len(group) > 1:
+            # "How many *nurses* work in Heron Ward?": of those the fact's group holds, the
+            # members of the class the question names (when some are and some are not)
+            kept = [f for f in group if self._of_class(f.s if inverse else f.o, classes[0])]
+            if kept:
+                group = kept
         about = [chosen.o if inverse else chosen.s]
         if intent.op == "count" and not (len(group) == 1 and _number(group[0].o) is not None):
             sentence = self.sentence(group, inverse)
@@ -343,6 +349,11 @@ class Composer:
         said = [self._fact(thing, RDF.type, t) for t in types]
         return Composed(self.lex["refuted"].format(no=self.lex["no"], sentence=self.sentence(said, False)),
                         said, [thing])
+
+    def _of_class(self, e: Node, c: Node) -> bool:
+        """Is ``e`` typed ``c``, directly or through a subclass of it?"""
+        return any(t == c or c in self._superclasses(t)
+                   for _s, _p, t in self.kg.triples(e, RDF.type, None, limit=20))
 
     def _superclasses(self, c: Node, depth: int = 4) -> set[Node]:
         """``c``'s superclasses (rdfs:subClassOf), ``depth`` steps up at most."""
