@@ -113,6 +113,7 @@ class Composer:
         # the model's scores of one member of each group for a question: what a count counts
         self.members = members
         self._classes: dict[Node, bool] = {}  # _is_class, per entity
+        self._supers: dict[Node, set[Node]] = {}  # _superclasses, per class
 
     # -- entry ----------------------------------------------------------------------------
     def compose(self, intent: Intent, question: str, chosen: Fact | None, ranked: Sequence[Fact],
@@ -356,7 +357,12 @@ class Composer:
                    for _s, _p, t in self.kg.triples(e, RDF.type, None, limit=20))
 
     def _superclasses(self, c: Node, depth: int = 4) -> set[Node]:
-        """``c``'s superclasses (rdfs:subClassOf), ``depth`` steps up at most."""
+        """``c``'s superclasses (rdfs:subClassOf), ``depth`` steps up at most; cached (a
+        count's members share a few classes, and an endpoint answers each lookup over the
+        network)."""
+        known = self._supers.get(c)
+        if known is not None:
+            return known
         out: set[Node] = set()
         frontier = {c}
         for _ in range(depth):
@@ -365,14 +371,18 @@ class Composer:
             if not frontier:
                 break
             out |= frontier
+        if len(self._supers) >= CLASS_CACHE:
+            self._supers.clear()
+        self._supers[c] = out
         return out
 
     def _names_predicate(self, question: str, p: Node) -> bool:
         return self.predicate_score is not None and self.predicate_score(question, p) >= NAMES_PREDICATE
 
     def _is_class(self, e: Node) -> bool:
-        """Is ``e`` a class (something is ``rdf:type`` it, or it has a sub- or superclass)? Cached: one backend call an
-        entity, not one a turn (an endpoint answers each over the network)."""
+        """Is ``e`` a class (something is ``rdf:type`` it, or it has a sub- or superclass)?
+        Cached: looked up once an entity, not once a turn (an endpoint answers each lookup
+        over the network)."""
         known = self._classes.get(e)
         if known is None:
             known = any(next(iter(self.kg.triples(*pattern, limit=1)), None) is not None
