@@ -337,13 +337,12 @@ class Composer:
         if not types:
             return None
         around = [thing] + [e for e in focus[:1] if isinstance(e, URIRef) and e != thing]
-        for e in around:
-            if any(not _bookkeeping(p) and self._names_predicate(question, p)
-                   for _s, p, _o in self.kg.triples(e, None, None, limit=400)):
-                return None
+        predicates = {p for e in around for _s, p, _o in self.kg.triples(e, None, None, limit=400)}
+        if any(not _bookkeeping(p) and self._names_predicate(question, p) for p in predicates):
+            return None
         wanted = classes[0]
         for t in types:
-            if t == wanted or wanted in self._superclasses(t):
+            if self._is_a(t, wanted):
                 fact = self._fact(thing, RDF.type, t)
                 return Composed(self.lex["verified"].format(yes=self.lex["yes"], sentence=self.sentence([fact], False)),
                                 [fact], [thing])
@@ -353,8 +352,11 @@ class Composer:
 
     def _of_class(self, e: Node, c: Node) -> bool:
         """Is ``e`` typed ``c``, directly or through a subclass of it?"""
-        return any(t == c or c in self._superclasses(t)
-                   for _s, _p, t in self.kg.triples(e, RDF.type, None, limit=20))
+        return any(self._is_a(t, c) for _s, _p, t in self.kg.triples(e, RDF.type, None, limit=20))
+
+    def _is_a(self, t: Node, c: Node) -> bool:
+        """Is class ``t`` the class ``c`` or a subclass of it?"""
+        return t == c or c in self._superclasses(t)
 
     def _superclasses(self, c: Node, depth: int = 4) -> set[Node]:
         """``c``'s superclasses (rdfs:subClassOf), ``depth`` steps up at most; cached (a
