@@ -12,7 +12,8 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from dialogqa.kg import semantic
 from dialogqa.kg.memory import MemoryKG
-from dialogqa.kg.retriever import SEMANTIC_FLOOR, Question, Retriever
+from dialogqa.kg.retriever import (SEMANTIC_FLOOR, SEMANTIC_LEAD_FLOOR, SEMANTIC_MARGIN, SEMANTIC_NAMES,
+                                   Question, Retriever)
 from dialogqa.kg.semantic import SentenceEncoder
 
 TTL = """\
@@ -69,6 +70,57 @@ def test_similarity_under_the_floor_changes_nothing():
     question = "What is the name of Ireland's aerodrome?"
     low = _Meaning({("What is the name of it's aerodrome?", "place served by transport hub"): SEMANTIC_FLOOR})
     assert Retriever(kg, encoder=low).retrieve(question, []) == Retriever(kg).retrieve(question, [])
+
+
+def test_a_clear_lead_in_meaning_names_the_predicate_however_low_the_cosine():
+    kg = MemoryKG(Graph().parse(data=TTL, format="turtle"))
+    question = "What is the name of Ireland's aerodrome?"
+    text = "What is the name of it's aerodrome?"
+    cosine = SEMANTIC_LEAD_FLOOR + 0.02
+    alone = _Meaning({(text, "place served by transport hub"): cosine})
+    close = _Meaning({(text, "place served by transport hub"): cosine,
+                      (text, "lowest point"): cosine - SEMANTIC_MARGIN / 2})
+    lead = Retriever(kg, encoder=alone).retrieve(question, [])
+    tie = Retriever(kg, encoder=close).retrieve(question, [])
+    assert lead[0].p_label == "place served by transport hub"
+    served = next(f for f in tie if f.p_label == "place served by transport hub")
+    # the same cosine counts for more when no other relation is near it
+    assert lead[0].score > served.score
+    # under the lead's floor a margin adds nothing to what the cosine itself gives
+    low = SEMANTIC_LEAD_FLOOR - 0.01
+    alone = _Meaning({(text, "place served by transport hub"): low})
+    close = _Meaning({(text, "place served by transport hub"): low, (text, "lowest point"): low - 0.05})
+
+    def served_score(encoder):
+        facts = Retriever(kg, encoder=encoder).retrieve(question, [])
+        return next(f.score for f in facts if f.p_label == "place served by transport hub")
+
+    assert served_score(alone) == served_score(close)
+
+
+BURIAL = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Zamenhof rdfs:label "L. L. Zamenhof"@en ; ex:buried ex:Okopowa ; ex:born ex:Bialystok .
+ex:Okopowa rdfs:label "Okopowa Street Jewish Cemetery"@en .
+ex:Bialystok rdfs:label "Białystok"@en .
+ex:buried rdfs:label "place of burial"@en .
+ex:born rdfs:label "place of birth"@en .
+"""
+
+
+def test_meaning_names_a_predicate_only_when_it_is_that_close():
+    from rdflib import URIRef
+
+    kg = MemoryKG(Graph().parse(data=BURIAL, format="turtle"))
+    buried = URIRef("http://example.org/buried")
+    question = "Where was L. L. Zamenhof buried?"
+    sure = _Meaning({("Where was it buried?", "place of burial"): SEMANTIC_NAMES + 0.06})
+    loose = _Meaning({("Where was it buried?", "place of burial"): SEMANTIC_NAMES - 0.2})
+    assert Retriever(kg, encoder=sure).names_predicate(question, buried)
+    assert not Retriever(kg, encoder=loose).names_predicate(question, buried)
+    assert not Retriever(kg).names_predicate(question, buried)  # no word of it is in the label
+    assert Retriever(kg).names_predicate("What is his place of burial?", buried)
 
 
 def _tiny_wheel_zip(path):

@@ -22,10 +22,11 @@ calls (no graph library needed: the candidate set is a few hundred edges).
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,19 @@ SEMANTIC_SCALE = 4.0
 # a question with no relation word is read when this many words are left of it ("It was named
 # for whom?"; "name", "for" say nothing to word matching), not "And Finland?", "What about it?"
 SEMANTIC_MIN_WORDS = 4
+# a cosine at which meaning names a predicate as surely as its label's words would
+# (``names_predicate``): "Where was he buried?" and "place of burial" 0.76; "Where is it
+# located?" and "located in the administrative territorial entity" 0.50
+SEMANTIC_NAMES = 0.7
+# Meaning also names the predicate whose cosine is the best among the candidates' by a clear
+# margin, at least as well as a label match of SEMANTIC_LEAD: a pretrained encoder's cosines
+# run high or low by how the question is worded, while which relation it is closest to is
+# what it knows ("Who speaks Welsh?": "languages spoken" 0.44 against 0.24; "How many people
+# does she supervise?": "supervisor" 0.52 against 0.27). Measured on dev dialogues only
+# (training/README.md, session 19).
+SEMANTIC_LEAD = 0.75
+SEMANTIC_LEAD_FLOOR = 0.4
+SEMANTIC_MARGIN = 0.1
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -204,6 +218,15 @@ class Question:
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
+
+
+def _leader(cosines: Mapping[Node, float]) -> Node | None:
+    """The predicate whose meaning is closest to the question's by a clear margin over every
+    other candidate's (``SEMANTIC_LEAD``), or None."""
+    if not SEMANTIC_LEAD or len(cosines) < 2:
+        return None
+    (best, p), (second, _) = heapq.nlargest(2, ((c, p) for p, c in cosines.items()), key=lambda x: x[0])
+    return p if best >= SEMANTIC_LEAD_FLOOR and best - second >= SEMANTIC_MARGIN else None
 
 
 # Words between a question word and the noun that names the answer's type: "which two
@@ -524,18 +547,22 @@ class Retriever:
 
     def _semantic_matches(self, q: Question, predicates: set[Node]) -> dict[Node, float]:
         """How strongly the question's meaning names each predicate (the best of its labels),
-        on the scale of a label match; {} without an encoder or a relation word."""
+        on the scale of a label match; the one clearly closest of all counts at least
+        ``SEMANTIC_LEAD``; {} without an encoder or a relation word."""
         if self.encoder is None or not q.semantic_text or not predicates:
             return {}
         ordered = list(predicates)
         texts = [self._predicate_label_texts(p) for p in ordered]
         flat = [t for ts in texts for t in ts]
         sims = iter(self.encoder.similarity(q.semantic_text, flat))
-        out = {}
+        out, cosines = {}, {}
         for p, ts in zip(ordered, texts):
-            best = max(next(sims) for _ in ts)
+            best = cosines[p] = max(next(sims) for _ in ts)
             if best > SEMANTIC_FLOOR:
                 out[p] = SEMANTIC_SCALE * (best - SEMANTIC_FLOOR)
+        leader = _leader(cosines)
+        if leader is not None:
+            out[leader] = max(out.get(leader, 0.0), SEMANTIC_LEAD)
         return out
 
     def _predicate_label_texts(self, p: Node) -> tuple[str, ...]:
@@ -652,8 +679,14 @@ class Retriever:
 
     def names_predicate(self, question: str, p: Node) -> bool:
         """Whether the question's words cover the predicate's label ("In what country?" names
-        "country"); question phrasings do not count, they are too loose for this."""
-        return self._predicate_match(p, self._question(question)) >= NAMES_PREDICATE
+        "country"), or its meaning is that close to one of the labels ("Where was he buried?",
+        "place of burial": 0.76); question phrasings do not count, they are too loose for this."""
+        q = self._question(question)
+        if self._predicate_match(p, q) >= NAMES_PREDICATE:
+            return True
+        if self.encoder is None or not q.semantic_text:
+            return False
+        return max(self.encoder.similarity(q.semantic_text, self._predicate_label_texts(p))) >= SEMANTIC_NAMES
 
     def _names_subject(self, p: Node) -> bool:
         """Whether the label names its subject ("capital of", "part of"), not its object."""
