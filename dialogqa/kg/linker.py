@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from dialogqa.kg.base import MAX_QUESTION_CHARS
 from dialogqa.lexicon import lexicon
 from dialogqa.kg.labels import LOCAL_NAME_RANK
-from dialogqa.kg.words import known_words
+from dialogqa.kg.words import known_words, stem
 
 _WORD = re.compile(r"\w+")
 MAX_NGRAM = 12  # labels longer than this many words are only found by their first 12
@@ -268,8 +268,7 @@ class LabelIndex:
         return out
 
     def _corrections(self, word: str, keep: int = 3) -> list[tuple[str, int]]:
-        if (not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in NEVER_A_MENTION
-                or word in known_words()):  # "born" is no misspelling of "Bern" (kg/words.py)
+        if not MIN_FUZZY_LEN <= len(word) <= MAX_FUZZY_WORD or _has_digit(word) or word in NEVER_A_MENTION:
             return []
         # one letter shorter: the word less a letter; a swap across the middle breaks both
         # halves, so that spelling is looked up whole
@@ -287,6 +286,11 @@ class LabelIndex:
             dist = OSA.distance(word, token, score_cutoff=1)
             if dist <= 1:
                 scored.append((dist, -freq, token))
+        if scored and word in known_words():
+            # a word of the language is no misspelling ("born" is not "Bern", kg/words.py),
+            # though it may be another form of a label's word ("bands": "band")
+            own = stem(word)
+            scored = [x for x in scored if stem(x[2]) == own]
         scored.sort()
         return [(t, d) for d, _, t in scored[:keep]]
 

@@ -21,7 +21,6 @@ calls (no graph library needed: the candidate set is a few hundred edges).
 
 from __future__ import annotations
 
-import functools
 import heapq
 import math
 import re
@@ -30,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import snowballstemmer
 from rdflib import RDF, XSD
 from rdflib.term import Literal, Node
 
@@ -39,13 +37,13 @@ from dialogqa.records import Fact, Triple
 from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
+from dialogqa.kg.words import stem
 from dialogqa.records import Turn
 
 if TYPE_CHECKING:
     from dialogqa.kg.semantic import SentenceEncoder
 
 _WORD = re.compile(r"\w+")
-_STEM = snowballstemmer.stemmer("english")
 
 # What the retriever knows of English lives in data/en.json (dialogqa/lexicon.py): words
 # that say nothing about which predicate is asked for; everyday words for predicate words
@@ -138,11 +136,6 @@ def _demonstrative(words: Sequence[str]) -> bool:
     mentioned, the last answer (as "there" does); "that" before a verb or alone does not."""
     return any(w in DEMONSTRATIVES and nxt not in NOT_PREDICATE_WORDS and not nxt.isdigit()
                for w, nxt in zip(words, words[1:]))
-
-
-@functools.lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    return _STEM.stemWord(word)
 
 
 def word_stems(text: str) -> frozenset[str]:

