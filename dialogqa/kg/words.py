@@ -6,10 +6,11 @@ the language's without importing torch.
 Linking corrects a word that no label uses to the label words one edit away ("Swedn" ->
 "Sweden"). A word of the language is not a misspelling, though: in "What city was he born?"
 "born" is one edit from "Bern", and linked so, the capital of Switzerland took the turn. The
-encoder's WordPiece vocabulary (all-MiniLM-L6-v2, 30,522 entries; its 20,362 whole words of
-four or more letters) is the word list: read once from the installed wheel, never
-downloaded; without the wheel every word may be corrected, as before. Such a word is still
-corrected to another form of itself (same stem): "bands" finds the class labelled "band".
+encoder's WordPiece vocabulary (all-MiniLM-L6-v2, 30,522 entries: 21,945 whole lower-case
+words, 20,365 of them as long as a correction needs) is the word list: read once from the
+installed wheel, never downloaded; without the wheel every word may be corrected, as before.
+Such a word is still corrected to another form of itself (same stem): "bands" finds the class
+labelled "band".
 """
 
 from __future__ import annotations
