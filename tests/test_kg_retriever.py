@@ -415,3 +415,16 @@ ex:hired rdfs:label "hire date"@en .
     assert r.predicate_score("And her position?", ex("title")) == pytest.approx(1.0)
     assert r.predicate_score("And her position?", ex("salary")) == 0.0
     assert r.retrieve("What is the position of Ana Lind?")[0].p == ex("title")
+
+
+def test_a_name_said_in_part_finds_its_entity_however_long_ago(kg):
+    """"Solberg" after eight turns about other things: the conversation's Erna Solberg,
+    found by the part of her label the question writes as a name."""
+    history = [turn(kg, "Who leads Norway?", "Erna Solberg.", "Norway", "headOfGovernment", "Erna")]
+    history += [turn(kg, f"Question {i} about Sweden?", "Stockholm.", "Sweden", "capital", "Stockholm")
+                for i in range(9)]
+    r = Retriever(kg)
+    facts = r.retrieve("Where was Solberg born?", history)
+    assert (facts[0].s, facts[0].p) == (ex("Erna"), ex("placeOfBirth"))
+    # written in lower case it is a word, not a name: no entity of the older turns is found
+    assert all(f.s != ex("Erna") for f in r.retrieve("where was solberg born?", history)[:1])

@@ -12,6 +12,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from dialogqa.kg import semantic
 from dialogqa.kg.memory import MemoryKG
+from dialogqa.kg import retriever as retriever_module
 from dialogqa.kg.retriever import (SEMANTIC_FLOOR, SEMANTIC_LEAD_FLOOR, SEMANTIC_MARGIN, SEMANTIC_NAMES,
                                    Question, Retriever)
 from dialogqa.kg.semantic import SentenceEncoder
@@ -107,6 +108,37 @@ ex:Bialystok rdfs:label "Białystok"@en .
 ex:buried rdfs:label "place of burial"@en .
 ex:born rdfs:label "place of birth"@en .
 """
+DEATH = BURIAL.replace("ex:born ex:Bialystok .", "ex:born ex:Bialystok ; ex:died ex:Warsaw .") + """\
+ex:Warsaw rdfs:label "Warsaw"@en .
+ex:died rdfs:label "place of death"@en .
+"""
+
+
+def test_meaning_breaks_a_tie_between_labels_words_match_alike():
+    kg = MemoryKG(Graph().parse(data=DEATH, format="turtle"))
+    question = "Where did L. L. Zamenhof pass away?"
+    words = Retriever(kg).retrieve(question, [])
+    assert len({f.score for f in words[:3]}) == 1  # "where" names the three places alike
+    text = "Where did it pass away?"
+    meaning = _Meaning({(text, "place of death"): 0.30, (text, "place of burial"): 0.27,
+                        (text, "place of birth"): 0.15})  # under every floor: no lead, no match
+    facts = Retriever(kg, encoder=meaning).retrieve(question, [])
+    assert [f.o_label for f in facts[:3]] == ["Warsaw", "Okopowa Street Jewish Cemetery", "Białystok"]
+
+
+def test_a_name_in_lower_case_or_one_the_language_does_not_know_is_read_as_it(monkeypatch):
+    kg = MemoryKG(Graph().parse(data=BURIAL + """\
+ex:Church rdfs:label "evangelical reformed parish church"@en ; ex:buried ex:Okopowa .
+""", format="turtle"))
+    r = Retriever(kg, encoder=_Meaning({}))
+    # a whole label of several words is a name however it is written
+    assert r._question("Where is the evangelical reformed parish church?").semantic_text == "Where is the it?"
+    # a capitalised word the language does not know is a name linking missed
+    monkeypatch.setattr(retriever_module, "known_words", lambda: frozenset({"worked", "as", "what"}))
+    assert Retriever(kg)._question("Perkhin worked as what?").semantic_text == "it worked as what?"
+    # without the word list no word is taken for a name
+    monkeypatch.setattr(retriever_module, "known_words", lambda: frozenset())
+    assert Retriever(kg)._question("Perkhin worked as what?").semantic_text == "Perkhin worked as what?"
 
 
 def test_meaning_names_a_predicate_only_when_it_is_that_close():

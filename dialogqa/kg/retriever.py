@@ -37,7 +37,7 @@ from dialogqa.records import Fact, Triple
 from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
-from dialogqa.kg.words import stem
+from dialogqa.kg.words import known_words, stem
 from dialogqa.records import Turn
 
 if TYPE_CHECKING:
@@ -112,6 +112,11 @@ SEMANTIC_NAMES = 0.7
 SEMANTIC_LEAD = 0.75
 SEMANTIC_LEAD_FLOOR = 0.4
 SEMANTIC_MARGIN = 0.1
+# Each named predicate's cosine, times this, is added to its match: where words name several
+# alike ("Where did he pass away?": "where" names place of death, of burial and of birth; "pass
+# away" is 0.50 from "place of death", 0.47 from burial, 0.35 from birth), the closest in
+# meaning comes first. Chosen on dev dialogues (training/README.md, session 20).
+SEMANTIC_TIE = 0.01
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -170,7 +175,10 @@ class Question:
     semantic_text: str = ""
 
     @classmethod
-    def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = ()) -> "Question":
+    def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = (),
+              said_spans: Sequence[tuple[int, int]] = ()) -> "Question":
+        """``skip_spans``: names, neither relation words nor meaning; ``said_spans``: names
+        the encoder reads as "it" though their words may still name a relation."""
         words, content, relation, terms = [], set(), set(), []
         type_term: frozenset[str] = frozenset()
         kept: list[int] = []  # indexes into words of the content words
@@ -198,7 +206,7 @@ class Question:
                 relation |= stems
                 terms.append(stems)
         joined = " ".join(words)
-        edits = [(start, end, "it") for start, end in _outermost(skip_spans)]
+        edits = [(start, end, "it") for start, end in _outermost([*skip_spans, *said_spans])]
         if type_at is not None and type_at in kept:  # "Which countries border it?" is near "continent"
             edits.append((*places[type_at], ""))
         semantic = text
@@ -211,6 +219,18 @@ class Question:
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
+
+
+def _unknown_names(text: str) -> list[tuple[int, int]]:
+    """Spans of the words written as names that the language does not know ("Perkhin
+    worked as what?", "Who was Fayolle?"): a name linking missed, a surname said alone. Said
+    as "it" to the encoder like a linked name; no word is one without the word list."""
+    known = known_words()
+    if not known:
+        return []
+    return [m.span() for m in _WORD.finditer(text)
+            if m.group()[:1].isupper() and len(m.group()) > 2 and m.group().isalpha()
+            and fold(m.group()) not in known and fold(m.group()) not in NOT_PREDICATE_WORDS]
 
 
 def _leader(cosines: Mapping[Node, float]) -> Node | None:
@@ -317,13 +337,16 @@ class Retriever:
             previous = self._question(history[-1].user)
             matches = [CARRY_DISCOUNT * self._fact_match(t, previous, e, named)
                        for e, _, t in edges]
-        semantic = self._semantic_matches(q, {t[1] for _, _, t in edges})
+        cosines: dict[Node, float] = {}
+        semantic = self._semantic_matches(q, {t[1] for _, _, t in edges}, cosines)
         scored: dict[Triple, float] = {}
         inverse: dict[Triple, bool] = {}  # reached from its object by its best score
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         looked: set[Node] = set()  # answer ends whose classes this question looked up
         for (entity, weight, triple), match in zip(edges, matches):
             named_by = max(match, semantic.get(triple[1], 0.0))
+            if named_by > 0:  # meaning breaks ties between labels words match alike
+                named_by += SEMANTIC_TIE * cosines.get(triple[1], 0.0)
             if CLASS_MATCH and q.type_term:
                 # "Which *band* recorded it?": the end that would be the answer is a band
                 answer = triple[2] if triple[0] == entity else triple[0]
@@ -452,8 +475,30 @@ class Retriever:
             for entity, a in anchors.items():
                 if not a.linked and words & set(fold(self._label(entity)).split()):
                     a.weight += LINK_WEIGHT * 0.8
+        # A name written in part ("Denbe", capitalised mid-sentence) that no entity of the
+        # graph is called and none in focus has: the one of the conversation it is part of,
+        # however long ago it was talked about.
+        older = list(history)[:-self.history_turns]
+        for entity in self._named_earlier(question, older, anchors):
+            anchors.setdefault(entity, _Anchor()).weight += LINK_WEIGHT * 0.8
         ranked = sorted(anchors.items(), key=lambda kv: -kv[1].weight)
         return ranked[: self.max_anchors], q
+
+    def _named_earlier(self, question: str, older: Sequence[Turn],
+                       anchors: Mapping[Node, "_Anchor"]) -> list[Node]:
+        """The entity of an older turn whose label holds a word the question writes as a
+        name (capitalised, not its first word) and no anchor's label holds."""
+        names = {fold(w) for i, w in enumerate(_WORD.findall(question))
+                 if i > 0 and w[:1].isupper() and len(w) > 2}
+        names -= {w for e in anchors for w in fold(self._label(e)).split()}
+        if not names or not older:
+            return []
+        found: list[Node] = []
+        for turn in reversed(list(older)):
+            for entity, _ in self._turn_entities(turn):
+                if entity not in found and names & set(fold(self._label(entity)).split()):
+                    found.append(entity)
+        return found[:1]
 
     def _turn_entities(self, turn: Turn,
                        answer_weight: float = ANSWER_WEIGHT) -> list[tuple[Node, float]]:
@@ -488,9 +533,13 @@ class Retriever:
         "Papua New Guinea" does not match a predicate with "new" in its label)."""
         q = self._questions.get(text)
         if q is None:
-            spans = [(m.start, m.end) for m in self._linked(text)
-                     if m.start >= 0 and text[m.start:m.start + 1].isupper()]
-            q = Question.parse(text, spans)
+            linked = [m for m in self._linked(text) if m.start >= 0]
+            spans = [(m.start, m.end) for m in linked if text[m.start:m.start + 1].isupper()]
+            # a name written in lower case ("the evangelical reformed parish church"), whole
+            # and of several words, is still a name to the encoder
+            said = [(m.start, m.end) for m in linked if (m.start, m.end) not in spans
+                    and m.score >= 1.0 and len(text[m.start:m.end].split()) >= 2]
+            q = Question.parse(text, spans + _unknown_names(text), said)
             _put(self._questions, text, q, self._cache_size)
         return q
 
@@ -538,7 +587,8 @@ class Retriever:
 
     # -- scoring ----------------------------------------------------------------------
 
-    def _semantic_matches(self, q: Question, predicates: set[Node]) -> dict[Node, float]:
+    def _semantic_matches(self, q: Question, predicates: set[Node],
+                          cosines: dict[Node, float] | None = None) -> dict[Node, float]:
         """How strongly the question's meaning names each predicate (the best of its labels),
         on the scale of a label match; the one clearly closest of all counts at least
         ``SEMANTIC_LEAD``; {} without an encoder or a relation word."""
@@ -548,7 +598,8 @@ class Retriever:
         texts = [self._predicate_label_texts(p) for p in ordered]
         flat = [t for ts in texts for t in ts]
         sims = iter(self.encoder.similarity(q.semantic_text, flat))
-        out, cosines = {}, {}
+        out = {}
+        cosines = {} if cosines is None else cosines
         for p, ts in zip(ordered, texts):
             best = cosines[p] = max(next(sims) for _ in ts)
             if best > SEMANTIC_FLOOR:
