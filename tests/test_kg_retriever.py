@@ -428,3 +428,18 @@ def test_a_name_said_in_part_finds_its_entity_however_long_ago(kg):
     assert (facts[0].s, facts[0].p) == (ex("Erna"), ex("placeOfBirth"))
     # written in lower case it is a word, not a name: no entity of the older turns is found
     assert all(f.s != ex("Erna") for f in r.retrieve("where was solberg born?", history)[:1])
+
+
+def test_a_name_the_language_does_not_know_may_be_the_start_of_one(kg, monkeypatch):
+    """"Swe" for Sweden: a capitalised word that is no word of the language and begins a
+    word of a focus entity's label points at that entity."""
+    import dialogqa.kg.retriever as retriever_module
+
+    history = [turn(kg, "What is the capital of Sweden?", "Stockholm.", "Sweden", "capital", "Stockholm"),
+               turn(kg, "What is the currency of Norway?", "Norwegian krone.", "Norway", "currency", "NOK")]
+    monkeypatch.setattr(retriever_module, "known_words", lambda: frozenset({"what", "is", "the", "capital", "of"}))
+    facts = Retriever(kg).retrieve("What is the capital of Swe?", history)
+    assert (facts[0].s, facts[0].p) == (ex("Sweden"), ex("capital"))
+    monkeypatch.setattr(retriever_module, "known_words", lambda: frozenset())  # no word list: no guess
+    facts = Retriever(kg).retrieve("What is the capital of Swe?", history)
+    assert (facts[0].s, facts[0].p) == (ex("Norway"), ex("capital"))

@@ -245,3 +245,33 @@ class _Parsed:
 
     def parse_args(self, argv):
         return self.args
+
+
+BAND = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Tess rdfs:label "Tess Moreau"@en ; ex:plays ex:Drums ; ex:born "1990" .
+ex:Owen rdfs:label "Owen Pike"@en ; ex:plays ex:Banjo .
+ex:Ada rdfs:label "Ada Lind"@en ; ex:plays ex:Drums .
+ex:Drums rdfs:label "Drums"@en .
+ex:Banjo rdfs:label "Banjo"@en .
+ex:plays rdfs:label "instrument"@en .
+ex:born rdfs:label "birth year"@en .
+"""
+
+
+def test_the_encoder_reads_a_predicate_with_the_values_it_has():
+    """A terse label says little ("instrument"); with its values ("Drums, Banjo") the
+    relation "What does she play?" asks about is plain."""
+    kg = MemoryKG(Graph().parse(data=BAND, format="turtle"))
+    text = "What does it play?"
+    meaning = _Meaning({(text, "instrument: Drums, Banjo"): 0.6})
+    r = Retriever(kg, encoder=meaning)
+    facts = r.retrieve("What does Tess Moreau play?", [])
+    assert (facts[0].p_label, facts[0].o_label) == ("instrument", "Drums")
+    # the most frequent values first, ties in label order; a literal is read as written
+    from rdflib import URIRef
+    assert r._predicate_label_texts(URIRef("http://example.org/plays")) == (
+        "instrument", "instrument: Drums, Banjo")
+    assert r._predicate_label_texts(URIRef("http://example.org/born"))[-1] == "birth year: 1990"
+    assert Retriever(kg).retrieve("What does Tess Moreau play?", [])[0].score < facts[0].score

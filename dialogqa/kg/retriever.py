@@ -117,6 +117,11 @@ SEMANTIC_MARGIN = 0.1
 # away" is 0.50 from "place of death", 0.47 from burial, 0.35 from birth), the closest in
 # meaning comes first. Chosen on dev dialogues (training/README.md, session 20).
 SEMANTIC_TIE = 0.01
+# The encoder also reads a predicate's label with its most frequent values ("record label:
+# Halcyon Records, Bramble Sound"), from its first VALUE_LOOKUP facts (training/README.md,
+# session 20: dev proxy 2,489 -> 2,506).
+VALUE_SAMPLE = 3
+VALUE_LOOKUP = 200
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -293,6 +298,7 @@ class Retriever:
         self._labels: OrderedDict[Node, str] = OrderedDict()
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
         self._label_texts: dict[Node, tuple[str, ...]] = {}  # ... and its labels' texts
+        self._semantic_texts: dict[Node, tuple[str, ...]] = {}  # ... those with its values
         self._label_stems: dict[Node, tuple[frozenset[str], ...]] = {}  # ... each label's stems
         self._phrasings: dict[tuple[Node, bool], tuple[frozenset[str], ...]] = {}
         self._preds_by_stem: dict[str, set[Node]] = {}
@@ -470,10 +476,13 @@ class Retriever:
 
         # A question naming a focus entity by part of its label ("Solberg" for "Erna
         # Solberg") or a word of it points at that entity even when linking missed it.
+        # A name the language does not know may be the start of one ("Jap" for Japan).
         words = {w for w in q.words if w not in NOT_PREDICATE_WORDS and len(w) > 2}
+        starts = tuple(fold(question[b:e]) for b, e in _unknown_names(question))
         if words:
             for entity, a in anchors.items():
-                if not a.linked and words & set(fold(self._label(entity)).split()):
+                label = fold(self._label(entity)).split()
+                if not a.linked and (words & set(label) or any(w.startswith(starts) for w in label)):
                     a.weight += LINK_WEIGHT * 0.8
         # A name written in part ("Denbe", capitalised mid-sentence) that no entity of the
         # graph is called and none in focus has: the one of the conversation it is part of,
@@ -610,8 +619,28 @@ class Retriever:
         return out
 
     def _predicate_label_texts(self, p: Node) -> tuple[str, ...]:
-        self._predicate_stems(p)
-        return self._label_texts[p]
+        """What the encoder reads of a predicate: each of its labels, and its first label
+        with the values it most often has ("instrument: Drums, Guitar, Banjo"): the values
+        say what the relation is about where its label is terse or abstract."""
+        texts = self._semantic_texts.get(p)
+        if texts is None:
+            self._predicate_stems(p)
+            texts = self._label_texts[p]
+            values = self._typical_values(p)
+            if values:
+                texts = (*texts, f"{texts[0]}: {', '.join(values)}")
+            self._semantic_texts[p] = texts
+        return texts
+
+    def _typical_values(self, p: Node) -> list[str]:
+        """The ``VALUE_SAMPLE`` labels most frequent among the predicate's first
+        ``VALUE_LOOKUP`` objects (ties in label order, so every backend reads the same)."""
+        counts: dict[str, int] = {}
+        for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP):
+            text = str(o) if isinstance(o, Literal) else self._label(o)
+            if text:
+                counts[text] = counts.get(text, 0) + 1
+        return sorted(counts, key=lambda t: (-counts[t], t))[:VALUE_SAMPLE]
 
     def _score(self, triple: Triple, match: float, weight: float, q: Question,
                cited: set[Triple], cited_po: set[tuple[Node, Node]], carry: set[Node]) -> float:
