@@ -128,6 +128,7 @@ TARGETED_LIMIT = 20  # facts per predicate and direction
 
 LINK_WEIGHT = 3.0  # an entity the question names outweighs the focus
 DECAY = 0.85  # per turn back in history
+NAMED_EARLIER = 50  # how far back a name said in part is looked for
 TOPIC_WEIGHT = 1.0  # what an earlier turn was about
 ANSWER_WEIGHT = 0.8  # what it answered with
 # "there"/"here" point at a place, and in a person's question the place last mentioned is
@@ -486,8 +487,8 @@ class Retriever:
                     a.weight += LINK_WEIGHT * 0.8
         # A name written in part ("Denbe", capitalised mid-sentence) that no entity of the
         # graph is called and none in focus has: the one of the conversation it is part of,
-        # however long ago it was talked about.
-        older = list(history)[:-self.history_turns]
+        # talked about up to NAMED_EARLIER turns ago.
+        older = list(history)[-NAMED_EARLIER:-self.history_turns]
         for entity in self._named_earlier(question, older, anchors):
             anchors.setdefault(entity, _Anchor()).weight += LINK_WEIGHT * 0.8
         ranked = sorted(anchors.items(), key=lambda kv: -kv[1].weight)
