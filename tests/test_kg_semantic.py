@@ -275,3 +275,18 @@ def test_the_encoder_reads_a_predicate_with_the_values_it_has():
         "instrument", "instrument: Drums, Banjo")
     assert r._predicate_label_texts(URIRef("http://example.org/born"))[-1] == "birth year: 1990"
     assert Retriever(kg).retrieve("What does Tess Moreau play?", [])[0].score < facts[0].score
+
+
+def test_schema_predicates_and_descriptions_give_no_values():
+    """rdfs:subClassOf's values are classes ("transit line"), a comment's are sentences:
+    neither says what a relation is about."""
+    from rdflib import RDFS, URIRef
+
+    kg = MemoryKG(Graph().parse(data=BAND + """\\
+ex:Drums rdfs:subClassOf ex:Instrument .
+ex:Tess ex:note "A drummer from the north who joined the band in its second year." .
+ex:note rdfs:label "note"@en .
+""", format="turtle"))
+    r = Retriever(kg, encoder=_Meaning({}))
+    assert r._predicate_label_texts(RDFS.subClassOf) == (r._label(RDFS.subClassOf),)
+    assert r._predicate_label_texts(URIRef("http://example.org/note")) == ("note",)

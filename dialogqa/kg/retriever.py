@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, XSD
+from rdflib import OWL, RDF, RDFS, XSD
 from rdflib.term import Literal, Node
 
 from dialogqa.lexicon import lexicon
@@ -122,6 +122,8 @@ SEMANTIC_TIE = 0.01
 # session 20: dev proxy 2,489 -> 2,506).
 VALUE_SAMPLE = 3
 VALUE_LOOKUP = 200
+VALUE_CHARS = 40
+_SCHEMA_NAMESPACES = (str(RDF), str(RDFS), str(OWL))
 TYPE_MISMATCH = 0.0  # weight of an answer-type word on a predicate whose other end it names
 MAX_TARGETED = 6  # predicates looked up directly on a hub
 TARGETED_LIMIT = 20  # facts per predicate and direction
@@ -636,10 +638,12 @@ class Retriever:
     def _typical_values(self, p: Node) -> list[str]:
         """The ``VALUE_SAMPLE`` labels most frequent among the predicate's first
         ``VALUE_LOOKUP`` objects (ties in label order, so every backend reads the same)."""
+        if str(p).startswith(_SCHEMA_NAMESPACES):  # their values are classes and words
+            return []
         counts: dict[str, int] = {}
         for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP):
             text = str(o) if isinstance(o, Literal) else self._label(o)
-            if text:
+            if text and len(text) <= VALUE_CHARS:  # a description says nothing of the relation
                 counts[text] = counts.get(text, 0) + 1
         return sorted(counts, key=lambda t: (-counts[t], t))[:VALUE_SAMPLE]
 
