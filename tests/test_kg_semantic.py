@@ -282,7 +282,7 @@ def test_schema_predicates_and_descriptions_give_no_values():
     neither says what a relation is about."""
     from rdflib import RDFS, URIRef
 
-    kg = MemoryKG(Graph().parse(data=BAND + """\\
+    kg = MemoryKG(Graph().parse(data=BAND + """\
 ex:Drums rdfs:subClassOf ex:Instrument .
 ex:Tess ex:note "A drummer from the north who joined the band in its second year." .
 ex:note rdfs:label "note"@en .
