@@ -290,3 +290,16 @@ ex:note rdfs:label "note"@en .
     r = Retriever(kg, encoder=_Meaning({}))
     assert r._predicate_label_texts(RDFS.subClassOf) == (r._label(RDFS.subClassOf),)
     assert r._predicate_label_texts(URIRef("http://example.org/note")) == ("note",)
+
+
+def test_values_are_labelled_only_as_many_as_are_read():
+    """On an endpoint each label may be a query: of a predicate's many values only the few
+    read are labelled."""
+    kg = MemoryKG(Graph().parse(data=BAND, format="turtle"))
+    r = Retriever(kg, encoder=_Meaning({}))
+    asked = []
+    label = r._label
+    r._label = lambda node: asked.append(node) or label(node)
+    from rdflib import URIRef
+    r._typical_values(URIRef("http://example.org/plays"))
+    assert len(asked) <= 3

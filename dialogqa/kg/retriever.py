@@ -636,16 +636,22 @@ class Retriever:
         return texts
 
     def _typical_values(self, p: Node) -> list[str]:
-        """The ``VALUE_SAMPLE`` labels most frequent among the predicate's first
-        ``VALUE_LOOKUP`` objects (ties in label order, so every backend reads the same)."""
+        """The labels of the ``VALUE_SAMPLE`` values most frequent among the predicate's first
+        ``VALUE_LOOKUP`` objects (ties in term order, so every backend reads the same; only
+        those few are labelled: on an endpoint each label may be a query)."""
         if str(p).startswith(_SCHEMA_NAMESPACES):  # their values are classes and words
             return []
-        counts: dict[str, int] = {}
+        counts: dict[Node, int] = {}
         for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP):
+            counts[o] = counts.get(o, 0) + 1
+        out: list[str] = []
+        for o in sorted(counts, key=lambda o: (-counts[o], str(o))):
             text = str(o) if isinstance(o, Literal) else self._label(o)
-            if text and len(text) <= VALUE_CHARS:  # a description says nothing of the relation
-                counts[text] = counts.get(text, 0) + 1
-        return sorted(counts, key=lambda t: (-counts[t], t))[:VALUE_SAMPLE]
+            if text and len(text) <= VALUE_CHARS and text not in out:  # a description says nothing of the relation
+                out.append(text)
+                if len(out) == VALUE_SAMPLE:
+                    break
+        return out
 
     def _score(self, triple: Triple, match: float, weight: float, q: Question,
                cited: set[Triple], cited_po: set[tuple[Node, Node]], carry: set[Node]) -> float:
