@@ -119,7 +119,7 @@ SEMANTIC_MARGIN = 0.1
 SEMANTIC_TIE = 0.01
 # The encoder also reads a predicate's label with its most frequent values ("record label:
 # Halcyon Records, Bramble Sound"), from its first VALUE_LOOKUP facts (training/README.md,
-# session 20: dev proxy 2,489 -> 2,506).
+# session 20: dev proxy 2,490 -> 2,505).
 VALUE_SAMPLE = 3
 VALUE_LOOKUP = 200
 VALUE_CHARS = 40
