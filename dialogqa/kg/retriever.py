@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -641,9 +641,7 @@ class Retriever:
         those few are labelled: on an endpoint each label may be a query)."""
         if str(p).startswith(_SCHEMA_NAMESPACES):  # their values are classes and words
             return []
-        counts: dict[Node, int] = {}
-        for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP):
-            counts[o] = counts.get(o, 0) + 1
+        counts = Counter(o for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP))
         out: list[str] = []
         for o in sorted(counts, key=lambda o: (-counts[o], str(o))):
             text = str(o) if isinstance(o, Literal) else self._label(o)
