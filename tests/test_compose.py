@@ -85,6 +85,28 @@ def test_how_many_of_a_number_valued_fact_is_its_value(kg):
     assert "5550203" in c.answer and c.evidence == [f]
 
 
+def test_an_it_that_may_mean_either_focus_entity_cites_both_when_they_agree(kg):
+    # after Norway and Sweden: "What continent is it in?" is Europe whichever "it" means
+    c = Composer(kg).compose(Intent("lookup"), "What continent is it in?",
+                             fact(kg, "Norway", "continent", "Europe"), [], [], [U("Norway"), U("Sweden")])
+    assert c.answer == "The continent of Norway and Sweden is Europe."
+    assert {(f.s, f.o) for f in c.evidence} == {(U("Norway"), U("Europe")), (U("Sweden"), U("Europe"))}
+    assert c.topic == [U("Norway")]  # the conversation stays on the entity the model chose
+
+
+def test_an_it_whose_readings_disagree_names_the_chosen_entity_alone(kg):
+    # Japan is in Asia; a named entity leaves nothing ambiguous; a list is not a shared value
+    c = Composer(kg).compose(Intent("lookup"), "What continent is it in?",
+                             fact(kg, "Norway", "continent", "Europe"), [], [], [U("Norway"), U("Japan")])
+    assert c.answer == "The continent of Norway is Europe." and len(c.evidence) == 1
+    c = Composer(kg).compose(Intent("lookup"), "What continent is Norway in?",
+                             fact(kg, "Norway", "continent", "Europe"), [], [U("Norway")], [U("Norway"), U("Sweden")])
+    assert len(c.evidence) == 1
+    c = Composer(kg).compose(Intent("lookup"), "Which countries does it border?",
+                             fact(kg, "Norway", "border", "Sweden"), [], [], [U("Norway"), U("Finland")])
+    assert {f.s for f in c.evidence} == {U("Norway")}
+
+
 def test_reverse_lookup_lists_the_subjects(kg):
     c = Composer(kg).compose(Intent("lookup"), "Which countries border Russia?",
                              fact(kg, "Norway", "border", "Russia", inverse=True), [], [U("Russia")], [],

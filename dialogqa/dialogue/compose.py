@@ -50,6 +50,7 @@ MAX_PATH = 3  # facts in a path answer
 PATH_FANOUT = 60  # neighbours per entity when looking for a path
 MAX_COUNT_GROUPS = 12  # groups around an entity a count chooses among
 CLASS_CACHE = 4096  # entities whose being a class is remembered
+AGREEING_FOCUS = 3  # focus entities an ambiguous "it" may mean (``Composer._agreeing``)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,27 @@ class Composer:
             sentence = self.sentence(group, inverse)
             n = f"{len(group)}+" if len(group) >= MAX_GROUP else str(len(group))
             return Composed(self.lex["count"].format(n=n, sentence=sentence), group, about)
+        if not named and not inverse and len(group) == 1:
+            # "What continent is it in?" after Dublin, Ireland: "it" may be either, and both
+            # say Europe: the answer names both and cites both facts
+            agreeing = self._agreeing(chosen, focus)
+            if agreeing:
+                return Composed(self.sentence(group, inverse, [chosen, *agreeing]),
+                                [*group, *agreeing], about)
         return Composed(self.sentence(group, inverse), group, about)
+
+    def _agreeing(self, chosen: Fact, focus: Sequence[Node]) -> list[Fact]:
+        """The facts by which other entities of the conversation's focus (its first
+        ``AGREEING_FOCUS``) have the chosen fact's predicate with the same one value: each
+        answers the question as well, whichever of them "it" means."""
+        out = []
+        for e in focus[:AGREEING_FOCUS]:
+            if e == chosen.s or not isinstance(e, URIRef):
+                continue
+            values = list(self.kg.triples(e, chosen.p, None, limit=2))
+            if len(values) == 1 and values[0][2] == chosen.o:
+                out.append(self._fact(e, chosen.p, chosen.o, chosen))
+        return out
 
     def _count_group(self, question: str, chosen: Fact, inverse: bool, ranked: Sequence[Fact],
                      topic: Node) -> tuple[Fact, bool]:
@@ -250,7 +271,9 @@ class Composer:
             out = kept
         return out
 
-    def sentence(self, group: Sequence[Fact], inverse: bool) -> str:
+    def sentence(self, group: Sequence[Fact], inverse: bool, subjects: Sequence[Fact] = ()) -> str:
+        """One sentence of the group's values; ``subjects``: the facts whose subjects it is
+        said of together (they share the one value), else the group's first."""
         first = group[0]
         kind = relational(first.p_label, self.lang)
         p = _lower_first(first.p_label)
@@ -260,7 +283,8 @@ class Composer:
             return _capitalise(self.lex[shape].format(p=p, o=first.o_label, v=values))
         values = join_values([f.o_label for f in group], self.lang, SHOWN)
         shape = kind or ("noun_one" if len(group) == 1 else "noun_many")
-        return _capitalise(self.lex[shape].format(p=p, s=first.s_label, v=values))
+        said = join_values([f.s_label for f in subjects], self.lang, SHOWN) if subjects else first.s_label
+        return _capitalise(self.lex[shape].format(p=p, s=said, v=values))
 
     # -- yes / no -------------------------------------------------------------------------
     def _verify(self, chosen: Fact | None, ranked: Sequence[Fact], named: Sequence[Node],
