@@ -443,3 +443,20 @@ def test_a_name_the_language_does_not_know_may_be_the_start_of_one(kg, monkeypat
     monkeypatch.setattr(retriever_module, "known_words", lambda: frozenset())  # no word list: no guess
     facts = Retriever(kg).retrieve("What is the capital of Swe?", history)
     assert (facts[0].s, facts[0].p) == (ex("Norway"), ex("capital"))
+
+
+def test_a_noun_a_demonstrative_makes_a_mention_is_no_relation_word(kg):
+    r = Retriever(kg)
+    relation = lambda text: set().union(*r._question(text).terms)
+    # "this country" is the country talked about; "head of government" is what is asked
+    assert relation("Who is the head of government of this country?") == {"head", "govern"}
+    assert r._question("Who is the head of government of this country?").semantic_text == \
+        "Who is the head of government of it?"
+    # ... unless no other word names a relation, or the noun is one ("this part of")
+    assert relation("What was the name of this body?") == {"bodi"}
+    assert relation("How is this fabricated?") == {"fabric"}
+    assert "part" in relation("What region is this part of?")
+    assert "won" in relation("Who is the man that won the race?")  # "that" relates, not points
+    facts = r.retrieve("Who is the head of government of this country?",
+                       [turn(kg, "Which country is Bergen in?", "Norway", "Bergen", "country", "Norway")])
+    assert facts[0].triple == (ex("Norway"), ex("headOfGovernment"), ex("Erna"))

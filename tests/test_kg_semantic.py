@@ -304,3 +304,45 @@ def test_values_are_labelled_only_as_many_as_are_read():
     from rdflib import URIRef
     assert r._typical_values(URIRef("http://example.org/plays"))[0] == "Drums"  # played twice
     assert len(asked) <= 3
+
+
+PLACES = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Church rdfs:label "Bell Church"@en ; ex:country ex:Philippines ; ex:in ex:Trinidad .
+ex:Tower rdfs:label "Kisoji Tower"@en ; ex:country ex:Japan ; ex:in ex:Nagano .
+ex:Philippines rdfs:label "Philippines"@en . ex:Japan rdfs:label "Japan"@en .
+ex:Trinidad rdfs:label "La Trinidad"@en . ex:Nagano rdfs:label "Nagano"@en .
+ex:country rdfs:label "country"@en .
+ex:in rdfs:label "located in the administrative territorial entity"@en .
+"""
+
+
+def test_the_answer_type_word_is_read_against_what_a_relation_answers():
+    """No class in the graph: "Which city is Bell Church in?" tells "located in the
+    administrative territorial entity" from "country" only by what their values are like
+    (towns against countries)."""
+    kg = MemoryKG(Graph().parse(data=PLACES, format="turtle"))
+    question = "Which city is Bell Church in?"
+    towns, countries = "Nagano, La Trinidad", "Japan, Philippines"  # most frequent, ties by IRI
+    words = Retriever(kg, encoder=_Meaning({})).retrieve(question, [])
+    assert words[0].score == words[1].score  # no word names either relation
+    meaning = _Meaning({("city", towns): 0.33, ("city", countries): 0.22})
+    facts = Retriever(kg, encoder=meaning).retrieve(question, [])
+    assert facts[0].o_label == "La Trinidad" and facts[1].o_label == "Philippines"
+    assert facts[0].score == words[0].score  # the best fit keeps its score, the others lose
+    assert "city" in meaning.read
+    # the other way round, "Which country ...", the countries fit best
+    meaning = _Meaning({("country", towns): 0.2, ("country", countries): 0.45})
+    facts = Retriever(kg, encoder=meaning).retrieve("Which country is Bell Church in?", [])
+    assert facts[0].o_label == "Philippines"
+
+
+def test_where_the_graph_says_the_answer_is_of_the_class_asked_for_its_values_are_not_read():
+    kg = MemoryKG(Graph().parse(data=PLACES + """\
+ex:Trinidad a ex:City . ex:Nagano a ex:City . ex:City rdfs:label "city"@en .
+""", format="turtle"))
+    wrong = _Meaning({("city", "Nagano, La Trinidad"): 0.1, ("city", "Japan, Philippines"): 0.9})
+    facts = Retriever(kg, encoder=wrong).retrieve("Which city is Bell Church in?", [])
+    assert facts[0].o_label == "La Trinidad"  # the class says it; the encoder is not asked
+    assert "city" not in wrong.read

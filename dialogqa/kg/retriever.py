@@ -117,6 +117,9 @@ SEMANTIC_MARGIN = 0.1
 # away" is 0.50 from "place of death", 0.47 from burial, 0.35 from birth), the closest in
 # meaning comes first. Chosen on dev dialogues (training/README.md, session 20).
 SEMANTIC_TIE = 0.01
+# what a relation's answers are like against the question's answer-type word
+# (``Retriever._type_meaning``)
+TYPE_MEANING = 1.0
 # The encoder also reads a predicate's label with its most frequent values ("record label:
 # Halcyon Records, Bramble Sound"), from its first VALUE_LOOKUP facts (training/README.md,
 # session 20: dev proxy 2,490 -> 2,505).
@@ -151,6 +154,23 @@ def _demonstrative(words: Sequence[str]) -> bool:
                for w, nxt in zip(words, words[1:]))
 
 
+def _referring_nouns(text: str) -> list[tuple[int, int]]:
+    """Spans of the nouns a demonstrative makes a mention ("Where is the lowest point of
+    *this country*?", "Who is *that city* led by?"): the entity talked about, as a name or
+    "it" would be, not a word of the relation asked for."""
+    found = list(_WORD.finditer(text))
+    return [(m.start(), nxt.end()) for m, nxt, after in zip(found, found[1:], [*found[2:], None])
+            if fold(m.group()) in DEMONSTRATIVES and fold(m.group()) != "that"  # "the man that won"
+            and fold(nxt.group()) not in NOT_PREDICATE_WORDS and not nxt.group().isdigit()
+            and (after is None or fold(after.group()) != "of")]  # "What is this part of?"
+
+
+def _relation_words(q: "Question") -> int:
+    """How many of the question's own words may name the relation (not the answer's type,
+    not a question word's synonyms)."""
+    return len(q.terms) - sum(1 for w in q.words if w in NOT_PREDICATE_WORDS and w in SYNONYMS)
+
+
 def word_stems(text: str) -> frozenset[str]:
     """The stems of a text's words, folded ("Record Labels" -> {"record", "label"})."""
     return frozenset(stem(w) for w in _WORD.findall(fold(text)))
@@ -169,6 +189,7 @@ class Question:
     # Each relation word's stems (synonyms included): how many words point at a predicate.
     terms: tuple[frozenset[str], ...] = ()
     type_term: frozenset[str] = frozenset()  # the answer-type word's stems
+    type_word: str = ""  # the answer-type word itself ("city" in "Which city is it in?")
     wants_date: bool = False
     wants_number: bool = False
     # predicate -> the content stems that begin one of its label's stems or that one of them
@@ -224,6 +245,7 @@ class Question:
         return cls(text, words, content, answer_type=frozenset(content - relation),
                    semantic_text=semantic if terms or len(semantic.split()) >= SEMANTIC_MIN_WORDS else "",
                    terms=tuple(terms), type_term=type_term,
+                   type_word=words[type_at] if type_term else "",
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
@@ -302,6 +324,7 @@ class Retriever:
         self._pred_stems: dict[Node, frozenset[str]] = {}  # every predicate seen so far
         self._label_texts: dict[Node, tuple[str, ...]] = {}  # ... and its labels' texts
         self._semantic_texts: dict[Node, tuple[str, ...]] = {}  # ... those with its values
+        self._end_texts: OrderedDict[tuple[Node, bool], str] = OrderedDict()  # a predicate's typical objects / subjects
         self._label_stems: dict[Node, tuple[frozenset[str], ...]] = {}  # ... each label's stems
         self._phrasings: dict[tuple[Node, bool], tuple[frozenset[str], ...]] = {}
         self._preds_by_stem: dict[str, set[Node]] = {}
@@ -352,6 +375,7 @@ class Retriever:
         inverse: dict[Triple, bool] = {}  # reached from its object by its best score
         first_hop: list[tuple[float, float, Node]] = []  # (match, entity weight, far end)
         looked: set[Node] = set()  # answer ends whose classes this question looked up
+        typed = False  # whether one of them is of the class the question's answer-type word names
         for (entity, weight, triple), match in zip(edges, matches):
             named_by = max(match, semantic.get(triple[1], 0.0))
             if named_by > 0:  # meaning breaks ties between labels words match alike
@@ -364,6 +388,7 @@ class Retriever:
                     looked.add(answer)  # a remote graph answers each lookup over the network
                     if q.type_term & self._class_stems(answer):
                         named_by = max(named_by, CLASS_MATCH)
+                        typed = True
             if BOTH_NAMED and triple[0] != triple[2] and triple[0] in named and triple[2] in named:
                 # "Is Kofi a nurse?", "Does Norway border Sweden?": the fact between two
                 # things the question names is what it asks about, whatever the relation's label
@@ -390,6 +415,9 @@ class Retriever:
                 if score > scored.get(triple, -math.inf):
                     scored[triple] = score
                     inverse[triple] = triple[0] != far
+        if TYPE_MEANING and q.type_word and self.encoder is not None and not typed:
+            # (where the graph says which answers are of the class asked for, it knows better)
+            self._type_meaning(q, scored, inverse)
         best = sorted(scored.items(), key=lambda kv: -kv[1])[: self.k if k is None else k]
         return [Fact(s, p, o, self._label(s), self._label(p), self._label(o), round(score, 4),
                      inverse=inverse[(s, p, o)])
@@ -552,6 +580,14 @@ class Retriever:
             said = [(m.start, m.end) for m in linked if (m.start, m.end) not in spans
                     and m.score >= 1.0 and len(text[m.start:m.end].split()) >= 2]
             q = Question.parse(text, spans + _unknown_names(text), said)
+            # "the head of state of *this country*": a noun a demonstrative makes a mention
+            # is the entity talked about, not a word of the relation, where other words
+            # name the relation ("What was the name of this body?" has no other)
+            referring = _referring_nouns(text)
+            if referring:
+                r = Question.parse(text, spans + _unknown_names(text) + referring, said)
+                if _relation_words(r):
+                    q = r
             _put(self._questions, text, q, self._cache_size)
         return q
 
@@ -635,13 +671,43 @@ class Retriever:
             self._semantic_texts[p] = texts
         return texts
 
-    def _typical_values(self, p: Node) -> list[str]:
+    def _type_meaning(self, q: Question, scored: dict[Triple, float], inverse: dict[Triple, bool]) -> None:
+        """"What is the city where the band is from?": of the relations, those whose answers
+        are like what the question's answer-type word names (its meaning against the labels
+        of the ends the relation typically has there: "Nagano Prefecture, Columbus, ..."
+        against "Japan, France, ...") keep their score; the others lose ``TYPE_MEANING`` x
+        how much less alike. Where the graph types nothing, what a relation's values are is
+        how the answer's type is known."""
+        sides = {(t[1], not inverse[t]) for t in scored}
+        texts = {side: self._end_text(*side) for side in sides}
+        texts = {side: text for side, text in texts.items() if text}
+        if len(texts) < 2:
+            return
+        keys = list(texts)
+        fit = dict(zip(keys, self.encoder.similarity(q.type_word, [texts[k] for k in keys])))
+        best = max(fit.values())
+        for t in scored:
+            side = (t[1], not inverse[t])
+            if side in fit:
+                scored[t] -= TYPE_MEANING * (best - fit[side])
+
+    def _end_text(self, p: Node, forward: bool) -> str:
+        """The labels of the ends the predicate most often has on one side (objects when
+        ``forward``), as the encoder reads them; "" for schema predicates."""
+        key = (p, forward)
+        text = self._end_texts.get(key)
+        if text is None:
+            text = ", ".join(self._typical_values(p) if forward else self._typical_values(p, subjects=True))
+            _put(self._end_texts, key, text, self._cache_size)
+        return text
+
+    def _typical_values(self, p: Node, subjects: bool = False) -> list[str]:
         """The labels of the ``VALUE_SAMPLE`` values most frequent among the predicate's first
         ``VALUE_LOOKUP`` objects (ties in term order, so every backend reads the same; only
         those few are labelled: on an endpoint each label may be a query)."""
         if str(p).startswith(_SCHEMA_NAMESPACES):  # their values are classes and words
             return []
-        counts = Counter(o for _, _, o in self.kg.triples(None, p, None, limit=VALUE_LOOKUP))
+        counts = Counter(t[0 if subjects else 2] for t in self.kg.triples(None, p, None, limit=VALUE_LOOKUP))
         out: list[str] = []
         for o in sorted(counts, key=lambda o: (-counts[o], str(o))):
             text = str(o) if isinstance(o, Literal) else self._label(o)
