@@ -665,9 +665,9 @@ class Retriever:
         if texts is None:
             self._predicate_stems(p)
             texts = self._label_texts[p]
-            values = self._typical_values(p)
+            values = self._end_text(p, True)
             if values:
-                texts = (*texts, f"{texts[0]}: {', '.join(values)}")
+                texts = (*texts, f"{texts[0]}: {values}")
             self._semantic_texts[p] = texts
         return texts
 
@@ -703,8 +703,8 @@ class Retriever:
 
     def _typical_values(self, p: Node, subjects: bool = False) -> list[str]:
         """The labels of the ``VALUE_SAMPLE`` values most frequent among the predicate's first
-        ``VALUE_LOOKUP`` objects (ties in term order, so every backend reads the same; only
-        those few are labelled: on an endpoint each label may be a query)."""
+        ``VALUE_LOOKUP`` objects, or subjects (ties in term order, so every backend reads the
+        same; only those few are labelled: on an endpoint each label may be a query)."""
         if str(p).startswith(_SCHEMA_NAMESPACES):  # their values are classes and words
             return []
         counts = Counter(t[0 if subjects else 2] for t in self.kg.triples(None, p, None, limit=VALUE_LOOKUP))
