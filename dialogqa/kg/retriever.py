@@ -678,7 +678,9 @@ class Retriever:
         against "Japan, France, ...") keep their score; the others lose ``TYPE_MEANING`` x
         how much less alike. Where the graph types nothing, what a relation's values are is
         how the answer's type is known."""
-        sides = {(t[1], not inverse[t]) for t in scored}
+        # in a fixed order: the encoder embeds them in one batch, and a batch's order moves its
+        # cosines in the last digits (two processes would break ties apart)
+        sides = sorted({(t[1], not inverse[t]) for t in scored}, key=lambda x: (str(x[0]), x[1]))
         texts = {side: self._end_text(*side) for side in sides}
         texts = {side: text for side, text in texts.items() if text}
         if len(texts) < 2:
