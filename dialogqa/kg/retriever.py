@@ -165,12 +165,6 @@ def _referring_nouns(text: str) -> list[tuple[int, int]]:
             and (after is None or fold(after.group()) != "of")]  # "What is this part of?"
 
 
-def _relation_words(q: "Question") -> int:
-    """How many of the question's own words may name the relation (not the answer's type,
-    not a question word's synonyms)."""
-    return len(q.terms) - sum(1 for w in q.words if w in NOT_PREDICATE_WORDS and w in SYNONYMS)
-
-
 def word_stems(text: str) -> frozenset[str]:
     """The stems of a text's words, folded ("Record Labels" -> {"record", "label"})."""
     return frozenset(stem(w) for w in _WORD.findall(fold(text)))
@@ -190,6 +184,9 @@ class Question:
     terms: tuple[frozenset[str], ...] = ()
     type_term: frozenset[str] = frozenset()  # the answer-type word's stems
     type_word: str = ""  # the answer-type word itself ("city" in "Which city is it in?")
+    # how many of its own words may name the relation (not the answer's type, not a question
+    # word's synonyms)
+    relation_words: int = 0
     wants_date: bool = False
     wants_number: bool = False
     # predicate -> the content stems that begin one of its label's stems or that one of them
@@ -228,6 +225,7 @@ class Question:
                 terms.append(frozenset(stems))
             else:
                 type_term = frozenset(stems)
+        own_terms = len(terms)
         for w in words:  # question words that are stopwords still carry synonyms ("where")
             if w in NOT_PREDICATE_WORDS and w in SYNONYMS:
                 stems = frozenset(stem(syn) for syn in SYNONYMS[w])
@@ -245,7 +243,7 @@ class Question:
         return cls(text, words, content, answer_type=frozenset(content - relation),
                    semantic_text=semantic if terms or len(semantic.split()) >= SEMANTIC_MIN_WORDS else "",
                    terms=tuple(terms), type_term=type_term,
-                   type_word=words[type_at] if type_term else "",
+                   type_word=words[type_at] if type_term else "", relation_words=own_terms,
                    wants_date=bool(DATE_WORDS & set(words)),
                    wants_number="how many" in joined or "how much" in joined
                    or bool(NUMBER_WORDS & set(words)))
@@ -579,14 +577,15 @@ class Retriever:
             # and of several words, is still a name to the encoder
             said = [(m.start, m.end) for m in linked if (m.start, m.end) not in spans
                     and m.score >= 1.0 and len(text[m.start:m.end].split()) >= 2]
-            q = Question.parse(text, spans + _unknown_names(text), said)
+            skip = spans + _unknown_names(text)
+            q = Question.parse(text, skip, said)
             # "the head of state of *this country*": a noun a demonstrative makes a mention
             # is the entity talked about, not a word of the relation, where other words
             # name the relation ("What was the name of this body?" has no other)
             referring = _referring_nouns(text)
             if referring:
-                r = Question.parse(text, spans + _unknown_names(text) + referring, said)
-                if _relation_words(r):
+                r = Question.parse(text, skip + referring, said)
+                if r.relation_words:
                     q = r
             _put(self._questions, text, q, self._cache_size)
         return q
@@ -699,7 +698,7 @@ class Retriever:
         key = (p, forward)
         text = self._end_texts.get(key)
         if text is None:
-            text = ", ".join(self._typical_values(p) if forward else self._typical_values(p, subjects=True))
+            text = ", ".join(self._typical_values(p, subjects=not forward))
             _put(self._end_texts, key, text, self._cache_size)
         return text
 
