@@ -33,7 +33,9 @@ def join_values(values: list[str], lang: str = "en", shown: int | None = None) -
 
 def relational(label: str, lang: str = "en") -> str | None:
     """How a predicate label reads: None for a noun ("capital"), "relation" for a verb phrase
-    ("shares border with", "is part of"), "participle" for one like "located in"."""
+    ("shares border with", "is part of"), "participle" for one like "located in", or a noun
+    before "of" ("capital of", "part of": "Oslo is capital of Norway.", where a verb says it
+    itself: "consists of")."""
     words = label.lower().split()
     if len(words) < 2:
         return None
@@ -41,5 +43,6 @@ def relational(label: str, lang: str = "en") -> str | None:
     if words[0] in lex["copulas"]:
         return "relation"
     if words[-1] in lex["prepositions"]:
-        return "participle" if words[0].endswith("ed") else "relation"
+        noun_of = words[-1] == "of" and not words[0].endswith("s")
+        return "participle" if words[0].endswith("ed") or noun_of else "relation"
     return None

@@ -542,3 +542,14 @@ ex:ward rdfs:label "works in" .
     # no class named: every one
     c = composer.compose(Intent("count"), "How many people work in Heron Ward?", chosen, [chosen], [U("heron")], [])
     assert c.answer.startswith("3")
+
+
+def test_a_noun_before_of_is_said_with_is():
+    # "capital of", "part of": a noun relating its subject ("Oslo is capital of Norway."); a
+    # verb before "of" says it itself ("consists of"), as a verb phrase does ("shares border with")
+    from dialogqa.lexicon import relational
+
+    assert relational("capital of") == relational("part of") == "participle"
+    assert relational("located in") == "participle"
+    assert relational("consists of") == relational("shares border with") == "relation"
+    assert relational("capital") is None and relational("country of origin") is None
