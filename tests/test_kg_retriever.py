@@ -460,3 +460,19 @@ def test_a_noun_a_demonstrative_makes_a_mention_is_no_relation_word(kg):
     facts = r.retrieve("Who is the head of government of this country?",
                        [turn(kg, "Which country is Bergen in?", "Norway", "Bergen", "country", "Norway")])
     assert facts[0].triple == (ex("Norway"), ex("headOfGovernment"), ex("Erna"))
+
+
+def test_a_verb_matches_a_label_with_another_form_of_it():
+    # "speaks" and "spoken", "taught" and "teaches": a suffix stemmer leaves these apart; each
+    # word is stemmed from its dictionary form
+    g = Graph().parse(data="""
+        @prefix ex: <http://example.org/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        ex:ama rdfs:label "Ama Owusu"@en ; ex:studies ex:twi ; ex:family ex:akan .
+        ex:twi rdfs:label "Twi"@en ; ex:family ex:akan . ex:akan rdfs:label "Akan"@en .
+        ex:kofi rdfs:label "Kofi Mensah"@en ; ex:speaks ex:twi .
+        ex:speaks rdfs:label "languages spoken"@en . ex:studies rdfs:label "studies"@en .
+        ex:family rdfs:label "language family"@en .
+    """, format="turtle")
+    facts = Retriever(MemoryKG(g)).retrieve("Who speaks Twi?")
+    assert facts[0].p == ex("speaks") and facts[0].inverse
