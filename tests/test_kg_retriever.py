@@ -460,6 +460,13 @@ def test_a_noun_a_demonstrative_makes_a_mention_is_no_relation_word(kg):
     facts = r.retrieve("Who is the head of government of this country?",
                        [turn(kg, "Which country is Bergen in?", "Norway", "Bergen", "country", "Norway")])
     assert facts[0].triple == (ex("Norway"), ex("headOfGovernment"), ex("Erna"))
+    # ... nor where the answer's type is asked ("What continent ..."): it may name the relation
+    assert "countri" not in r._question("What continent is this country in?").content
+    facts = r.retrieve("What continent is this country in?",
+                       [turn(kg, "Which country is Bergen in?", "Norway", "Bergen", "country", "Norway")])
+    assert facts[0].triple == (ex("Norway"), ex("continent"), ex("Europe"))
+    # a participle after "this" is no noun: "this" is the mention, "located" the relation
+    assert "locat" in relation("What state is this located in?")
 
 
 def test_a_verb_matches_a_label_with_another_form_of_it():

@@ -37,7 +37,7 @@ from dialogqa.records import Fact, Triple
 from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION
 from dialogqa.kg.linker import fold
-from dialogqa.kg.words import known_words, stem
+from dialogqa.kg.words import known_words, lemma, stem
 from dialogqa.records import Turn
 
 if TYPE_CHECKING:
@@ -162,7 +162,14 @@ def _referring_nouns(text: str) -> list[tuple[int, int]]:
     return [(m.start(), nxt.end()) for m, nxt, after in zip(found, found[1:], [*found[2:], None])
             if fold(m.group()) in DEMONSTRATIVES and fold(m.group()) != "that"  # "the man that won"
             and fold(nxt.group()) not in NOT_PREDICATE_WORDS and not nxt.group().isdigit()
+            and not _participle(fold(nxt.group()))  # "What state is this located in?"
             and (after is None or fold(after.group()) != "of")]  # "What is this part of?"
+
+
+def _participle(word: str) -> bool:
+    """A past participle, not a noun: "located", "twinned" (their dictionary forms are other
+    words), not "bed" or "seed"."""
+    return len(word) > 4 and word.endswith("ed") and lemma(word) != word
 
 
 def word_stems(text: str) -> frozenset[str]:
@@ -581,11 +588,12 @@ class Retriever:
             q = Question.parse(text, skip, said)
             # "the head of state of *this country*": a noun a demonstrative makes a mention
             # is the entity talked about, not a word of the relation, where other words
-            # name the relation ("What was the name of this body?" has no other)
+            # name the relation or the answer's type ("What continent is this country in?";
+            # "What was the name of this body?" has neither)
             referring = _referring_nouns(text)
             if referring:
                 r = Question.parse(text, skip + referring, said)
-                if r.relation_words:
+                if r.relation_words or r.type_word:
                     q = r
             _put(self._questions, text, q, self._cache_size)
         return q

@@ -57,7 +57,13 @@ def known_words() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """The word's dictionary form ("spoken": "speak"), English as the lexicon is."""
+    return simplemma.lemmatize(word, lang="en")
+
+
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The stem of the word's dictionary form: inflections a suffix stemmer leaves apart meet
     ("speaks" and "spoken": "speak"; "taught" and "teaches": "teach"; "children": "child")."""
-    return _STEMMER.stemWord(simplemma.lemmatize(word, lang="en"))
+    return _STEMMER.stemWord(lemma(word))
