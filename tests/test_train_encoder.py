@@ -115,7 +115,9 @@ def test_fit_trains_a_lora_that_the_encoder_merges_back(tmp_path, encoder):
     assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
     assert json.loads((tmp_path / "lora" / "fit.json").read_text())["trained_on"] == ["convs.jsonl"]
     before = base.similarity("where is it ?", ["capital", "country"])
+    assert not base.fitted
     base.apply_lora(tmp_path / "lora")
+    assert base.fitted  # a retriever with it reads the whole question (Retriever.whole_question)
     after = base.similarity("where is it ?", ["capital", "country"])
     assert after[0] - after[1] > before[0] - before[1]  # the gold label moved ahead of the other
     assert report["before"]["evaluate"] == "0/2" and report["after"]["evaluate"] == "2/2"
@@ -137,3 +139,31 @@ def test_command_names_the_bad_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.jsonl" in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fitted_encoder_reads_the_answer_type_word_too(tmp_path, encoder):
+    from dialogqa.kg.memory import MemoryKG
+    from dialogqa.kg.retriever import Question, Retriever
+
+    # the pretrained encoder reads "Which countries border it?" near "continent" without its
+    # type word; the fitted one learned with it, and "located in which city" needs it
+    assert Question.parse("Pitakia is located in which city?", [(0, 7)]).semantic_text == "it is located in which ?"
+    assert Question.parse("Pitakia is located in which city?", [(0, 7)], whole=True).semantic_text \
+        == "it is located in which city?"
+    (tmp_path / "small.ttl").write_text(TTL)
+    kg = MemoryKG.from_files([tmp_path / "small.ttl"])
+
+    class Fitted:
+        fitted = True
+
+    assert Retriever(kg, encoder=Fitted()).whole_question
+    assert not Retriever(kg).whole_question
+    assert not Retriever(kg, encoder=Fitted(), whole_question=False).whole_question
+    # what the fit is trained on is what such a retriever reads
+    conv = {"id": "c", "kg": ["small.ttl"], "turns": [
+        {"user": "Which city is the capital of Norway?", "expected": ["Oslo"],
+         "expected_evidence": [t("Norway", "capital", "Oslo")]}]}
+    (tmp_path / "c.jsonl").write_text(json.dumps(conv) + "\n")
+    assert [r["text"] for r in E.candidate_rows([tmp_path / "c.jsonl"], encoder)] == ["Which city is the capital of it?"]
+    assert [r["text"] for r in E.candidate_rows([tmp_path / "c.jsonl"], encoder, whole_question=False)] \
+        == ["Which is the capital of it?"]

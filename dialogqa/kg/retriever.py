@@ -209,9 +209,11 @@ class Question:
 
     @classmethod
     def parse(cls, text: str, skip_spans: Sequence[tuple[int, int]] = (),
-              said_spans: Sequence[tuple[int, int]] = ()) -> "Question":
+              said_spans: Sequence[tuple[int, int]] = (), whole: bool = False) -> "Question":
         """``skip_spans``: names, neither relation words nor meaning; ``said_spans``: names
-        the encoder reads as "it" though their words may still name a relation."""
+        the encoder reads as "it" though their words may still name a relation; ``whole``:
+        the encoder reads the answer-type word too (a fitted encoder tells "located in which
+        city" from "which country" by it; the pretrained one is misled by it)."""
         words, content, relation, terms = [], set(), set(), []
         type_term: frozenset[str] = frozenset()
         kept: list[int] = []  # indexes into words of the content words
@@ -241,7 +243,7 @@ class Question:
                 terms.append(stems)
         joined = " ".join(words)
         edits = [(start, end, "it") for start, end in _outermost([*skip_spans, *said_spans])]
-        if type_at is not None and type_at in kept:  # "Which countries border it?" is near "continent"
+        if type_at is not None and type_at in kept and not whole:  # "Which countries border it?" is near "continent"
             edits.append((*places[type_at], ""))
         semantic = text
         for start, end, replacement in sorted(edits, reverse=True):
@@ -313,7 +315,8 @@ class Retriever:
 
     def __init__(self, kg: KnowledgeGraph, k: int = 30, per_entity: int = 100,
                  max_anchors: int = 10, history_turns: int = 8, hop2: int = 3,
-                 cache_size: int = 4096, encoder: SentenceEncoder | None = None):
+                 cache_size: int = 4096, encoder: SentenceEncoder | None = None,
+                 whole_question: bool | None = None):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         self.kg = kg
@@ -323,6 +326,9 @@ class Retriever:
         self.history_turns = history_turns
         self.hop2 = hop2  # first-hop facts whose far end gets a second hop
         self.encoder = encoder  # meaning as well as words names a predicate (kg/semantic.py)
+        # the encoder reads the answer-type word too: by default where it was fitted to
+        # (``dialogqa encoder fit`` trains on what this retriever's questions read)
+        self.whole_question = bool(getattr(encoder, "fitted", False)) if whole_question is None else whole_question
         self._neighbours: OrderedDict[Node, list[tuple[Triple, float]]] = OrderedDict()
         self._questions: OrderedDict[str, Question] = OrderedDict()
         self._labels: OrderedDict[Node, str] = OrderedDict()
@@ -585,14 +591,14 @@ class Retriever:
             said = [(m.start, m.end) for m in linked if (m.start, m.end) not in spans
                     and m.score >= 1.0 and len(text[m.start:m.end].split()) >= 2]
             skip = spans + _unknown_names(text)
-            q = Question.parse(text, skip, said)
+            q = Question.parse(text, skip, said, self.whole_question)
             # "the head of state of *this country*": a noun a demonstrative makes a mention
             # is the entity talked about, not a word of the relation, where other words
             # name the relation or the answer's type ("What continent is this country in?";
             # "What was the name of this body?" has neither)
             referring = _referring_nouns(text)
             if referring:
-                r = Question.parse(text, skip + referring, said)
+                r = Question.parse(text, skip + referring, said, self.whole_question)
                 if r.relation_words or r.type_word:
                     q = r
             _put(self._questions, text, q, self._cache_size)

@@ -57,6 +57,7 @@ class SentenceEncoder:
         self.tokenizer = tokenizer
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._cache_size = cache_size
+        self.fitted = False  # a LoRA of ``dialogqa encoder fit`` is merged in (``apply_lora``)
 
     @classmethod
     def from_zip(cls, path: str | Path) -> "SentenceEncoder":
@@ -89,6 +90,7 @@ class SentenceEncoder:
             warnings.simplefilter("ignore", FutureWarning)
             self.model = PeftModel.from_pretrained(self.model, str(folder)).merge_and_unload().eval()
         self._cache.clear()
+        self.fitted = True
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         found = {t: self._cache[t] for t in texts if t in self._cache}

@@ -46,14 +46,17 @@ SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss
 TARGETS = ("query", "key", "value", "dense")
 
 
-def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30,
+def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30, whole_question: bool = True,
                    progress: Callable[[int], None] | None = None) -> list[dict]:
     """One row per turn of the transcripts in ``paths`` that the encoder reads (a turn whose
     question has no relation word is skipped, as the retriever skips it): ``source``, ``id``,
     ``text`` (what the encoder reads of the question), ``gold`` (label texts of each gold
     predicate among the candidates), ``other`` (those of the other candidates' predicates),
     ``unanswerable``. An answerable turn whose gold fact is not among the ``k`` candidates gives
-    no row. ``encoder``: the one the retriever proposes candidates with (the pretrained one)."""
+    no row. ``encoder``: the one the retriever proposes candidates with (the pretrained one).
+    ``whole_question``: the text keeps the answer-type word, as a retriever reads it with a
+    fitted encoder (``Retriever.whole_question``; session 23: without it the fit learns KGConv's
+    prior that "located in which ...?" is a country)."""
     from dialogqa.dialogue.graphs import GraphCache
     from dialogqa.dialogue.recall import gold_history_turn
     from dialogqa.dialogue.transcript import read_transcripts
@@ -67,7 +70,8 @@ def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30,
         for path in paths:
             for conv in read_transcripts(path):
                 kg = graphs.of(conv)[0]
-                retriever = retrievers.setdefault(id(kg), Retriever(kg, k=k, encoder=encoder))
+                retriever = retrievers.setdefault(id(kg), Retriever(kg, k=k, encoder=encoder,
+                                                                    whole_question=whole_question))
                 history = []
                 for turn in conv.turns:
                     facts = retriever.retrieve(turn.user, history)
