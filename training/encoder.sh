@@ -1,7 +1,7 @@
 #!/bin/sh
 # The retriever's sentence encoder, fine-tuned to read which relation a question asks for
 # (dialogqa/train/encoder.py), saved where the retriever loads it: ~25 minutes on 2 cores
-# (the candidates of ~7,000 turns are retrieved once, ~4 min; then 2 epochs, ~10 min each).
+# (the candidates of ~7,000 turns are retrieved once, ~4 min; then one epoch, ~10-15 min).
 #
 #   sh training/encoder.sh [OUT_DIR]        (default: dialogqa/adapters/encoder)
 #
@@ -19,4 +19,4 @@ $DQ encoder fit runs/data/kgconv-dev-plain/dev-country.jsonl runs/data/kgconv-de
     runs/data/typed-films.jsonl runs/data/typed-library.jsonl runs/data/typed-clubs.jsonl \
     runs/data/world-synth.jsonl \
     --evaluate transcripts/domains/company-typed.jsonl transcripts/world.jsonl \
-    --epochs 2 --lr 1e-4 --keep 5 --out "$OUT"
+    --epochs 1 --lr 1e-4 --keep 5 --out "$OUT"
