@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from dialogqa import jsonio
 from dialogqa.errors import UserError
 
 
@@ -64,7 +65,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = jsonio.loads(line)
                 if not {"id", "text", "gold", "other", "unanswerable"} <= set(row):
                     raise ValueError("not a row of `encoder fit --rows`")
                 rows.append(row)

@@ -20,8 +20,10 @@ from dialogqa.kg.base import KnowledgeGraph, open_kg
 class GraphCache:
     def __init__(self, k: int = 30, fixed: KnowledgeGraph | None = None,
                  opener: Callable[[list[str]], KnowledgeGraph] | None = None,
-                 hint: str = "give the graph's files", max_open: int | None = None):
+                 hint: str = "give the graph's files", max_open: int | None = None,
+                 retriever: Callable[[KnowledgeGraph], object] | None = None):
         self.k = k
+        self._retriever = retriever  # builds each graph's retriever (default: make_retriever)
         self.max_open = max_open
         self.seen: dict[tuple[str, ...], None] = {}  # every set of files opened, in order
         self.fixed = fixed
@@ -49,7 +51,7 @@ class GraphCache:
                     if not Path(f).is_file():
                         raise UserError(f"{where}: graph file {f} does not exist")
                 kg = self._opener([str(f) for f in files])
-            self.opened[key] = (kg, make_retriever(kg, k=self.k))
+            self.opened[key] = (kg, self._retriever(kg) if self._retriever else make_retriever(kg, k=self.k))
             self.seen[key] = None
         return self.opened[key]
 

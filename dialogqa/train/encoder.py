@@ -46,8 +46,7 @@ SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss
 TARGETS = ("query", "key", "value", "dense")
 
 
-def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30, whole_question: bool = True,
-                   progress: Callable[[int], None] | None = None) -> list[dict]:
+def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30, whole_question: bool = True) -> list[dict]:
     """One row per turn of the transcripts in ``paths`` that the encoder reads (a turn whose
     question has no relation word is skipped, as the retriever skips it): ``source``, ``id``,
     ``text`` (what the encoder reads of the question), ``gold`` (label texts of each gold
@@ -63,15 +62,12 @@ def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30, whole_ques
     from dialogqa.kg.retriever import Retriever
     from dialogqa.records import term_key
 
-    graphs = GraphCache(k=k)
-    retrievers: dict[int, Retriever] = {}
+    graphs = GraphCache(k=k, retriever=lambda kg: Retriever(kg, k=k, encoder=encoder, whole_question=whole_question))
     rows: list[dict] = []
     try:
         for path in paths:
             for conv in read_transcripts(path):
-                kg = graphs.of(conv)[0]
-                retriever = retrievers.setdefault(id(kg), Retriever(kg, k=k, encoder=encoder,
-                                                                    whole_question=whole_question))
+                retriever = graphs.of(conv)[1]
                 history = []
                 for turn in conv.turns:
                     facts = retriever.retrieve(turn.user, history)
@@ -89,8 +85,6 @@ def candidate_rows(paths: Iterable[str | Path], encoder, k: int = 30, whole_ques
                                      for p in predicates if term_key(p) not in gold]}
                     if (row["gold"] or row["unanswerable"]) and (row["gold"] or row["other"]):
                         rows.append(row)
-                if progress:
-                    progress(len(rows))
     finally:
         graphs.close()
     return rows
