@@ -483,3 +483,36 @@ def test_a_verb_matches_a_label_with_another_form_of_it():
     """, format="turtle")
     facts = Retriever(MemoryKG(g)).retrieve("Who speaks Twi?")
     assert facts[0].p == ex("speaks") and facts[0].inverse
+
+
+def test_where_takes_the_more_exact_of_two_near_places(tmp_path, monkeypatch):
+    """"Where is it located?" matches the town's fact and the country's alike; the graph says
+    the town lies in the country, so the town's fact names the place more exactly. A
+    question that names the relation ("Which country ...") or a clear lead keeps its fact."""
+    import dialogqa.kg.retriever as retriever
+
+    path = tmp_path / "p.ttl"
+    path.write_text("""\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:Temple rdfs:label "Vinh Trang Temple"@en ; ex:locatedIn ex:MyTho ; ex:country ex:Vietnam .
+ex:MyTho rdfs:label "My Tho"@en ; ex:country ex:Vietnam .
+ex:Vietnam rdfs:label "Vietnam"@en .
+ex:country rdfs:label "country"@en .
+ex:locatedIn rdfs:label "located in the administrative territorial entity"@en .
+""")
+    kg = MemoryKG.from_files([str(path)])
+
+    def top(question):
+        facts = Retriever(kg, k=5).retrieve(question)
+        return [(f.o_label, f.score) for f in facts if f.s_label == "Vinh Trang Temple"]
+
+    exact, country = top("Where is Vinh Trang Temple located?")
+    assert exact[0] == "My Tho" and country[0] == "Vietnam"
+    assert exact[1] == pytest.approx(country[1] + retriever.SPECIFIC_PLACE)
+    assert top("Which country is Vinh Trang Temple in?")[0][0] == "Vietnam"  # no "where"
+    assert top("Where is Vinh Trang Temple?")[0][0] == "Vietnam"  # a lead beyond SPECIFIC_NEAR
+
+    monkeypatch.setattr(retriever, "SPECIFIC_PLACE", 0.0)
+    exact, country = top("Where is Vinh Trang Temple located?")
+    assert exact[1] == country[1]  # without it the two tie
