@@ -169,3 +169,33 @@ def test_time_comparisons_are_also_asked_with_a_verb_and_an_adverb(tmp_path):
         # the gold winner is the earlier date exactly when the question asks for it
         winner, loser = t["expected"][0], t["reject"][0]
         assert (dates[winner] < dates[loser]) == less, t["user"]
+
+
+def test_single_lookups_are_also_asked_the_graph_s_way(tmp_path):
+    """A predicate's dqa:question phrasings ("Which city runs …?": no word of "capital") phrase
+    some single lookups, with the subject's name or "it"; they are annotations, never facts to
+    ask about; a graph without them gives the dialogues it gave before."""
+    path = tmp_path / "g.ttl"
+    path.write_text(TTL, encoding="utf-8")
+    plain = list(synthesize_typed(MemoryKG.from_files([str(path)]), TypedConfig(conversations=80, seed=3, turns=6)))
+    asks = tmp_path / "asks.ttl"
+    asks.write_text("""\
+@prefix ex: <http://example.org/> .
+@prefix dqa: <https://dialogqa.dev/ns#> .
+ex:capital dqa:question "Which city runs …?"@en, "From where is …'s government run?"@en .
+""", encoding="utf-8")
+    kg = MemoryKG.from_files([str(path), str(asks)])
+    convs = list(synthesize_typed(kg, TypedConfig(conversations=80, seed=3, turns=6)))
+    turns = [t for c in convs for t in c["turns"]]
+    phrased = [t for t in turns if t["user"].startswith(("Which city runs", "From where is"))]
+    assert phrased and all(t["type"] == "single" for t in phrased)
+    for t in phrased:
+        (s, p, o), = t["expected_evidence"]
+        assert p == "http://example.org/capital"
+        assert "…" not in t["user"] and "it's" not in t["user"]
+        assert t["user"].endswith(("runs it?", "its government run?")) or kg.label(URIRef(s)) in t["user"]
+    assert {"runs it?" in t["user"] or "its government" in t["user"] for t in phrased} == {True, False}
+    assert not any("question" in t["user"] for t in turns)  # dqa:question is asked about nowhere
+    assert [t["user"] for c in plain for t in c["turns"]] != [t["user"] for t in turns]
+    again = list(synthesize_typed(MemoryKG.from_files([str(path)]), TypedConfig(conversations=80, seed=3, turns=6)))
+    assert again == plain

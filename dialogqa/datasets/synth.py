@@ -38,12 +38,14 @@ from dialogqa import jsonio
 from dialogqa.errors import UserError
 from dialogqa.records import term_key
 from dialogqa.kg.base import KnowledgeGraph
-from dialogqa.kg.labels import is_label_predicate, local_name
+from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION, is_label_predicate, local_name
 from dialogqa.kg.linker import opaque_local_name
 
 # Relations that are bookkeeping, not something a person asks about.
+# schema and annotations, not facts to ask about (dqa:question: how people ask for a predicate)
 SKIPPED_PREDICATES = frozenset({RDF.type, OWL.sameAs, RDFS.seeAlso, RDFS.comment,
-                                RDFS.isDefinedBy, RDFS.subClassOf, RDFS.subPropertyOf})
+                                RDFS.isDefinedBy, RDFS.subClassOf, RDFS.subPropertyOf,
+                                QUESTION, INVERSE_QUESTION})
 
 MAX_ANSWER_CHARS = 80  # longer literals (descriptions, abstracts) make poor gold answers
 

@@ -7,7 +7,8 @@ question wants yes or no, ``<`` when the smaller or earlier value wins, ``@`` wh
 values are dates, ``*`` when a lookup asks for every value: a list). They train the
 question head (``dialogqa intent fit``) and, over a graph kept out of training, measure it.
 
-Questions are phrased from the predicate's label and its ``skos:altLabel`` paraphrases where
+Questions are phrased from the predicate's label, its ``skos:altLabel`` paraphrases and its
+``dqa:question`` phrasings ("Who runs …?", the way people ask without the label's words) where
 the graph has them, with several shapes per type (who/which/how many/is/does, pronouns,
 comparatives), so the head learns the question's form and not one predicate's words. Only the
 ``KnowledgeGraph`` protocol is used; the output depends only on the graph and the seed.
@@ -27,6 +28,7 @@ from dialogqa.datasets.synth import (GraphIndex, _capital, _relational, ask_inve
                                      ask_named, ask_pronoun)
 from dialogqa.errors import UserError
 from dialogqa.kg.base import KnowledgeGraph
+from dialogqa.kg.labels import QUESTION
 from dialogqa.records import term_key
 
 TYPES = ("single", "list", "count", "boolean", "comparison", "reverse", "chain", "superlative",
@@ -91,6 +93,10 @@ PATH = ("How is {a} connected to {b}?", "What links {a} and {b}?", "How are {a} 
 CHAIN = ("What is the {p} of that {t}?", "And that {t}'s {p}?", "What about the {p} of that one?",
          "What's the {p} of {x}?")
 
+# share of single lookups phrased the graph's way (dqa:question) where it has phrasings
+PHRASING_RATE = 0.6
+SUBJECT_SLOT = "…"  # where a phrasing names its subject (as KGConv's question library writes it)
+
 INTENT = {"single": "lookup", "list": "lookup*", "reverse": "lookup", "chain": "lookup",
           "unanswerable": "lookup", "boolean": "lookup?", "count": "count", "superlative": "superlative",
           "path": "path"}
@@ -131,6 +137,7 @@ class TypedSynthesizer:
                     self.numeric.setdefault(p, []).append(s)
         self.numeric = {p: ss for p, ss in self.numeric.items() if len(ss) >= 3}
         self._alts: dict[Node, list[str]] = {}
+        self._asks: dict[Node, list[str]] = {}
 
     # -- phrasing helpers -----------------------------------------------------------------
     def plabel(self, p: Node, rng: random.Random) -> str:
@@ -145,6 +152,13 @@ class TypedSynthesizer:
 
     def name(self, e: Node) -> str:
         return self.index.name(e) or term_key(e)
+
+    def phrasings(self, p: Node) -> list[str]:
+        """The graph's ``dqa:question`` phrasings of ``p`` with a place for the subject."""
+        if p not in self._asks:
+            self._asks[p] = sorted({str(o) for _s, _p, o in self.kg.triples(p, QUESTION, None, limit=20)
+                                    if isinstance(o, Literal) and SUBJECT_SLOT in str(o)})
+        return self._asks[p]
 
     # -- conversations --------------------------------------------------------------------
     def conversations(self, kg_paths: Sequence[str] = ()) -> Iterator[dict]:
@@ -194,6 +208,9 @@ class TypedSynthesizer:
             named = rng.random() < 0.4
         label = self.plabel(p, rng)
         user = ask_named(label, self.name(s), rng, literal) if named else ask_pronoun(label, rng, literal)
+        asks = self.phrasings(p)
+        if asks and rng.random() < PHRASING_RATE:  # (no draw where the graph has none)
+            user = _fill(rng.choice(asks), self.name(s) if named else None)
         state["last"] = (s, p, answers)
         return self._turn("single", user, [a for _o, a in answers],
                           expected_evidence=_facts((s, p, o) for o, _ in answers))
@@ -464,3 +481,10 @@ def _plural(label: str) -> str:
 def synthesize_typed(kg: KnowledgeGraph, config: TypedConfig = TypedConfig(),
                      kg_paths: Sequence[str] = ()) -> Iterator[dict]:
     return TypedSynthesizer(kg, config).conversations(kg_paths)
+
+
+def _fill(phrasing: str, name: str | None) -> str:
+    """A phrasing with its subject: the name, or "it" where the conversation already has it."""
+    if name is None:
+        phrasing = phrasing.replace(SUBJECT_SLOT + "'s", "its")
+    return " ".join(phrasing.replace(SUBJECT_SLOT, name or "it").split())

@@ -1,6 +1,7 @@
-"""Build the small generated graphs of kb/domains/: four domains with schemas of their own.
+"""Build the small generated graphs of kb/domains/: eight domains with schemas of their own.
 
-    python kb/domains/build.py            (writes kb/domains/{company,films,library,clubs}.ttl)
+    python kb/domains/build.py   (writes kb/domains/{company,films,library,clubs,restaurants,
+                                  software,art,zoo}.ttl)
 
 Seeded and deterministic. Names are made from syllables, so no fact is world knowledge a base
 model could recall: a question is answered from the graph or not at all. Each predicate has an
@@ -18,6 +19,8 @@ import random
 from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
+
+QUESTION = URIRef("https://dialogqa.dev/ns#question")  # dialogqa.kg.labels.QUESTION
 
 HERE = Path(__file__).resolve().parent
 SYL = ["ka", "lo", "ri", "ven", "tor", "mi", "sa", "bel", "dor", "na", "lis", "quo", "ter", "zan", "ul",
@@ -37,11 +40,15 @@ class Builder:
         self.g.bind("skos", SKOS)
         self.used: set[str] = set()
 
-    def prop(self, key: str, label: str, *alts: str) -> URIRef:
+    def prop(self, key: str, label: str, *alts: str, asks: tuple[str, ...] = ()) -> URIRef:
+        """A predicate, its label, its paraphrases (skos:altLabel) and how people ask for it
+        without them (dqa:question, "…" where the subject goes: "Who runs …?")."""
         p = self.ns[f"prop/{key}"]
         self.g.add((p, RDFS.label, Literal(label, lang="en")))
         for a in alts:
             self.g.add((p, SKOS.altLabel, Literal(a, lang="en")))
+        for q in asks:
+            self.g.add((p, QUESTION, Literal(q, lang="en")))
         return p
 
     def cls(self, key: str, label: str) -> URIRef:
@@ -236,8 +243,239 @@ def clubs() -> Builder:
     return b
 
 
+# Four more training domains (session 25) whose predicates also carry dqa:question phrasings:
+# questions said with a verb or an everyday word the labels do not hold ("Who runs …?" for
+# "director", "What is … made of?" for "medium"), so a model trained on their dialogues learns
+# to read a relation from how it is asked, not from a word it shares with the label.
+
+def restaurants() -> Builder:
+    b = Builder("restaurants", 15)
+    restaurant, chef, district, cuisine, school = (
+        b.cls("restaurant", "restaurant"), b.cls("chef", "chef"), b.cls("district", "district"),
+        b.cls("cuisine", "cuisine"), b.cls("school", "cookery school"))
+    head_chef = b.prop("headChef", "head chef", "chef de cuisine", "kitchen lead",
+                       asks=("Who cooks at …?", "Who runs the kitchen at …?",
+                             "Who is in charge of the kitchen at …?", "Whose cooking is served at …?"))
+    serves = b.prop("cuisine", "cuisine", "style of cooking",
+                    asks=("What kind of food does … serve?", "What sort of dishes does … make?",
+                          "What can I eat at …?"))
+    opened = b.prop("opened", "opening year", "year opened",
+                    asks=("When did … open?", "Since when has … been open?",
+                          "How long has … been around?"))
+    seats = b.prop("seats", "number of seats", "seating",
+                   asks=("How many guests can … take?", "How many people fit in …?", "How big is …?"))
+    district_of = b.prop("district", "located in district", "neighbourhood",
+                         asks=("Where is …?", "Which part of town is … in?", "Where do I find …?"))
+    owner = b.prop("owner", "owned by", "proprietor",
+                   asks=("Who owns …?", "Whose place is …?", "Who bought …?"))
+    price = b.prop("price", "average bill per person", "price per head",
+                   asks=("How much does a meal at … cost?", "How expensive is …?",
+                         "What will dinner at … set me back?"))
+    trained = b.prop("trainedAt", "trained at", "alma mater",
+                     asks=("Where did … learn to cook?", "Where did … study?", "Which school did … go to?"))
+    born = b.prop("born", "date of birth", "birth date",
+                  asks=("When was … born?", "What is …'s birthday?"))
+    mentor = b.prop("mentor", "mentor", "trained under",
+                    asks=("Who taught …?", "Who did … learn from?", "Who showed … the ropes?"))
+    districts = [b.entity("district", district, b.name(1)) for _ in range(6)]
+    cuisines = [b.entity("cuisine", cuisine, c) for c in ("Georgian", "Peruvian", "Vegan", "Seafood",
+                                                          "Basque", "Sichuan")]
+    schools = [b.entity("school", school, b.name(1) + " Culinary Institute") for _ in range(3)]
+    chefs = []
+    for _ in range(22):
+        c = b.entity("chef", chef, b.name())
+        b.add(c, trained, b.rng.choice(schools))
+        b.add(c, born, b.date(1950, 1998))
+        if chefs and b.rng.random() < 0.6:
+            b.add(c, mentor, b.rng.choice(chefs))
+        chefs.append(c)
+    for _ in range(30):
+        r = b.entity("restaurant", restaurant, b.name(1) + " " + b.rng.choice(["Kitchen", "Bistro", "Table", "Grill"]))
+        b.add(r, head_chef, b.rng.choice(chefs))
+        for c in b.rng.sample(cuisines, b.rng.randint(1, 2)):
+            b.add(r, serves, c)
+        b.add(r, opened, b.year(1960, 2024))
+        b.add(r, seats, b.number(12, 240))
+        b.add(r, district_of, b.rng.choice(districts))
+        b.add(r, owner, b.rng.choice(chefs))
+        b.add(r, price, b.number(9, 180))
+    return b
+
+
+def software() -> Builder:
+    b = Builder("software", 16)
+    project, person, org, language, licence = (
+        b.cls("project", "software project"), b.cls("person", "developer"), b.cls("org", "company"),
+        b.cls("language", "programming language"), b.cls("licence", "licence"))
+    developer = b.prop("developer", "developer", "developed by",
+                       asks=("Who makes …?", "Which company is behind …?", "Who builds …?"))
+    written = b.prop("language", "programming language", "implementation language",
+                     asks=("What is … written in?", "What is … coded in?", "Which language was … built with?"))
+    licensed = b.prop("licence", "licence", "software license",
+                      asks=("Under what terms is … released?", "Can I reuse …, under what terms?",
+                            "What terms is … distributed under?"))
+    released = b.prop("released", "first release date", "initial release",
+                      asks=("When did … first come out?", "When was … first released?",
+                            "When did … ship?"))
+    maintainer = b.prop("maintainer", "maintainer", "lead maintainer",
+                        asks=("Who looks after …?", "Who keeps … going?", "Who takes care of …?"))
+    depends = b.prop("dependsOn", "depends on", "dependency",
+                     asks=("What does … need to run?", "What does … rely on?", "What does … build on?"))
+    stars = b.prop("stars", "star count", "stars",
+                   asks=("How popular is …?", "How many people starred …?"))
+    employer = b.prop("employer", "employer", "works for",
+                      asks=("Who does … work for?", "Where is … employed?", "Who pays …?"))
+    hq = b.prop("hq", "headquarters location", "head office",
+                asks=("Where is … based?", "Where does … have its offices?"))
+    founded = b.prop("founded", "year founded", "founding year",
+                     asks=("When was … set up?", "When did … start out?", "How old is …?"))
+    cities = [b.entity("city", b.cls("city", "city"), b.name(1)) for _ in range(6)]
+    langs = [b.entity("language", language, l) for l in ("Rust", "Go", "OCaml", "Python", "Kotlin", "Zig")]
+    licences = [b.entity("licence", licence, l) for l in ("MIT", "Apache-2.0", "GPL-3.0", "BSD-3-Clause")]
+    orgs = []
+    for _ in range(6):
+        o = b.entity("org", org, b.name(1) + " " + b.rng.choice(["Labs", "Systems", "Software"]))
+        b.add(o, hq, b.rng.choice(cities))
+        b.add(o, founded, b.year(1975, 2020))
+        orgs.append(o)
+    people = []
+    for _ in range(20):
+        p = b.entity("person", person, b.name())
+        b.add(p, employer, b.rng.choice(orgs))
+        people.append(p)
+    projects = []
+    for _ in range(32):
+        pr = b.entity("project", project, b.name(1).lower() + b.rng.choice(["db", "kit", "flow", "ctl", "js"]))
+        b.add(pr, developer, b.rng.choice(orgs))
+        b.add(pr, written, b.rng.choice(langs))
+        b.add(pr, licensed, b.rng.choice(licences))
+        b.add(pr, released, b.date(1995, 2024))
+        b.add(pr, maintainer, b.rng.choice(people))
+        b.add(pr, stars, b.number(10, 90_000))
+        for d in b.rng.sample(projects, min(len(projects), b.rng.randint(0, 3))):
+            b.add(pr, depends, d)
+        projects.append(pr)
+    return b
+
+
+def art() -> Builder:
+    b = Builder("art", 17)
+    work, artist, museum, city, movement, medium = (
+        b.cls("work", "artwork"), b.cls("artist", "artist"), b.cls("museum", "museum"),
+        b.cls("city", "city"), b.cls("movement", "art movement"), b.cls("medium", "medium"))
+    creator = b.prop("creator", "creator", "artist",
+                     asks=("Who painted …?", "Who made …?", "Whose work is …?"))
+    made = b.prop("made", "year of creation", "date made",
+                  asks=("When was … painted?", "When was … made?", "How old is …?"))
+    held = b.prop("collection", "collection", "held by",
+                  asks=("Where can I see …?", "Which museum has …?", "Where is … on display?",
+                        "Where does … hang?"))
+    material = b.prop("medium", "medium", "material",
+                      asks=("What is … made of?", "What was … painted with?", "What did … use?"))
+    height = b.prop("height", "height in centimetres", "height",
+                    asks=("How tall is …?", "How high is …?"))
+    style = b.prop("movement", "movement", "style",
+                   asks=("What style is … in?", "Which school does … belong to?"))
+    birthplace = b.prop("birthplace", "place of birth", "birthplace",
+                        asks=("Where does … come from?", "Where was … born?"))
+    teacher = b.prop("teacher", "student of", "teacher",
+                     asks=("Who taught …?", "Who did … learn from?", "Who trained …?"))
+    located = b.prop("city", "located in", "city",
+                     asks=("Which city is … in?", "Where is …?"))
+    director = b.prop("director", "director", "head of museum",
+                      asks=("Who runs …?", "Who is in charge of …?", "Who leads …?"))
+    visitors = b.prop("visitors", "annual visitors", "visitor numbers",
+                      asks=("How many people visit … each year?", "How busy is …?"))
+    cities = [b.entity("city", city, b.name(1)) for _ in range(6)]
+    movements = [b.entity("movement", movement, m) for m in ("Fauvism", "Futurism", "Tonalism", "Op art", "Suprematism")]
+    media = [b.entity("medium", medium, m) for m in ("oil on canvas", "tempera", "bronze", "gouache", "marble")]
+    people = [b.entity("person", b.cls("person", "person"), b.name()) for _ in range(6)]
+    museums = []
+    for i in range(6):
+        m = b.entity("museum", museum, b.name(1) + " " + b.rng.choice(["Gallery", "Museum", "Kunsthalle"]))
+        b.add(m, located, b.rng.choice(cities))
+        b.add(m, director, people[i])
+        b.add(m, visitors, b.number(20_000, 3_000_000))
+        museums.append(m)
+    artists = []
+    for _ in range(18):
+        a = b.entity("artist", artist, b.name())
+        b.add(a, birthplace, b.rng.choice(cities))
+        b.add(a, style, b.rng.choice(movements))
+        if artists and b.rng.random() < 0.5:
+            b.add(a, teacher, b.rng.choice(artists))
+        artists.append(a)
+    for _ in range(40):
+        w = b.entity("work", work, b.rng.choice(["The ", ""]) + b.name(1) + " " + b.rng.choice(
+            ["Garden", "Harbour", "Dancer", "Study", "Bridge", "Portrait"]))
+        b.add(w, creator, b.rng.choice(artists))
+        b.add(w, made, b.year(1820, 2015))
+        b.add(w, held, b.rng.choice(museums))
+        b.add(w, material, b.rng.choice(media))
+        b.add(w, height, b.number(20, 400))
+    return b
+
+
+def zoo() -> Builder:
+    b = Builder("zoo", 18)
+    animal, species, keeper, enclosure, region, food = (
+        b.cls("animal", "animal"), b.cls("species", "species"), b.cls("keeper", "keeper"),
+        b.cls("enclosure", "enclosure"), b.cls("region", "region"), b.cls("food", "food"))
+    kind = b.prop("species", "species", "kind of animal",
+                  asks=("What kind of animal is …?", "What is …?", "What type of creature is …?"))
+    cared = b.prop("keeper", "keeper", "caretaker",
+                   asks=("Who looks after …?", "Who feeds …?", "Who takes care of …?"))
+    lives = b.prop("enclosure", "enclosure", "habitat",
+                   asks=("Where does … live?", "Where can I find …?", "Where is … kept?"))
+    born = b.prop("born", "date of birth", "birth date",
+                  asks=("When was … born?", "How old is …?"))
+    weight = b.prop("weight", "weight in kilograms", "body mass",
+                    asks=("How heavy is …?", "How much does … weigh?"))
+    diet = b.prop("diet", "diet", "food",
+                  asks=("What does … eat?", "What do … feed on?", "What is … fed?"))
+    mother = b.prop("mother", "mother", "dam",
+                    asks=("Who is …'s mother?", "Who gave birth to …?"))
+    native = b.prop("native", "native to", "region of origin",
+                    asks=("Where does … come from in the wild?", "Where is … found in the wild?"))
+    arrived = b.prop("arrived", "arrival date", "date of arrival",
+                     asks=("When did … come to the zoo?", "When did … arrive?"))
+    started = b.prop("started", "employment start", "start date",
+                     asks=("When did … start working here?", "When did … join the zoo?"))
+    regions = [b.entity("region", region, r) for r in ("Sahel", "Borneo", "Patagonia", "Tasmania", "Siberia")]
+    foods = [b.entity("food", food, f) for f in ("fish", "fruit", "insects", "grass", "meat", "bamboo")]
+    kinds = []
+    for name in ("red panda", "snow leopard", "tapir", "fennec fox", "cassowary", "wombat", "okapi"):
+        sp = b.entity("species", species, name)
+        b.add(sp, diet, b.rng.choice(foods))
+        b.add(sp, native, b.rng.choice(regions))
+        kinds.append(sp)
+    pens = [b.entity("enclosure", enclosure, b.name(1) + " " + b.rng.choice(["House", "Yard", "Trail"])) for _ in range(6)]
+    keepers = []
+    for _ in range(8):
+        k = b.entity("keeper", keeper, b.name())
+        b.add(k, started, b.date(1990, 2024))
+        keepers.append(k)
+    animals = []
+    for _ in range(36):
+        a = b.entity("animal", animal, b.name(1))
+        b.add(a, kind, b.rng.choice(kinds))
+        b.add(a, cared, b.rng.choice(keepers))
+        b.add(a, lives, b.rng.choice(pens))
+        b.add(a, born, b.date(2000, 2024))
+        b.add(a, weight, b.number(2, 400))
+        b.add(a, arrived, b.date(2005, 2025))
+        if animals and b.rng.random() < 0.4:
+            b.add(a, mother, b.rng.choice(animals))
+        animals.append(a)
+    return b
+
+
+DOMAINS = (("company", company), ("films", films), ("library", library), ("clubs", clubs),
+           ("restaurants", restaurants), ("software", software), ("art", art), ("zoo", zoo))
+
+
 def main() -> None:
-    for name, make in (("company", company), ("films", films), ("library", library), ("clubs", clubs)):
+    for name, make in DOMAINS:
         b = make()
         b.write(HERE / f"{name}.ttl")
         print(f"{name}.ttl: {len(b.g)} triples")
