@@ -8,8 +8,10 @@
 #                                user's graph comes)
 #   runs/data/world-synth.jsonl  lookup dialogues over kb/world.ttl (pronouns, ellipsis, chains,
 #                                unanswerable)
-#   runs/data/typed-*.jsonl      typed dialogues over three generated schemas (films, library,
-#                                clubs); kb/domains/company.ttl is never trained on
+#   runs/data/typed-*.jsonl      typed dialogues over seven generated schemas (films, library,
+#                                clubs; restaurants, software, art, zoo, whose graphs also say
+#                                how people ask: dqa:question); kb/domains/company.ttl is never
+#                                trained on
 #
 # KGConv: dev files only, never test; the ideology theme is never imported.
 set -e
@@ -23,6 +25,6 @@ $DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
     --labels $KGCONV/preferred_labels.json --out runs/data/kgconv-dev-plain
 $DQ data synth --kg kb/world.ttl --out runs/data/world-synth.jsonl --conversations 400 --seed 0 \
     --unanswerable-rate 0.2
-for d in films library clubs; do
+for d in films library clubs restaurants software art zoo; do
   $DQ data typed --kg kb/domains/$d.ttl --out runs/data/typed-$d.jsonl --conversations 100 --seed 5
 done

@@ -14,6 +14,10 @@ session 24 (its recipe and scores in that folder's ``fit.json``). It was trained
 retriever faces: in recorded conversations with gold facts (KGConv dev without its templates,
 three typed graphs, synthetic world dialogues), the gold fact's relation against the other
 candidates', with the cosines' level held (an unanswerable question's cosines may not rise).
+Since session 25 it also learns from four generated domains whose single lookups are partly
+asked without the label's words ("Who runs …?" for a museum's director; ``dqa:question``
+phrasings it never reads itself), and reads such questions on unseen graphs better
+(training/README.md, "Session 25").
 A fitted encoder reads the whole question, the answer-type word included (``Retriever``'s
 ``whole_question``). Earlier tries, not shipped: session 17's (trained on KGConv's question
 library) lifted every cosine, unanswerable questions' too, so world.jsonl's abstention fell to
