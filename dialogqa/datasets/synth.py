@@ -41,8 +41,8 @@ from dialogqa.kg.base import KnowledgeGraph
 from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION, is_label_predicate, local_name
 from dialogqa.kg.linker import opaque_local_name
 
-# Relations that are bookkeeping, not something a person asks about.
-# schema and annotations, not facts to ask about (dqa:question: how people ask for a predicate)
+# Relations that are bookkeeping, not something a person asks about (dqa:question and
+# dqa:inverseQuestion say how people ask for a predicate: annotations, not facts).
 SKIPPED_PREDICATES = frozenset({RDF.type, OWL.sameAs, RDFS.seeAlso, RDFS.comment,
                                 RDFS.isDefinedBy, RDFS.subClassOf, RDFS.subPropertyOf,
                                 QUESTION, INVERSE_QUESTION})
