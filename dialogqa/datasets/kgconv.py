@@ -21,7 +21,7 @@ from rdflib.term import Node
 
 from dialogqa import jsonio
 from dialogqa.errors import UserError
-from dialogqa.kg.labels import DQA, INVERSE_QUESTION, QUESTION
+from dialogqa.kg.labels import DQA, INVERSE_QUESTION, QUESTION, SUBJECT_SLOT
 
 WD = Namespace("http://www.wikidata.org/entity/")
 WDT = Namespace("http://www.wikidata.org/prop/direct/")
@@ -152,7 +152,7 @@ def load_templates(path: str | Path) -> dict[str, list[str]]:
         for entry in data:
             prop = entry["template_key"]["p"]
             for t in entry["templates"]:
-                text = " ".join(f"{t['left']} … {t['right']}".split())
+                text = " ".join(f"{t['left']} {SUBJECT_SLOT} {t['right']}".split())
                 out.setdefault(prop, []).append(text)
     except (TypeError, KeyError) as exc:
         raise UserError(f"{path}: not a KGConv template library (expected a list of "

@@ -28,7 +28,7 @@ from dialogqa.datasets.synth import (GraphIndex, _capital, _relational, ask_inve
                                      ask_named, ask_pronoun)
 from dialogqa.errors import UserError
 from dialogqa.kg.base import KnowledgeGraph
-from dialogqa.kg.labels import QUESTION
+from dialogqa.kg.labels import QUESTION, SUBJECT_SLOT
 from dialogqa.records import term_key
 
 TYPES = ("single", "list", "count", "boolean", "comparison", "reverse", "chain", "superlative",
@@ -95,7 +95,6 @@ CHAIN = ("What is the {p} of that {t}?", "And that {t}'s {p}?", "What about the 
 
 # share of single lookups phrased the graph's way (dqa:question) where it has phrasings
 PHRASING_RATE = 0.6
-SUBJECT_SLOT = "…"  # where a phrasing names its subject (as KGConv's question library writes it)
 
 INTENT = {"single": "lookup", "list": "lookup*", "reverse": "lookup", "chain": "lookup",
           "unanswerable": "lookup", "boolean": "lookup?", "count": "count", "superlative": "superlative",

@@ -34,6 +34,7 @@ LABEL_PREDICATES: tuple[str, ...] = (
 DQA = "https://dialogqa.dev/ns#"
 QUESTION = URIRef(DQA + "question")
 INVERSE_QUESTION = URIRef(DQA + "inverseQuestion")
+SUBJECT_SLOT = "…"  # where a phrasing's subject (or, inverse, its object) goes
 
 LABEL_PREDICATE_RANK = {iri: i for i, iri in enumerate(LABEL_PREDICATES)}
 LABEL_PREDICATE_TERMS = frozenset(URIRef(p) for p in LABEL_PREDICATES)
