@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 
-QUESTION = URIRef("https://dialogqa.dev/ns#question")  # dialogqa.kg.labels.QUESTION
+from dialogqa.kg.labels import DQA, QUESTION
 
 HERE = Path(__file__).resolve().parent
 SYL = ["ka", "lo", "ri", "ven", "tor", "mi", "sa", "bel", "dor", "na", "lis", "quo", "ter", "zan", "ul",
@@ -38,6 +38,7 @@ class Builder:
         self.g = Graph()
         self.g.bind(name, self.ns)
         self.g.bind("skos", SKOS)
+        self.g.bind("dqa", DQA)  # a fixed prefix, not ns1/ns2 by the order of first use
         self.used: set[str] = set()
 
     def prop(self, key: str, label: str, *alts: str, asks: tuple[str, ...] = ()) -> URIRef:
