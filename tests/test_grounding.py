@@ -2,6 +2,7 @@
 loops under a guide, and the session passing one only when the adapter is calibrated for it."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -59,6 +60,20 @@ def test_a_list_weighs_as_much_as_its_values_together_against_abstaining():
     fans = [fact("Ana", "skill", "Python", 1.8), fact("Bo", "skill", "Python", 1.8)]
     both = dict(new.candidates("Who knows Python?", [0.5] * 2, fans, ABSTAIN_TEXT))
     assert both["Ana"] - both[ABSTAIN_TEXT] == pytest.approx(4.0 * 1.8 - 1.0 + math.log(2) - 7.5, abs=1e-4)
+
+
+def test_only_the_lists_of_an_entity_the_question_names_weigh_together():
+    """"What skills does Mito have?" after an answer that named Statistics: Statistics' four
+    holders (Mito among them) are a bigger group than Mito's two skills, but the question names Mito, so only
+    Mito's group gains; asked about no one by name, every group does."""
+    facts = [fact("Mito", "skill", "Statistics", 2.0), fact("Mito", "skill", "Marketing", 2.0)]
+    facts += [replace(fact(who, "skill", "Statistics", 2.0), inverse=True) for who in ("Ana", "Bo", "Cy")]
+    g = Grounding(head_weight=0.0, retrieval_weight=1.0, abstain_logit=0.0, near_penalty=1.0, group_mass=1.0)
+    named = dict(g.candidates("What skills does Mito have?", [0.5] * 5, facts, ABSTAIN_TEXT))
+    assert max(named, key=named.get) in ("Statistics", "Marketing")
+    assert named["Marketing"] - named["Ana"] == pytest.approx(math.log(2), abs=1e-4)
+    unnamed = dict(g.candidates("What skills are there?", [0.5] * 5, facts, ABSTAIN_TEXT))
+    assert unnamed["Ana"] - unnamed["Marketing"] == pytest.approx(math.log(4) - math.log(2), abs=1e-4)
 
 
 def test_guide_walks_the_trie_adding_the_prior_changes():

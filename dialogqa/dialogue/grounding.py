@@ -85,10 +85,16 @@ class Grounding:
         top = max(logits + [self.abstain_logit])
         norm = top + math.log(sum(math.exp(z - top) for z in logits + [self.abstain_logit]))
         best: dict[str, tuple[float, int, int]] = {abstain_text: (self.abstain_logit - norm, -1, -1)}
+        options = answer_options(question, facts, cited)
         sizes = _group_sizes(facts) if self.group_mass else None
-        for text, i, is_near in answer_options(question, facts, cited):
+        # where the question names the entity a group of values belongs to ("What skills
+        # does Mito have?"), only the groups of a named entity are lists it asks for: not
+        # the ten holders of a skill the last answer named
+        named = (set() if sizes is None else
+                 {a for _, i, is_near in options if matches(a := _anchor(facts[i], is_near), question)})
+        for text, i, is_near in options:
             prior = logits[i] - norm - self.near_penalty * is_near
-            if sizes is not None:
+            if sizes is not None and (not named or _anchor(facts[i], is_near) in named):
                 prior += self.group_mass * math.log(sizes[_group(facts[i], is_near)])
             if text not in best or prior > best[text][0]:
                 best[text] = (prior, is_near, i)
@@ -143,6 +149,12 @@ def _group(f: Fact, is_near: int) -> tuple:
     predicate (its objects), or, answering with its subject, the same predicate and object."""
     subject_end = bool(f.inverse) != bool(is_near)  # the label is the fact's subject
     return _group_keys(f)[0 if subject_end else 1]
+
+
+def _anchor(f: Fact, is_near: int) -> str:
+    """The label of the end ``f``'s group shares: the other end from the answer's."""
+    subject_end = bool(f.inverse) != bool(is_near)  # the answer is the fact's subject
+    return (f.o_label or str(f.o)) if subject_end else f.s_label
 
 
 def _group_sizes(facts: Sequence[Fact]) -> dict[tuple, int]:
