@@ -6,6 +6,9 @@
 #   runs/data/kgconv-dev/        KGConv dev country + food, with KGConv's question templates
 #   runs/data/kgconv-dev-plain/  the same dialogues, the graph imported without them (as a
 #                                user's graph comes)
+#   runs/data/kgconv-dev-{syn1,inc1,ooc1}/  the same again, each turn asked in another of the
+#                                people's phrasings KGConv holds (synthetic, in-context,
+#                                out-of-context; one drawn at random), for training/encoder.sh
 #   runs/data/world-synth.jsonl  lookup dialogues over kb/world.ttl (pronouns, ellipsis, chains,
 #                                unanswerable)
 #   runs/data/typed-*.jsonl      typed dialogues over seven generated schemas (films, library,
@@ -23,6 +26,11 @@ $DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
     --out runs/data/kgconv-dev
 $DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
     --labels $KGCONV/preferred_labels.json --out runs/data/kgconv-dev-plain
+for form in synthetic:syn1 in-context:inc1 out-of-context:ooc1; do
+  $DQ import kgconv $KGCONV/dev/country.json $KGCONV/dev/food.json \
+      --labels $KGCONV/preferred_labels.json --out runs/data/kgconv-dev-${form#*:} \
+      --questions ${form%:*} --pick random --seed 1
+done
 $DQ data synth --kg kb/world.ttl --out runs/data/world-synth.jsonl --conversations 400 --seed 0 \
     --unanswerable-rate 0.2
 for d in films library clubs restaurants software art zoo; do

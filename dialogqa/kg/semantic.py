@@ -17,7 +17,8 @@ candidates', with the cosines' level held (an unanswerable question's cosines ma
 Since session 25 it also learns from four generated domains whose single lookups are partly
 asked without the label's words ("Who runs …?" for a museum's director; ``dqa:question``
 phrasings it never reads itself), and reads such questions on unseen graphs better
-(training/README.md, "Session 25").
+(training/README.md, "Session 25"); since session 26 also from KGConv dev's turns asked once
+more in each of its other people's phrasings (synthetic, in-context, out-of-context).
 A fitted encoder reads the whole question, the answer-type word included (``Retriever``'s
 ``whole_question``). Earlier tries, not shipped: session 17's (trained on KGConv's question
 library) lifted every cosine, unanswerable questions' too, so world.jsonl's abstention fell to
