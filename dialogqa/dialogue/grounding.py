@@ -20,7 +20,9 @@ words but restricts them to what the graph says:
   entity and property among the candidates (Norway's neighbours) gains ``group_mass`` x the log
   of how many there are: a list's values answer the question together, so against abstaining
   each weighs as much as the whole group ("Which skills does Ana have?" with two skill facts
-  the retriever only half-matched is no more an abstention than one fact matched that well);
+  the retriever only half-matched is no more an abstention than one fact matched that well),
+  and where the question names the entity a group belongs to, only such groups weigh together
+  ("What skills does Mito have?" is not asking for the holders of a skill the last answer named);
 - decoding walks a token trie of the candidates (``AnswerGuide``): at each step only tokens
   that continue a candidate are allowed, and each gets ``prior_weight`` x the change in the
   best prior among the candidates it keeps open (so the priors of a whole answer add up to
