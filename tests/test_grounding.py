@@ -64,8 +64,8 @@ def test_a_list_weighs_as_much_as_its_values_together_against_abstaining():
 
 def test_only_the_lists_of_an_entity_the_question_names_weigh_together():
     """"What skills does Mito have?" after an answer that named Statistics: Statistics' four
-    holders (Mito among them) are a bigger group than Mito's two skills, but the question names Mito, so only
-    Mito's group gains; asked about no one by name, every group does."""
+    holders (Mito among them) are a bigger group than Mito's two skills, but the question
+    names Mito, so only Mito's group gains; asked about no one by name, every group does."""
     facts = [fact("Mito", "skill", "Statistics", 2.0), fact("Mito", "skill", "Marketing", 2.0)]
     facts += [replace(fact(who, "skill", "Statistics", 2.0), inverse=True) for who in ("Ana", "Bo", "Cy")]
     g = Grounding(head_weight=0.0, retrieval_weight=1.0, abstain_logit=0.0, near_penalty=1.0, group_mass=1.0)
