@@ -114,6 +114,7 @@ def test_fit_trains_a_lora_that_the_encoder_merges_back(tmp_path, encoder):
     E.save(model, tmp_path / "lora", report, ["convs.jsonl"])
     assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
     assert json.loads((tmp_path / "lora" / "fit.json").read_text())["trained_on"] == ["convs.jsonl"]
+    assert not (tmp_path / "lora" / "README.md").exists()  # peft's blank model card is not kept
     before = base.similarity("where is it ?", ["capital", "country"])
     assert not base.fitted
     base.apply_lora(tmp_path / "lora")

@@ -203,8 +203,10 @@ def fit(encoder, rows: Sequence[dict], *, evaluate: Sequence[dict] = (), epochs:
 
 
 def save(model, out: str | Path, report: dict, sources: Sequence[str]) -> None:
-    """The LoRA (peft's files) and fit.json (the report, what it was trained on)."""
+    """The LoRA (peft's files) and fit.json (the report, what it was trained on); not the blank
+    model card peft writes beside them (fit.json says what the card would)."""
     out = Path(out)
     model.save_pretrained(str(out))
+    (out / "README.md").unlink(missing_ok=True)
     (out / "fit.json").write_text(json.dumps({**report, "trained_on": list(sources)}, indent=1) + "\n",
                                   encoding="utf-8")
