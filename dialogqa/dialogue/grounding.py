@@ -92,11 +92,11 @@ class Grounding:
         # where the question names the entity a group of values belongs to ("What skills
         # does Mito have?"), only the groups of a named entity are lists it asks for: not
         # the ten holders of a skill the last answer named
-        named = (set() if sizes is None else
-                 {a for _, i, is_near in options if matches(a := _anchor(facts[i], is_near), question)})
-        for text, i, is_near in options:
+        anchors = [] if sizes is None else [_anchor(facts[i], is_near) for _, i, is_near in options]
+        named = {a for a in set(anchors) if matches(a, question)}
+        for n, (text, i, is_near) in enumerate(options):
             prior = logits[i] - norm - self.near_penalty * is_near
-            if sizes is not None and (not named or _anchor(facts[i], is_near) in named):
+            if sizes is not None and (not named or anchors[n] in named):
                 prior += self.group_mass * math.log(sizes[_group(facts[i], is_near)])
             if text not in best or prior > best[text][0]:
                 best[text] = (prior, is_near, i)
@@ -146,17 +146,20 @@ def _group_keys(f: Fact) -> tuple[tuple, tuple]:
     return ("s", f.p, f.o), ("o", f.s, f.p)
 
 
+def _subject_end(f: Fact, is_near: int) -> bool:
+    """Whether the answer option (the near or the far end's label) is ``f``'s subject."""
+    return bool(f.inverse) != bool(is_near)
+
+
 def _group(f: Fact, is_near: int) -> tuple:
     """The values answering with ``f``'s far end shares a question with: the same subject and
     predicate (its objects), or, answering with its subject, the same predicate and object."""
-    subject_end = bool(f.inverse) != bool(is_near)  # the label is the fact's subject
-    return _group_keys(f)[0 if subject_end else 1]
+    return _group_keys(f)[0 if _subject_end(f, is_near) else 1]
 
 
 def _anchor(f: Fact, is_near: int) -> str:
     """The label of the end ``f``'s group shares: the other end from the answer's."""
-    subject_end = bool(f.inverse) != bool(is_near)  # the answer is the fact's subject
-    return (f.o_label or str(f.o)) if subject_end else f.s_label
+    return (f.o_label or str(f.o)) if _subject_end(f, is_near) else f.s_label
 
 
 def _group_sizes(facts: Sequence[Fact]) -> dict[tuple, int]:
