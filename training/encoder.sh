@@ -1,7 +1,7 @@
 #!/bin/sh
 # The retriever's sentence encoder, fine-tuned to read which relation a question asks for
-# (dialogqa/train/encoder.py), saved where the retriever loads it: ~25 minutes on 2 free cores,
-# an hour on a busy machine (the candidates of ~10,000 turns are retrieved once, then one epoch).
+# (dialogqa/train/encoder.py), saved where the retriever loads it: ~40 minutes on 2 busy cores
+# (the candidates of ~19,400 turns are retrieved once, ~12 min; then one epoch).
 #
 #   sh training/encoder.sh [OUT_DIR]        (default: dialogqa/adapters/encoder)
 #
@@ -10,8 +10,7 @@
 # schemas (films, library, clubs, and since session 25 restaurants, software, art and zoo, whose
 # single lookups are partly asked without the label's words: "Who runs …?") and the synthetic
 # world dialogues (runs/data, training/data.sh); since session 26 also KGConv dev country + food
-# asked in its other people's phrasings (each turn once more in each of three forms: 19,370
-# turns in all, ~45 minutes on a busy machine).
+# asked in its other people's phrasings (each turn once more in each of three forms).
 # A share of the conversations is held out and reported on; so are the --evaluate sets, which
 # are never trained on: kb/domains/company.ttl's typed dialogues (an unseen graph) and
 # kb/world.ttl's hand-written ones. KGConv test and the ideology theme are never read.

@@ -7,8 +7,8 @@
 #
 # Typed dialogues over nine schemas: seven generated domains (kb/domains: films, library,
 # clubs, restaurants, software, art, zoo; the last four with dqa:question phrasings, asked the
-# way people ask), kb/world.ttl and the KGConv dev graph (Wikidata), plus KGConv dev's own questions
-# (all lookups, people's phrasings). kb/domains/company.ttl is never trained on: it is the
+# way people ask), kb/world.ttl and the KGConv dev graph (Wikidata), plus KGConv dev's own
+# questions (all lookups, people's phrasings). kb/domains/company.ttl is never trained on: it is the
 # held-out graph the fit reports on. KGConv test files are never read.
 set -e
 ADAPTER=${1:-dialogqa/adapters/default}
