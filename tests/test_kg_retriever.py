@@ -28,7 +28,7 @@ ex:Erna rdfs:label "Erna Solberg"@en ; ex:spouse ex:Sindre ; ex:placeOfBirth ex:
 ex:Ulf rdfs:label "Ulf Kristersson"@en ; ex:spouse ex:Birgitta .
 ex:Sindre rdfs:label "Sindre Finnes"@en .
 ex:Birgitta rdfs:label "Birgitta Ed"@en .
-ex:Bergen rdfs:label "Bergen"@en ; ex:country ex:Norway .
+ex:Bergen rdfs:label "Bergen"@en ; ex:country ex:Norway ; ex:population "285000"^^xsd:integer .
 ex:Europe rdfs:label "Europe"@en .
 ex:NOK rdfs:label "Norwegian krone"@en .
 ex:SEK rdfs:label "Swedish krona"@en .
@@ -158,6 +158,17 @@ def test_focus_decays_with_age(kg):
     ]
     facts = Retriever(kg).retrieve("Which currency?", history)
     assert rank(facts, "Norway", "currency") < rank(facts, "Sweden", "currency")
+
+
+def test_the_last_answer_outweighs_what_the_turn_before_was_about(kg):
+    # Sweden was the topic a turn ago, Bergen the last answer: "its" is Bergen's (the newer
+    # mention), though Sweden has a population too and Erna, the last topic, has none
+    history = [
+        turn(kg, "What is the capital of Sweden?", "Stockholm", "Sweden", "capital", "Stockholm"),
+        turn(kg, "Where was Erna Solberg born?", "Bergen", "Erna", "placeOfBirth", "Bergen"),
+    ]
+    facts = Retriever(kg).retrieve("What is its population?", history)
+    assert facts[0].triple[:2] == (ex("Bergen"), ex("population"))
 
 
 def test_date_question(kg):
