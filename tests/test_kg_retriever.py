@@ -171,6 +171,19 @@ def test_the_last_answer_outweighs_what_the_turn_before_was_about(kg):
     assert facts[0].triple[:2] == (ex("Bergen"), ex("population"))
 
 
+def test_the_members_of_a_list_answer_share_its_weight(kg):
+    # after a list of three countries, "its" is not the first one listed but the country
+    # talked about before
+    listed = Turn(user="Which countries are in Europe?", answer="Norway, Sweden and Denmark.",
+                  evidence=[Fact(ex(c), ex("continent"), ex("Europe"), c, "continent", "Europe")
+                            for c in ("Norway", "Sweden", "Denmark")])
+    listed.topic = [ex("Europe")]
+    history = [turn(kg, "What is the capital of Sweden?", "Stockholm", "Sweden", "capital", "Stockholm"),
+               listed]
+    facts = Retriever(kg).retrieve("What is its population?", history)
+    assert facts[0].triple[:2] == (ex("Sweden"), ex("population"))
+
+
 def test_date_question(kg):
     history = [turn(kg, "What is the capital of Norway?", "Oslo", "Norway", "capital", "Oslo")]
     facts = Retriever(kg).retrieve("When was it founded?", history)
