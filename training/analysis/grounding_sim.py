@@ -8,6 +8,7 @@ comparisons are composed elsewhere). Rows: the shipped weights (which give the r
 choice), the relevance head at other weights, and the head as a tie-breaker among the
 candidates within ``d`` of the best. Session 27 (training/README.md)."""
 import argparse
+import functools
 import importlib.util
 import json
 
@@ -43,6 +44,7 @@ def load(gold_path, replayed_path, dump_path):
     return rows
 
 
+@functools.cache
 def shipped_weights():
     """The shipped adapter's grounding, as a single-answer turn uses it (no list mass): for
     dumps written before the weights in use were (session 27's first ones)."""

@@ -1,5 +1,9 @@
 """The dev proxy: the retriever alone, gold history, per turn whether the gold fact ranks first.
 
+The per-turn twin of ``dialogqa kg recall`` (``dialogqa.dialogue.recall.replay_recall``, which
+sums answerable turns only): one row per turn, unanswerable ones too, with the top scores, so
+that two settings can be compared turn by turn and against the abstention level.
+
     python training/analysis/proxy.py OUT.jsonl TRANSCRIPT.jsonl...      (from the project root)
 
 Any retriever constant can be overridden by the environment with an ``R_`` prefix

@@ -3,13 +3,15 @@
     python training/analysis/proxy_compare.py BASE.jsonl RUN.jsonl...
 
 Columns: gold fact first (answerable turns), and unanswerable turns whose best fact scores at
-or above the abstention level (``LEVEL``: the shipped grounding's abstain_logit /
-retrieval_weight = 7.5 / 4), as differences from the base."""
+or above the abstention level (the shipped grounding's abstain_logit / retrieval_weight,
+7.5 / 4), as differences from the base."""
 import collections
 import json
 import sys
 
-LEVEL = 7.5 / 4.0
+from grounding_sim import shipped_weights
+
+LEVEL = shipped_weights()["abstain_logit"] / shipped_weights()["retrieval_weight"]
 
 
 def summary(path: str) -> collections.Counter:
