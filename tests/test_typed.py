@@ -11,7 +11,7 @@ from dialogqa.dialogue.matching import answer_correct
 from dialogqa.dialogue.replay import compute_metrics
 from dialogqa.dialogue.transcript import Conversation, conversation_from_dict, dumps
 from dialogqa.kg.memory import MemoryKG
-from tests.test_compose import TTL
+from tests.test_compose import EX, TTL
 
 
 def test_match_all_needs_every_expected_string():
@@ -199,3 +199,51 @@ ex:capital dqa:question "Which city runs …?"@en, "From where is …'s governme
     assert [t["user"] for c in plain for t in c["turns"]] != [t["user"] for t in turns]
     again = list(synthesize_typed(MemoryKG.from_files([str(path)]), TypedConfig(conversations=80, seed=3, turns=6)))
     assert again == plain
+
+
+def test_lists_counts_and_reverse_lookups_are_also_asked_the_graph_s_way(tmp_path):
+    """dqa:question phrasings also ask for every value of a relation ("Who lives next to …?"
+    for Norway's three neighbours) and, from "Which <noun> …?", count them ("How many
+    countries …"); dqa:inverseQuestion phrasings ("Which countries neighbour …?", the object
+    in the slot) ask for the subjects, as a list, a count or a reverse lookup. Gold answers and
+    evidence are the graph's, as for any other phrasing."""
+    path = tmp_path / "g.ttl"
+    path.write_text(TTL, encoding="utf-8")
+    asks = tmp_path / "asks.ttl"
+    asks.write_text("""\
+@prefix ex: <http://example.org/> .
+@prefix dqa: <https://dialogqa.dev/ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:border dqa:question "Who lives next to …?"@en, "Which countries touch …?"@en ;
+    dqa:inverseQuestion "Which countries neighbour …?"@en .
+ex:continent dqa:inverseQuestion "Which countries lie in …?"@en, "What is found in …?"@en .
+ex:Norway a ex:Country . ex:Sweden a ex:Country . ex:Finland a ex:Country . ex:Russia a ex:Country .
+ex:Japan a ex:Country . ex:Country rdfs:label "country"@en .
+""", encoding="utf-8")
+    kg = MemoryKG.from_files([str(path), str(asks)])
+    turns = [t for c in synthesize_typed(kg, TypedConfig(conversations=150, seed=3, turns=6)) for t in c["turns"]]
+    border, continent = EX + "border", EX + "continent"
+
+    def phrased(typ, start):
+        return [t for t in turns if t["type"] == typ and t["user"].startswith(start)]
+
+    # every value of the relation, asked the graph's way, with the subject's name or "it"
+    listed = phrased("list", "Who lives next to") + phrased("list", "Which countries touch")
+    assert listed and {t["user"].endswith(" it?") for t in listed} == {True, False}
+    for t in listed:
+        assert {p for _s, p, _o in t["expected_evidence"]} == {border}
+        assert len(t["expected"]) == len(t["expected_evidence"]) >= 2
+    # "Which countries touch …?" counted; "Who lives next to …?" names no noun to count
+    counted = phrased("count", "How many countries touch")
+    assert counted and not phrased("count", "How many lives")
+    for t in counted:
+        assert int(t["expected"][0]) == len(t["expected_evidence"]) >= 2
+    # the subjects, from the object: listed, counted or looked up
+    inverse = [t for t in turns if "neighbour" in t["user"] or "lie in" in t["user"] or "found in" in t["user"]]
+    assert {t["type"] for t in inverse} >= {"list", "count"}
+    for t in inverse:
+        (_s, p, o), *_ = t["expected_evidence"]
+        assert p in (border, continent) and kg.label(URIRef(o)) in t["user"], t
+        assert "…" not in t["user"]
+        if t["type"] == "count":
+            assert t["user"].startswith("How many countries") and int(t["expected"][0]) == len(t["expected_evidence"])

@@ -28,7 +28,7 @@ from dialogqa.datasets.synth import (GraphIndex, _capital, _relational, ask_inve
                                      ask_named, ask_pronoun)
 from dialogqa.errors import UserError
 from dialogqa.kg.base import KnowledgeGraph
-from dialogqa.kg.labels import QUESTION, SUBJECT_SLOT
+from dialogqa.kg.labels import INVERSE_QUESTION, QUESTION, SUBJECT_SLOT
 from dialogqa.records import term_key
 
 TYPES = ("single", "list", "count", "boolean", "comparison", "reverse", "chain", "superlative",
@@ -93,8 +93,10 @@ PATH = ("How is {a} connected to {b}?", "What links {a} and {b}?", "How are {a} 
 CHAIN = ("What is the {p} of that {t}?", "And that {t}'s {p}?", "What about the {p} of that one?",
          "What's the {p} of {x}?")
 
-# share of single lookups phrased the graph's way (dqa:question) where it has phrasings
+# share of questions phrased the graph's way (dqa:question, dqa:inverseQuestion) where it has
+# phrasings: single lookups, lists, counts and reverse lookups
 PHRASING_RATE = 0.6
+WHICH_HEAD, COUNT_HEAD = "Which ", "How many "
 
 INTENT = {"single": "lookup", "list": "lookup*", "reverse": "lookup", "chain": "lookup",
           "unanswerable": "lookup", "boolean": "lookup?", "count": "count", "superlative": "superlative",
@@ -136,7 +138,7 @@ class TypedSynthesizer:
                     self.numeric.setdefault(p, []).append(s)
         self.numeric = {p: ss for p, ss in self.numeric.items() if len(ss) >= 3}
         self._alts: dict[Node, list[str]] = {}
-        self._asks: dict[Node, list[str]] = {}
+        self._asks: dict[tuple[Node, bool], list[str]] = {}
 
     # -- phrasing helpers -----------------------------------------------------------------
     def plabel(self, p: Node, rng: random.Random) -> str:
@@ -152,12 +154,20 @@ class TypedSynthesizer:
     def name(self, e: Node) -> str:
         return self.index.name(e) or term_key(e)
 
-    def phrasings(self, p: Node) -> list[str]:
-        """The graph's ``dqa:question`` phrasings of ``p`` with a place for the subject."""
-        if p not in self._asks:
-            self._asks[p] = sorted({str(o) for _s, _p, o in self.kg.triples(p, QUESTION, None, limit=20)
-                                    if isinstance(o, Literal) and SUBJECT_SLOT in str(o)})
-        return self._asks[p]
+    def phrasings(self, p: Node, forward: bool = True) -> list[str]:
+        """The graph's ``dqa:question`` phrasings of ``p`` with a place for the subject (or,
+        not ``forward``, its ``dqa:inverseQuestion`` ones, with a place for the object)."""
+        key = (p, forward)
+        if key not in self._asks:
+            pattern = QUESTION if forward else INVERSE_QUESTION
+            self._asks[key] = sorted({str(o) for _s, _p, o in self.kg.triples(p, pattern, None, limit=20)
+                                      if isinstance(o, Literal) and SUBJECT_SLOT in str(o)})
+        return self._asks[key]
+
+    def count_phrasings(self, p: Node, forward: bool = True) -> list[str]:
+        """The phrasings that ask "Which <noun> ...?", asked as counts: "Which animals does …
+        look after?" -> "How many animals does … look after?"."""
+        return [COUNT_HEAD + a[len(WHICH_HEAD):] for a in self.phrasings(p, forward) if a.startswith(WHICH_HEAD)]
 
     # -- conversations --------------------------------------------------------------------
     def conversations(self, kg_paths: Sequence[str] = ()) -> Iterator[dict]:
@@ -226,10 +236,14 @@ class TypedSynthesizer:
         p = rng.choice(preds)
         answers = self.index.answers(s, p)
         label = _plural(self.plabel(p, rng))
-        if rng.random() < 0.4:
+        named = rng.random() < 0.4
+        if named:
             user = rng.choice(LIST_NAMED).format(p=label, s=self.name(s))
         else:
             user = rng.choice(LIST_PRONOUN).format(p=label)
+        asks = self.phrasings(p)
+        if asks and rng.random() < PHRASING_RATE:  # "Who acts in …?" (no draw where the graph has none)
+            user = _fill(rng.choice(asks), self.name(s) if named else None)
         state["last"] = (s, p, answers)
         return self._turn("list", user, [a for _o, a in answers], match="all",
                           expected_evidence=_facts((s, p, o) for o, _ in answers))
@@ -255,6 +269,9 @@ class TypedSynthesizer:
         if not t or not 2 <= len(subjects) <= MAX_LIST or any(self.index.name(x) is None for x in subjects):
             return None
         user = rng.choice(LIST_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
+        asks = self.phrasings(p, forward=False)
+        if asks and rng.random() < PHRASING_RATE:  # "Which films is … in?"
+            user = _fill(rng.choice(asks), self.name(o))
         state["last"] = (o, p, [(x, self.name(x)) for x in subjects])
         return self._turn("list", user, [self.name(x) for x in subjects], match="all",
                           expected_evidence=_facts((x, p, o) for x in subjects))
@@ -267,10 +284,14 @@ class TypedSynthesizer:
             p = rng.choice(preds)
             answers = self.index.answers(s, p)
             label = _plural(self.plabel(p, rng))
-            if rng.random() < 0.4:
+            named = rng.random() < 0.4
+            if named:
                 user = rng.choice(COUNT_NAMED).format(p=label, s=self.name(s))
             else:
                 user = rng.choice(COUNT_PRONOUN).format(p=label)
+            asks = self.count_phrasings(p)
+            if asks and rng.random() < PHRASING_RATE:  # "How many actors are in …?"
+                user = _fill(rng.choice(asks), self.name(s) if named else None)
             return self._turn("count", user, [str(len(answers))],
                               expected_evidence=_facts((s, p, o) for o, _ in answers))
         # how many subjects share an object: "How many employees have X as their manager?"
@@ -283,6 +304,9 @@ class TypedSynthesizer:
         if not t or len(subjects) > 150:
             return None
         user = rng.choice(COUNT_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
+        asks = self.count_phrasings(p, forward=False)
+        if asks and rng.random() < PHRASING_RATE:  # "How many films is … in?"
+            user = _fill(rng.choice(asks), self.name(o))
         return self._turn("count", user, [str(len(subjects))],
                           expected_evidence=_facts((x, p, o) for x in sorted(subjects, key=str)))
 
@@ -377,6 +401,9 @@ class TypedSynthesizer:
         if not subjects:
             return None
         user = ask_inverse(self.index.predicate_label(p), self.name(o), self.index.type_label(s), rng)
+        asks = self.phrasings(p, forward=False)
+        if asks and rng.random() < PHRASING_RATE:
+            user = _fill(rng.choice(asks), self.name(o))
         state["s"] = subjects[0]
         return self._turn("reverse", user, [self.name(x) for x in subjects],
                           expected_evidence=_facts((x, p, o) for x in subjects))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 
-from dialogqa.kg.labels import DQA, QUESTION
+from dialogqa.kg.labels import DQA, INVERSE_QUESTION, QUESTION
 
 HERE = Path(__file__).resolve().parent
 SYL = ["ka", "lo", "ri", "ven", "tor", "mi", "sa", "bel", "dor", "na", "lis", "quo", "ter", "zan", "ul",
@@ -41,15 +41,19 @@ class Builder:
         self.g.bind("dqa", DQA)  # a fixed prefix, not ns1/ns2 by the order of first use
         self.used: set[str] = set()
 
-    def prop(self, key: str, label: str, *alts: str, asks: tuple[str, ...] = ()) -> URIRef:
+    def prop(self, key: str, label: str, *alts: str, asks: tuple[str, ...] = (),
+             inverse: tuple[str, ...] = ()) -> URIRef:
         """A predicate, its label, its paraphrases (skos:altLabel) and how people ask for it
-        without them (dqa:question, "…" where the subject goes: "Who runs …?")."""
+        without them (dqa:question, "…" where the subject goes: "Who runs …?"; and, for its
+        subjects, dqa:inverseQuestion, "…" where the object goes: "Which films is … in?")."""
         p = self.ns[f"prop/{key}"]
         self.g.add((p, RDFS.label, Literal(label, lang="en")))
         for a in alts:
             self.g.add((p, SKOS.altLabel, Literal(a, lang="en")))
         for q in asks:
             self.g.add((p, QUESTION, Literal(q, lang="en")))
+        for q in inverse:
+            self.g.add((p, INVERSE_QUESTION, Literal(q, lang="en")))
         return p
 
     def cls(self, key: str, label: str) -> URIRef:
@@ -134,15 +138,31 @@ def films() -> Builder:
     b = Builder("films", 12)
     film, person, genre, country = (b.cls("film", "film"), b.cls("person", "person"),
                                     b.cls("genre", "genre"), b.cls("country", "country"))
-    director = b.prop("director", "directed by", "director", "filmmaker")
-    cast = b.prop("cast", "cast member", "actor", "starring")
-    released = b.prop("released", "release year", "year of release", "premiere year")
-    runtime = b.prop("runtime", "duration in minutes", "running time", "length")
-    genres = b.prop("genre", "genre", "kind of film", "category")
-    origin = b.prop("origin", "country of origin", "made in", "produced in")
-    gross = b.prop("gross", "box office", "takings", "gross earnings")
-    born = b.prop("born", "date of birth", "birthday", "birth date")
-    nationality = b.prop("nationality", "citizenship", "nationality", "home country")
+    director = b.prop("director", "directed by", "director", "filmmaker",
+                      asks=("Who made …?", "Who was behind the camera for …?", "Who shot …?"),
+                      inverse=("Which films did … make?", "What has … made?", "Which pictures were shot by …?"))
+    cast = b.prop("cast", "cast member", "actor", "starring",
+                  asks=("Who is in …?", "Who acts in …?", "Who appears in …?", "Which actors are in …?",
+                        "Who plays in …?"),
+                  inverse=("Which films is … in?", "What has … appeared in?", "Which films did … act in?",
+                           "What did … play in?", "Which movies feature …?"))
+    released = b.prop("released", "release year", "year of release", "premiere year",
+                      asks=("When did … come out?", "When was … in cinemas?"))
+    runtime = b.prop("runtime", "duration in minutes", "running time", "length",
+                     asks=("How long is …?", "How long does … last?"))
+    genres = b.prop("genre", "genre", "kind of film", "category",
+                    asks=("What sort of film is …?", "What kind of movie is …?"),
+                    inverse=("Which films are in the … category?",))
+    origin = b.prop("origin", "country of origin", "made in", "produced in",
+                    asks=("Where was … made?", "Which country does … come from?"),
+                    inverse=("Which films were shot in …?", "Which movies come from …?"))
+    gross = b.prop("gross", "box office", "takings", "gross earnings",
+                   asks=("How much did … make?", "How much money did … bring in?"))
+    born = b.prop("born", "date of birth", "birthday", "birth date",
+                  asks=("When was … born?", "How old is …?"))
+    nationality = b.prop("nationality", "citizenship", "nationality", "home country",
+                         asks=("Where is … from?", "Which country is … from?"),
+                         inverse=("Who comes from …?", "Which people are from …?"))
     countries = [b.entity("country", country, b.name(1)) for _ in range(6)]
     gs = [b.entity("genre", genre, g) for g in ("Drama", "Comedy", "Thriller", "Western", "Musical", "Documentary")]
     people = []
@@ -171,15 +191,29 @@ def library() -> Builder:
     book, author, publisher, city, topic = (b.cls("book", "book"), b.cls("author", "author"),
                                             b.cls("publisher", "publisher"), b.cls("city", "city"),
                                             b.cls("topic", "topic"))
-    wrote = b.prop("author", "written by", "author", "writer")
-    pub = b.prop("publisher", "publisher", "published by", "imprint")
-    year = b.prop("published", "publication year", "year published", "year of publication")
-    pages = b.prop("pages", "number of pages", "page count", "length")
-    subject = b.prop("subject", "main subject", "topic", "theme")
-    birthplace = b.prop("birthplace", "place of birth", "birthplace", "hometown")
-    birthdate = b.prop("birthdate", "date of birth", "birthday", "birth date")
-    founded = b.prop("founded", "founding year", "year of foundation", "year established")
-    hq = b.prop("hq", "headquarters", "head office", "main office")
+    wrote = b.prop("author", "written by", "author", "writer",
+                   asks=("Who wrote …?", "Whose book is …?", "Who is behind …?"),
+                   inverse=("What did … write?", "Which books did … write?", "Which books are by …?",
+                            "What has … put on paper?"))
+    pub = b.prop("publisher", "publisher", "published by", "imprint",
+                 asks=("Who brought out …?", "Which house printed …?"),
+                 inverse=("Which books did … bring out?", "What has … printed?"))
+    year = b.prop("published", "publication year", "year published", "year of publication",
+                  asks=("When did … come out?", "When was … first printed?"))
+    pages = b.prop("pages", "number of pages", "page count", "length",
+                   asks=("How long is …?", "How thick is …?"))
+    subject = b.prop("subject", "main subject", "topic", "theme",
+                     asks=("What is … about?", "What does … deal with?", "Which topics does … cover?"),
+                     inverse=("Which books are about …?", "What can I read on …?"))
+    birthplace = b.prop("birthplace", "place of birth", "birthplace", "hometown",
+                        asks=("Where was … born?", "Where does … come from?"),
+                        inverse=("Which authors were born in …?", "Who was born in …?"))
+    birthdate = b.prop("birthdate", "date of birth", "birthday", "birth date",
+                       asks=("When was … born?", "How old is …?"))
+    founded = b.prop("founded", "founding year", "year of foundation", "year established",
+                     asks=("When was … set up?", "How old is …?"))
+    hq = b.prop("hq", "headquarters", "head office", "main office",
+                asks=("Where is … based?",), inverse=("Which publishers are based in …?",))
     cities = [b.entity("city", city, b.name(1)) for _ in range(7)]
     topics = [b.entity("topic", topic, t) for t in ("History", "Astronomy", "Gardening", "Poetry", "Law", "Cooking")]
     pubs = []
@@ -211,16 +245,32 @@ def clubs() -> Builder:
     club, player, stadium, league, city = (b.cls("club", "club"), b.cls("player", "player"),
                                            b.cls("stadium", "stadium"), b.cls("league", "league"),
                                            b.cls("city", "city"))
-    plays_for = b.prop("playsFor", "plays for", "team", "club")
-    position = b.prop("position", "playing position", "position", "role on the pitch")
-    height = b.prop("height", "height in centimetres", "height", "stature")
-    born = b.prop("born", "date of birth", "birthday", "birth date")
-    founded = b.prop("founded", "year founded", "founding year", "year of foundation")
-    home = b.prop("stadium", "home ground", "stadium", "home stadium")
-    capacity = b.prop("capacity", "seating capacity", "capacity", "number of seats")
-    in_league = b.prop("league", "league", "competition", "division")
-    coach = b.prop("coach", "head coach", "coach", "manager")
-    located = b.prop("city", "located in", "city", "home town")
+    plays_for = b.prop("playsFor", "plays for", "team", "club",
+                       asks=("Which side does … play for?", "Who does … turn out for?", "Where does … play?"),
+                       inverse=("Who plays for …?", "Which players are at …?", "Who is in the … squad?",
+                                "Which players does … have?"))
+    position = b.prop("position", "playing position", "position", "role on the pitch",
+                      asks=("Where does … play on the pitch?", "What does … play as?"))
+    height = b.prop("height", "height in centimetres", "height", "stature",
+                    asks=("How tall is …?",))
+    born = b.prop("born", "date of birth", "birthday", "birth date",
+                  asks=("When was … born?", "How old is …?"))
+    founded = b.prop("founded", "year founded", "founding year", "year of foundation",
+                     asks=("When was … formed?", "How old is …?"))
+    home = b.prop("stadium", "home ground", "stadium", "home stadium",
+                  asks=("Where does … play its home games?", "Where do … play at home?"),
+                  inverse=("Who plays home games at …?", "Which club calls … home?"))
+    capacity = b.prop("capacity", "seating capacity", "capacity", "number of seats",
+                      asks=("How many fans fit in …?", "How many people can … hold?"))
+    in_league = b.prop("league", "league", "competition", "division",
+                       asks=("Which division is … in?", "What does … compete in?"),
+                       inverse=("Which clubs play in …?", "Which teams are in …?"))
+    coach = b.prop("coach", "head coach", "coach", "manager",
+                   asks=("Who manages …?", "Who is in charge of …?", "Who trains …?"),
+                   inverse=("Which club does … manage?", "Who does … coach?"))
+    located = b.prop("city", "located in", "city", "home town",
+                     asks=("Where is … from?", "Which town is … in?"),
+                     inverse=("Which clubs are in …?", "Which clubs come from …?"))
     cities = [b.entity("city", city, b.name(1)) for _ in range(8)]
     leagues = [b.entity("league", league, b.name(1) + " League") for _ in range(3)]
     for _ in range(14):
@@ -256,28 +306,34 @@ def restaurants() -> Builder:
         b.cls("cuisine", "cuisine"), b.cls("school", "cookery school"))
     head_chef = b.prop("headChef", "head chef", "chef de cuisine", "kitchen lead",
                        asks=("Who cooks at …?", "Who runs the kitchen at …?",
-                             "Who is in charge of the kitchen at …?", "Whose cooking is served at …?"))
+                             "Who is in charge of the kitchen at …?", "Whose cooking is served at …?"),
+        inverse=("Where does … cook?", "Which restaurants does … cook at?", "Which kitchens does … run?"))
     serves = b.prop("cuisine", "cuisine", "style of cooking",
                     asks=("What kind of food does … serve?", "What sort of dishes does … make?",
-                          "What can I eat at …?"))
+                          "What can I eat at …?"),
+        inverse=("Which restaurants serve … food?", "Where can I eat … food?"))
     opened = b.prop("opened", "opening year", "year opened",
                     asks=("When did … open?", "Since when has … been open?",
                           "How long has … been around?"))
     seats = b.prop("seats", "number of seats", "seating",
                    asks=("How many guests can … take?", "How many people fit in …?", "How big is …?"))
     district_of = b.prop("district", "located in district", "neighbourhood",
-                         asks=("Where is …?", "Which part of town is … in?", "Where do I find …?"))
+                         asks=("Where is …?", "Which part of town is … in?", "Where do I find …?"),
+        inverse=("Which restaurants are in …?", "Where can I eat in …?"))
     owner = b.prop("owner", "owned by", "proprietor",
-                   asks=("Who owns …?", "Whose place is …?", "Who bought …?"))
+                   asks=("Who owns …?", "Whose place is …?", "Who bought …?"),
+        inverse=("Which restaurants does … own?", "What does … own?"))
     price = b.prop("price", "average bill per person", "price per head",
                    asks=("How much does a meal at … cost?", "How expensive is …?",
                          "What will dinner at … set me back?"))
     trained = b.prop("trainedAt", "trained at", "alma mater",
-                     asks=("Where did … learn to cook?", "Where did … study?", "Which school did … go to?"))
+                     asks=("Where did … learn to cook?", "Where did … study?", "Which school did … go to?"),
+        inverse=("Which chefs trained at …?", "Who studied at …?"))
     born = b.prop("born", "date of birth", "birth date",
                   asks=("When was … born?", "What is …'s birthday?"))
     mentor = b.prop("mentor", "mentor", "trained under",
-                    asks=("Who taught …?", "Who did … learn from?", "Who showed … the ropes?"))
+                    asks=("Who taught …?", "Who did … learn from?", "Who showed … the ropes?"),
+        inverse=("Who did … train?", "Which chefs did … teach?", "Who learned from …?"))
     districts = [b.entity("district", district, b.name(1)) for _ in range(6)]
     cuisines = [b.entity("cuisine", cuisine, c) for c in ("Georgian", "Peruvian", "Vegan", "Seafood",
                                                           "Basque", "Sichuan")]
@@ -309,25 +365,32 @@ def software() -> Builder:
         b.cls("project", "software project"), b.cls("person", "developer"), b.cls("org", "company"),
         b.cls("language", "programming language"), b.cls("licence", "licence"))
     developer = b.prop("developer", "developer", "developed by",
-                       asks=("Who makes …?", "Which company is behind …?", "Who builds …?"))
+                       asks=("Who makes …?", "Which company is behind …?", "Who builds …?"),
+        inverse=("Which projects does … make?", "What does … build?"))
     written = b.prop("language", "programming language", "implementation language",
-                     asks=("What is … written in?", "What is … coded in?", "Which language was … built with?"))
+                     asks=("What is … written in?", "What is … coded in?", "Which language was … built with?"),
+        inverse=("Which projects are written in …?", "What is built with …?"))
     licensed = b.prop("licence", "licence", "software license",
                       asks=("Under what terms is … released?", "Can I reuse …, under what terms?",
-                            "What terms is … distributed under?"))
+                            "What terms is … distributed under?"),
+        inverse=("Which projects are released under …?",))
     released = b.prop("released", "first release date", "initial release",
                       asks=("When did … first come out?", "When was … first released?",
                             "When did … ship?"))
     maintainer = b.prop("maintainer", "maintainer", "lead maintainer",
-                        asks=("Who looks after …?", "Who keeps … going?", "Who takes care of …?"))
+                        asks=("Who looks after …?", "Who keeps … going?", "Who takes care of …?"),
+        inverse=("Which projects does … look after?", "What does … maintain?"))
     depends = b.prop("dependsOn", "depends on", "dependency",
-                     asks=("What does … need to run?", "What does … rely on?", "What does … build on?"))
+                     asks=("What does … need to run?", "What does … rely on?", "What does … build on?"),
+        inverse=("Which projects rely on …?", "What needs … to run?", "What builds on …?"))
     stars = b.prop("stars", "star count", "stars",
                    asks=("How popular is …?", "How many people starred …?"))
     employer = b.prop("employer", "employer", "works for",
-                      asks=("Who does … work for?", "Where is … employed?", "Who pays …?"))
+                      asks=("Who does … work for?", "Where is … employed?", "Who pays …?"),
+        inverse=("Who works for …?", "Which developers does … employ?", "Who is on the staff of …?"))
     hq = b.prop("hq", "headquarters location", "head office",
-                asks=("Where is … based?", "Where does … have its offices?"))
+                asks=("Where is … based?", "Where does … have its offices?"),
+        inverse=("Which companies are based in …?",))
     founded = b.prop("founded", "year founded", "founding year",
                      asks=("When was … set up?", "When did … start out?", "How old is …?"))
     cities = [b.entity("city", b.cls("city", "city"), b.name(1)) for _ in range(6)]
@@ -365,26 +428,32 @@ def art() -> Builder:
         b.cls("work", "artwork"), b.cls("artist", "artist"), b.cls("museum", "museum"),
         b.cls("city", "city"), b.cls("movement", "art movement"), b.cls("medium", "medium"))
     creator = b.prop("creator", "creator", "artist",
-                     asks=("Who painted …?", "Who made …?", "Whose work is …?"))
+                     asks=("Who painted …?", "Who made …?", "Whose work is …?"),
+        inverse=("Which works did … paint?", "What did … make?", "Which pieces are by …?"))
     made = b.prop("made", "year of creation", "date made",
                   asks=("When was … painted?", "When was … made?", "How old is …?"))
     held = b.prop("collection", "collection", "held by",
                   asks=("Where can I see …?", "Which museum has …?", "Where is … on display?",
-                        "Where does … hang?"))
+                        "Where does … hang?"),
+        inverse=("Which works does … have?", "What can I see at …?", "Which works hang in …?"))
     material = b.prop("medium", "medium", "material",
-                      asks=("What is … made of?", "What was … painted with?", "What did … use?"))
+                      asks=("What is … made of?", "What was … painted with?", "What did … use?"),
+        inverse=("Which works are made of …?",))
     height = b.prop("height", "height in centimetres", "height",
                     asks=("How tall is …?", "How high is …?"))
     style = b.prop("movement", "movement", "style",
-                   asks=("What style is … in?", "Which school does … belong to?"))
+                   asks=("What style is … in?", "Which school does … belong to?"),
+        inverse=("Which artists belong to …?", "Who painted in the … style?"))
     birthplace = b.prop("birthplace", "place of birth", "birthplace",
                         asks=("Where does … come from?", "Where was … born?"))
     teacher = b.prop("teacher", "student of", "teacher",
-                     asks=("Who taught …?", "Who did … learn from?", "Who trained …?"))
+                     asks=("Who taught …?", "Who did … learn from?", "Who trained …?"),
+        inverse=("Who did … teach?", "Which artists did … train?", "Who learned from …?"))
     located = b.prop("city", "located in", "city",
                      asks=("Which city is … in?", "Where is …?"))
     director = b.prop("director", "director", "head of museum",
-                      asks=("Who runs …?", "Who is in charge of …?", "Who leads …?"))
+                      asks=("Who runs …?", "Who is in charge of …?", "Who leads …?"),
+        inverse=("Which museum does … run?", "Where is … in charge?"))
     visitors = b.prop("visitors", "annual visitors", "visitor numbers",
                       asks=("How many people visit … each year?", "How busy is …?"))
     cities = [b.entity("city", city, b.name(1)) for _ in range(6)]
@@ -423,21 +492,27 @@ def zoo() -> Builder:
         b.cls("animal", "animal"), b.cls("species", "species"), b.cls("keeper", "keeper"),
         b.cls("enclosure", "enclosure"), b.cls("region", "region"), b.cls("food", "food"))
     kind = b.prop("species", "species", "kind of animal",
-                  asks=("What kind of animal is …?", "What is …?", "What type of creature is …?"))
+                  asks=("What kind of animal is …?", "What is …?", "What type of creature is …?"),
+        inverse=("Which animals belong to the … species?",))
     cared = b.prop("keeper", "keeper", "caretaker",
-                   asks=("Who looks after …?", "Who feeds …?", "Who takes care of …?"))
+                   asks=("Who looks after …?", "Who feeds …?", "Who takes care of …?"),
+        inverse=("Which animals does … look after?", "Who does … take care of?", "Which animals does … feed?"))
     lives = b.prop("enclosure", "enclosure", "habitat",
-                   asks=("Where does … live?", "Where can I find …?", "Where is … kept?"))
+                   asks=("Where does … live?", "Where can I find …?", "Where is … kept?"),
+        inverse=("Which animals live in …?", "Who lives in …?", "What is kept in …?"))
     born = b.prop("born", "date of birth", "birth date",
                   asks=("When was … born?", "How old is …?"))
     weight = b.prop("weight", "weight in kilograms", "body mass",
                     asks=("How heavy is …?", "How much does … weigh?"))
     diet = b.prop("diet", "diet", "food",
-                  asks=("What does … eat?", "What do … feed on?", "What is … fed?"))
+                  asks=("What does … eat?", "What do … feed on?", "What is … fed?"),
+        inverse=("Which species eat …?", "What feeds on …?"))
     mother = b.prop("mother", "mother", "dam",
-                    asks=("Who is …'s mother?", "Who gave birth to …?"))
+                    asks=("Who is …'s mother?", "Who gave birth to …?"),
+        inverse=("Which animals did … give birth to?", "Who is …'s offspring?"))
     native = b.prop("native", "native to", "region of origin",
-                    asks=("Where does … come from in the wild?", "Where is … found in the wild?"))
+                    asks=("Where does … come from in the wild?", "Where is … found in the wild?"),
+        inverse=("Which species come from …?", "What lives wild in …?"))
     arrived = b.prop("arrived", "arrival date", "date of arrival",
                      asks=("When did … come to the zoo?", "When did … arrive?"))
     started = b.prop("started", "employment start", "start date",
