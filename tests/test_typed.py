@@ -218,7 +218,8 @@ ex:border dqa:question "Who lives next to …?"@en, "Which countries touch …?"
     dqa:inverseQuestion "Which countries neighbour …?"@en .
 ex:continent dqa:inverseQuestion "Which countries lie in …?"@en, "What is found in …?"@en .
 ex:Norway a ex:Country . ex:Sweden a ex:Country . ex:Finland a ex:Country . ex:Russia a ex:Country .
-ex:Japan a ex:Country . ex:Country rdfs:label "country"@en .
+ex:Japan a ex:Country ; ex:population 124000000 . ex:Country rdfs:label "country"@en .
+ex:China a ex:Country ; rdfs:label "China"@en ; ex:continent ex:Asia ; ex:population 1410000000 .
 """, encoding="utf-8")
     kg = MemoryKG.from_files([str(path), str(asks)])
     turns = [t for c in synthesize_typed(kg, TypedConfig(conversations=150, seed=3, turns=6)) for t in c["turns"]]
@@ -240,10 +241,14 @@ ex:Japan a ex:Country . ex:Country rdfs:label "country"@en .
         assert int(t["expected"][0]) == len(t["expected_evidence"]) >= 2
     # the subjects, from the object: listed, counted or looked up
     inverse = [t for t in turns if "neighbour" in t["user"] or "lie in" in t["user"] or "found in" in t["user"]]
-    assert {t["type"] for t in inverse} >= {"list", "count"}
+    assert {t["type"] for t in inverse} >= {"list", "count", "reverse"}
+    assert any(t["type"] == "reverse" and len(t["expected"]) > 1 for t in inverse)
     for t in inverse:
         (_s, p, o), *_ = t["expected_evidence"]
         assert p in (border, continent) and kg.label(URIRef(o)) in t["user"], t
         assert "…" not in t["user"]
         if t["type"] == "count":
             assert t["user"].startswith("How many countries") and int(t["expected"][0]) == len(t["expected_evidence"])
+        # worded as the list of subjects is, a reverse lookup with several answers is read as one
+        if t["type"] == "reverse" and len(t["expected"]) > 1:
+            assert parse_intent(t["intent"])[4], t

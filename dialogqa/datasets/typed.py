@@ -401,11 +401,14 @@ class TypedSynthesizer:
         if not subjects:
             return None
         user = ask_inverse(self.index.predicate_label(p), self.name(o), self.index.type_label(s), rng)
+        intent = None
         asks = self.phrasings(p, forward=False)
         if asks and rng.random() < PHRASING_RATE:
             user = _fill(rng.choice(asks), self.name(o))
+            if len(subjects) > 1:  # worded as the list of subjects is ("Which films is … in?")
+                intent = INTENT["list"]
         state["s"] = subjects[0]
-        return self._turn("reverse", user, [self.name(x) for x in subjects],
+        return self._turn("reverse", user, [self.name(x) for x in subjects], intent,
                           expected_evidence=_facts((x, p, o) for x in subjects))
 
     def _chain(self, state, rng) -> dict | None:
