@@ -8,8 +8,10 @@ values are dates, ``*`` when a lookup asks for every value: a list). They train 
 question head (``dialogqa intent fit``) and, over a graph kept out of training, measure it.
 
 Questions are phrased from the predicate's label, its ``skos:altLabel`` paraphrases and its
-``dqa:question`` phrasings ("Who runs …?", the way people ask without the label's words) where
-the graph has them, with several shapes per type (who/which/how many/is/does, pronouns,
+``dqa:question`` phrasings ("Who runs …?", the way people ask without the label's words; for
+single lookups, lists and, from "Which <noun> …?", counts) and ``dqa:inverseQuestion`` ones
+("Which films is … in?", for the subjects: lists, counts, reverse lookups) where the graph has
+them, with several shapes per type (who/which/how many/is/does, pronouns,
 comparatives), so the head learns the question's form and not one predicate's words. Only the
 ``KnowledgeGraph`` protocol is used; the output depends only on the graph and the seed.
 """
