@@ -171,6 +171,15 @@ class TypedSynthesizer:
         look after?" -> "How many animals does … look after?"."""
         return [COUNT_HEAD + a[len(WHICH_HEAD):] for a in self.phrasings(p, forward) if a.startswith(WHICH_HEAD)]
 
+    @staticmethod
+    def phrased(asks: Sequence[str], rng: random.Random, name: str | None) -> str | None:
+        """One of the phrasings ``asks`` with its slot filled (``name``, or "it" for None),
+        ``PHRASING_RATE`` of the time; None otherwise. No draw where there are none, so a graph
+        without phrasings gives the dialogues it gave before."""
+        if asks and rng.random() < PHRASING_RATE:
+            return _fill(rng.choice(asks), name)
+        return None
+
     # -- conversations --------------------------------------------------------------------
     def conversations(self, kg_paths: Sequence[str] = ()) -> Iterator[dict]:
         rng = random.Random(self.config.seed)
@@ -219,9 +228,7 @@ class TypedSynthesizer:
             named = rng.random() < 0.4
         label = self.plabel(p, rng)
         user = ask_named(label, self.name(s), rng, literal) if named else ask_pronoun(label, rng, literal)
-        asks = self.phrasings(p)
-        if asks and rng.random() < PHRASING_RATE:  # (no draw where the graph has none)
-            user = _fill(rng.choice(asks), self.name(s) if named else None)
+        user = self.phrased(self.phrasings(p), rng, self.name(s) if named else None) or user
         state["last"] = (s, p, answers)
         return self._turn("single", user, [a for _o, a in answers],
                           expected_evidence=_facts((s, p, o) for o, _ in answers))
@@ -243,9 +250,8 @@ class TypedSynthesizer:
             user = rng.choice(LIST_NAMED).format(p=label, s=self.name(s))
         else:
             user = rng.choice(LIST_PRONOUN).format(p=label)
-        asks = self.phrasings(p)
-        if asks and rng.random() < PHRASING_RATE:  # "Who acts in …?" (no draw where the graph has none)
-            user = _fill(rng.choice(asks), self.name(s) if named else None)
+        # "Who acts in …?"
+        user = self.phrased(self.phrasings(p), rng, self.name(s) if named else None) or user
         state["last"] = (s, p, answers)
         return self._turn("list", user, [a for _o, a in answers], match="all",
                           expected_evidence=_facts((s, p, o) for o, _ in answers))
@@ -271,9 +277,8 @@ class TypedSynthesizer:
         if not t or not 2 <= len(subjects) <= MAX_LIST or any(self.index.name(x) is None for x in subjects):
             return None
         user = rng.choice(LIST_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
-        asks = self.phrasings(p, forward=False)
-        if asks and rng.random() < PHRASING_RATE:  # "Which films is … in?"
-            user = _fill(rng.choice(asks), self.name(o))
+        # "Which films is … in?"
+        user = self.phrased(self.phrasings(p, forward=False), rng, self.name(o)) or user
         state["last"] = (o, p, [(x, self.name(x)) for x in subjects])
         return self._turn("list", user, [self.name(x) for x in subjects], match="all",
                           expected_evidence=_facts((x, p, o) for x in subjects))
@@ -291,9 +296,8 @@ class TypedSynthesizer:
                 user = rng.choice(COUNT_NAMED).format(p=label, s=self.name(s))
             else:
                 user = rng.choice(COUNT_PRONOUN).format(p=label)
-            asks = self.count_phrasings(p)
-            if asks and rng.random() < PHRASING_RATE:  # "How many actors are in …?"
-                user = _fill(rng.choice(asks), self.name(s) if named else None)
+            # "How many actors are in …?"
+            user = self.phrased(self.count_phrasings(p), rng, self.name(s) if named else None) or user
             return self._turn("count", user, [str(len(answers))],
                               expected_evidence=_facts((s, p, o) for o, _ in answers))
         # how many subjects share an object: "How many employees have X as their manager?"
@@ -306,9 +310,8 @@ class TypedSynthesizer:
         if not t or len(subjects) > 150:
             return None
         user = rng.choice(COUNT_INVERSE).format(t=_plural(t), o=self.name(o), p=self.plabel(p, rng))
-        asks = self.count_phrasings(p, forward=False)
-        if asks and rng.random() < PHRASING_RATE:  # "How many films is … in?"
-            user = _fill(rng.choice(asks), self.name(o))
+        # "How many films is … in?"
+        user = self.phrased(self.count_phrasings(p, forward=False), rng, self.name(o)) or user
         return self._turn("count", user, [str(len(subjects))],
                           expected_evidence=_facts((x, p, o) for x in sorted(subjects, key=str)))
 
@@ -404,9 +407,9 @@ class TypedSynthesizer:
             return None
         user = ask_inverse(self.index.predicate_label(p), self.name(o), self.index.type_label(s), rng)
         intent = None
-        asks = self.phrasings(p, forward=False)
-        if asks and rng.random() < PHRASING_RATE:
-            user = _fill(rng.choice(asks), self.name(o))
+        phrased = self.phrased(self.phrasings(p, forward=False), rng, self.name(o))
+        if phrased:
+            user = phrased
             if len(subjects) > 1:  # worded as the list of subjects is ("Which films is … in?")
                 intent = INTENT["list"]
         state["s"] = subjects[0]
